@@ -1,0 +1,104 @@
+package cassette
+
+import (
+	"net/http"
+	"time"
+)
+
+// Kind says which way an event crossed graphvcr.
+type Kind uint8
+
+const (
+	// KindGraph is an exchange the bot sent to Graph.
+	KindGraph Kind = 1
+	// KindNotification is a webhook Graph sent to the bot.
+	KindNotification Kind = 2
+	// KindToken is an exchange with the token endpoint (or its OpenID discovery documents).
+	KindToken Kind = 3
+)
+
+// String returns "graph", "notification" or "token".
+func (k Kind) String() string {
+	switch k {
+	case KindGraph:
+		return "graph"
+	case KindNotification:
+		return "notification"
+	case KindToken:
+		return "token"
+	}
+	return "unknown"
+}
+
+// Event is one recorded exchange. Everything in it has already been redacted:
+// a cassette never holds an original identifier or a secret.
+type Event struct {
+	// Seq numbers events from 1 in the order they were appended. Append sets it.
+	Seq uint64
+	// Kind says whether this is a Graph exchange, a notification or a token exchange.
+	Kind Kind
+	// Offset is when the request arrived, measured from session start on the monotonic clock.
+	Offset time.Duration
+	// Latency is how long the upstream took to answer (Graph or the token endpoint);
+	// for a notification, how long the bot took to answer it.
+	Latency time.Duration
+	// Trigger is, for a notification, the Seq of the exchange that caused it;
+	// zero means session start. Always zero for other kinds.
+	Trigger uint64
+	// Request is what the bot sent upstream (or, for a notification, what Graph sent the bot).
+	Request Request
+	// Response is what the upstream answered (for a notification, the bot's answer).
+	// When Error is set, Response.Status is the status the client was given (usually 502).
+	Response Response
+	// Error describes a transport failure ("connection reset by peer", "timeout");
+	// empty when a response arrived.
+	Error string
+	// Bearer holds the non-secret parts of a notification's Authorization JWT;
+	// nil when the notification carried no bearer token.
+	Bearer *Bearer
+}
+
+// Request is the request half of an exchange.
+type Request struct {
+	Method string
+	// URL is absolute (scheme://host/path?query), as sent to the upstream or the bot.
+	URL    string
+	Header http.Header
+	// Body is decoded (no Content-Encoding applies to it) and redacted.
+	Body []byte
+}
+
+// Response is the response half of an exchange.
+type Response struct {
+	Status int
+	Header http.Header
+	// Body is decoded (no Content-Encoding applies to it) and redacted.
+	Body []byte
+}
+
+// Bearer is what is kept of a JWT bearer token: never the token or its signature,
+// only its header fields and claims (already redacted) and its lifetime.
+type Bearer struct {
+	// Header holds the JOSE header fields (alg, kid, typ).
+	Header map[string]string
+	// Claims holds the string claims worth replaying (iss, aud, tid, appid, ...).
+	Claims map[string]string
+	// Lifetime is exp − iat.
+	Lifetime time.Duration
+	// Malformed is true when the Authorization header held something that did not parse as a JWT.
+	Malformed bool
+}
+
+// Meta describes a cassette as a whole.
+type Meta struct {
+	// FormatVersion is the schema version the file was written with.
+	FormatVersion int
+	// Created is when recording started.
+	Created time.Time
+	// Version is the graphvcr version that wrote the file.
+	Version string
+	// Upstream is the Graph host as recorded (e.g. "graph.microsoft.com").
+	Upstream string
+	// TokenUpstream is the token endpoint host as recorded.
+	TokenUpstream string
+}
