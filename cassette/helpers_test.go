@@ -1,0 +1,55 @@
+package cassette
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// newCassette creates a cassette in a temp dir and closes it at cleanup.
+func newCassette(t testing.TB, meta Meta) *Writer {
+	t.Helper()
+	w, err := Create(filepath.Join(t.TempDir(), "c.bolt"), CreateOptions{Meta: meta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// openReader opens path and closes the Reader at cleanup.
+func openReader(t testing.TB, path string) *Reader {
+	t.Helper()
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// sampleEvent returns a plausible Graph exchange whose URL and body carry i.
+func sampleEvent(i int, bodySize int) *Event {
+	body := make([]byte, bodySize)
+	for j := range body {
+		body[j] = byte('a' + (i+j)%26)
+	}
+	return &Event{
+		Kind:    KindGraph,
+		Offset:  time.Duration(i) * time.Millisecond,
+		Latency: 120 * time.Millisecond,
+		Request: Request{
+			Method: "POST",
+			URL:    fmt.Sprintf("https://graph.microsoft.com/v1.0/communications/calls/c0ffee00-0000-4000-8000-%012d/participants/invite", i),
+			Header: http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer REDACTED"}},
+			Body:   []byte(fmt.Sprintf(`{"clientContext":"%d"}`, i)),
+		},
+		Response: Response{
+			Status: 200,
+			Header: http.Header{"Content-Type": {"application/json"}, "Location": {"https://graph.microsoft.com/v1.0/communications/calls/x/operations/y"}},
+			Body:   body,
+		},
+	}
+}

@@ -1,0 +1,54 @@
+package cassette
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// defaultLockTimeout bounds how long Open and Create wait for another
+// process's lock before returning ErrLocked (bbolt's zero waits forever).
+const defaultLockTimeout = time.Second
+
+// openBolt locks f, checks it (unless it is new and empty) and hands it to
+// bbolt, which then owns and closes it, even on error.
+func openBolt(f *os.File, readOnly, isNew bool, timeout time.Duration) (*bolt.DB, error) {
+	if err := lockFile(f, !readOnly, timeout); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	if !isNew {
+		if err := checkFile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	db, err := bolt.Open(f.Name(), 0o600, &bolt.Options{
+		ReadOnly: readOnly,
+		Timeout:  timeout,
+		OpenFile: func(string, int, os.FileMode) (*os.File, error) { return f, nil },
+	})
+	if err != nil {
+		return nil, boltError(err)
+	}
+	return db, nil
+}
+
+// boltError maps bbolt's open errors to the package's sentinels.
+func boltError(err error) error {
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("lock: %w", ErrLocked)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
+		return fmt.Errorf("%w: %w", err, ErrCorrupt)
+	case errors.Is(err, fs.ErrNotExist):
+		return ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,337 @@
+package cassette
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// CreateOptions configures Create. The zero value creates a new cassette and
+// fails with ErrExists if the file exists.
+type CreateOptions struct {
+	// Append continues an existing cassette: new events get the Seqs after
+	// its last one and its Meta is kept (Meta below is then ignored). A
+	// missing file is created.
+	Append bool
+	// Force replaces an existing file (of any content) with a new cassette.
+	// Append wins when both are set.
+	Force bool
+	// Meta describes a new cassette. FormatVersion is ignored (FormatVersion
+	// is written); a zero Created means now.
+	Meta Meta
+	// LockTimeout bounds the wait for another process holding the file
+	// before Create returns ErrLocked. Zero means one second.
+	LockTimeout time.Duration
+}
+
+// Writer appends events to a cassette it holds exclusively. It is safe for
+// concurrent use; concurrent Appends share one transaction and one fsync.
+type Writer struct {
+	db   *bolt.DB
+	path string
+
+	mu         sync.Mutex
+	idle       sync.Cond  // signalled (with mu) when committing turns false
+	queue      []*pending // appends waiting for the next commit
+	committing bool       // a leader is committing a batch
+	closed     bool
+	last       uint64 // Seq of the last committed event
+	commits    int    // transactions committed, for tests of batching
+
+	// beforeCommit, when set by a test, is called by the leader with the
+	// batch size before each commit, without w.mu held.
+	beforeCommit func(n int)
+}
+
+// pending is one Append waiting in the queue. Its state changes under Writer.mu.
+type pending struct {
+	ctx        context.Context
+	head       []byte
+	body       []byte // nil when Response.Body is nil
+	shape      string
+	pseudonyms []string
+	wake       chan struct{} // buffered 1: a state change to look at
+
+	state int
+	seq   uint64
+	err   error
+}
+
+const (
+	stateQueued = iota // in Writer.queue
+	stateTaken         // in a batch being committed
+	stateLead          // picked to commit the queue
+	stateDone          // seq or err is set
+)
+
+// Create opens path for writing, holding it exclusively until Close. A new
+// file is created with mode 0600 (a cassette is redacted, but is still a
+// recording of someone's session). See CreateOptions for existing files.
+func Create(path string, opts CreateOptions) (*Writer, error) {
+	w, err := create(path, opts)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	return w, nil
+}
+
+func create(path string, opts CreateOptions) (*Writer, error) {
+	timeout := opts.LockTimeout
+	if timeout <= 0 {
+		timeout = defaultLockTimeout
+	}
+	var (
+		f     *os.File
+		err   error
+		isNew bool
+	)
+	switch {
+	case opts.Append:
+		f, err = os.OpenFile(path, os.O_RDWR, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+			isNew = true
+		}
+	case opts.Force:
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err == nil {
+			// Lock before truncating, so a file another process is
+			// recording into is left alone.
+			if err = lockFile(f, true, timeout); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("lock: %w", err)
+			}
+			if err = f.Truncate(0); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("truncate: %w", err)
+			}
+			isNew = true
+		}
+	default:
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			return nil, ErrExists
+		}
+		isNew = true
+	}
+	if err != nil {
+		return nil, err
+	}
+	db, err := openBolt(f, false, isNew, timeout)
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer{db: db, path: path}
+	w.idle.L = &w.mu
+	err = db.Update(func(tx *bolt.Tx) error {
+		if isNew {
+			if err := initBuckets(tx, opts.Meta); err != nil {
+				return err
+			}
+		}
+		_, last, err := readSchema(tx)
+		w.last = last
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// Path returns the file the Writer writes.
+func (w *Writer) Path() string { return w.path }
+
+// Len returns the number of events in the cassette (committed ones only).
+func (w *Writer) Len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return int(w.last)
+}
+
+// Append stores ev and the newly issued pseudonyms in one transaction and
+// returns once it is committed and fsynced; it then sets ev.Seq. Appends
+// from many goroutines are group-committed: whoever finds no commit running
+// commits everything queued, so N concurrent Appends pay about one fsync,
+// and Seqs follow commit order. If ctx is done before ev's commit starts,
+// ev is not stored and Append returns ctx.Err(); once started, the commit
+// is waited for. Append copies nothing it does not need: ev must not be
+// changed until it returns.
+func (w *Writer) Append(ctx context.Context, ev *Event, pseudonyms ...string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p := &pending{
+		ctx:        ctx,
+		head:       encodeHead(make([]byte, 0, 256+len(ev.Request.Body)), ev),
+		body:       ev.Response.Body,
+		shape:      Shape(ev.Request.Method, ev.Request.URL),
+		pseudonyms: pseudonyms,
+		wake:       make(chan struct{}, 1),
+	}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return fmt.Errorf("append to %s: %w", w.path, errClosed)
+	}
+	w.queue = append(w.queue, p)
+	if !w.committing {
+		w.committing = true
+		p.state = stateLead
+	}
+	w.mu.Unlock()
+
+	done := ctx.Done()
+	for {
+		w.mu.Lock()
+		switch p.state {
+		case stateDone:
+			w.mu.Unlock()
+			if p.err != nil {
+				return p.err
+			}
+			ev.Seq = p.seq
+			return nil
+		case stateLead:
+			w.mu.Unlock()
+			w.commitQueue()
+			continue // p is now done
+		case stateQueued:
+			if ctx.Err() != nil {
+				w.queue = slices.DeleteFunc(w.queue, func(q *pending) bool { return q == p })
+				w.mu.Unlock()
+				return ctx.Err()
+			}
+		case stateTaken:
+			done = nil // committing: the result comes, whatever ctx says
+		}
+		w.mu.Unlock()
+		select {
+		case <-p.wake:
+		case <-done:
+		}
+	}
+}
+
+// commitQueue, run by the leader, commits everything queued in one
+// transaction, reports to each Append, and hands leadership to the first
+// Append queued meanwhile (so no Append waits for batches after its own).
+func (w *Writer) commitQueue() {
+	w.mu.Lock()
+	batch := make([]*pending, 0, len(w.queue))
+	for _, p := range w.queue {
+		if err := p.ctx.Err(); err != nil {
+			w.finish(p, 0, err)
+			continue
+		}
+		p.state = stateTaken
+		batch = append(batch, p)
+	}
+	w.queue = w.queue[:0]
+	first := w.last + 1
+	w.mu.Unlock()
+
+	err := w.commit(batch, first)
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err == nil && len(batch) > 0 {
+		w.last = first + uint64(len(batch)) - 1
+	}
+	for i, p := range batch {
+		if err != nil {
+			w.finish(p, 0, fmt.Errorf("append to %s: %w", w.path, err))
+		} else {
+			w.finish(p, first+uint64(i), nil)
+		}
+	}
+	if len(w.queue) > 0 {
+		next := w.queue[0]
+		next.state = stateLead
+		notify(next)
+		return
+	}
+	w.committing = false
+	w.idle.Broadcast()
+}
+
+// finish records the outcome of p; w.mu is held.
+func (w *Writer) finish(p *pending, seq uint64, err error) {
+	p.state, p.seq, p.err = stateDone, seq, err
+	notify(p)
+}
+
+func notify(p *pending) {
+	select {
+	case p.wake <- struct{}{}:
+	default: // a wake-up is already pending; the state is read under mu
+	}
+}
+
+// commit writes batch with Seqs from first on, in one fsynced transaction.
+func (w *Writer) commit(batch []*pending, first uint64) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	if w.beforeCommit != nil {
+		w.beforeCommit(len(batch))
+	}
+	w.commits++ // only the single leader gets here
+	return w.db.Update(func(tx *bolt.Tx) error {
+		events, bodies := tx.Bucket(bucketEvents), tx.Bucket(bucketBodies)
+		index, names := tx.Bucket(bucketIndex), tx.Bucket(bucketPseudonyms)
+		// Keys only grow: full pages instead of half-empty splits.
+		events.FillPercent, bodies.FillPercent = 1, 1
+		for i, p := range batch {
+			seq := first + uint64(i)
+			key := seqKey(seq)
+			if err := events.Put(key, p.head); err != nil {
+				return fmt.Errorf("put event %d: %w", seq, err)
+			}
+			if p.body != nil {
+				if err := bodies.Put(key, p.body); err != nil {
+					return fmt.Errorf("put body %d: %w", seq, err)
+				}
+			}
+			if err := index.Put(indexKey(p.shape, seq), nil); err != nil {
+				return fmt.Errorf("put index %d: %w", seq, err)
+			}
+			for _, name := range p.pseudonyms {
+				if name == "" {
+					continue
+				}
+				if err := names.Put([]byte(name), nil); err != nil {
+					return fmt.Errorf("put pseudonym: %w", err)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// Close makes later Appends fail, waits until the Appends already queued are
+// committed, and closes the file. Calling it again returns nil.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	for w.committing {
+		w.idle.Wait()
+	}
+	w.mu.Unlock()
+	if err := w.db.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", w.path, err)
+	}
+	return nil
+}
