@@ -1,0 +1,101 @@
+package graphtest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// odataJSON is the Content-Type Graph puts on JSON answers.
+const odataJSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+// agsDiagnostic is a plausible x-ms-ags-diagnostic header value.
+const agsDiagnostic = `{"ServerInfo":{"DataCenter":"West US 2","Slice":"E","Ring":"1","ScaleUnit":"000","RoleInstance":"MW2PEPF00001A2B"}}`
+
+func newGzipReader(r io.Reader) (*gzip.Reader, error) { return gzip.NewReader(r) }
+
+// acceptsGzip reports whether an Accept-Encoding header lists gzip with a
+// non-zero quality.
+func acceptsGzip(h http.Header) bool {
+	for _, v := range h.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+				continue
+			}
+			if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+				if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// gzipBytes compresses b.
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b) // writes to a bytes.Buffer cannot fail
+	zw.Close()
+	return buf.Bytes()
+}
+
+// graphHeaders sets the headers every Graph answer carries and returns the
+// request id.
+func (g *Graph) graphHeaders(w http.ResponseWriter, r *http.Request) string {
+	h := w.Header()
+	reqID := g.ids.guid()
+	h.Set("request-id", reqID)
+	crid := r.Header.Get("client-request-id")
+	if crid == "" {
+		crid = reqID
+	}
+	h.Set("client-request-id", crid)
+	h.Set("x-ms-ags-diagnostic", agsDiagnostic)
+	h.Set("Strict-Transport-Security", "max-age=31536000")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	return reqID
+}
+
+// write sends body with status, gzip-compressed when the client accepts it.
+func write(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) {
+	h := w.Header()
+	if len(body) > 0 {
+		h.Set("Content-Type", contentType)
+		h.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r.Header) {
+			body = gzipBytes(body)
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// graphError answers with Graph's error envelope.
+func (g *Graph) graphError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	reqID := g.graphHeaders(w, r)
+	body := mustJSON(obj{
+		{"error", obj{
+			{"code", code},
+			{"message", message},
+			{"innerError", obj{
+				{"date", time.Now().UTC().Format("2006-01-02T15:04:05")},
+				{"request-id", reqID},
+				{"client-request-id", w.Header().Get("client-request-id")},
+			}},
+		}},
+	})
+	write(w, r, status, odataJSON, body)
+}

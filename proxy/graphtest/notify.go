@@ -1,0 +1,159 @@
+package graphtest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Sent is one notification the simulator sent.
+type Sent struct {
+	// Offset is when sending started, from the simulator's start.
+	Offset time.Duration
+	// Trigger is the offset of the request that caused the notification.
+	Trigger time.Duration
+	// Delay is the drawn delay (after DelayScale) from Trigger; sending
+	// never starts before Trigger + Delay.
+	Delay time.Duration
+	// URL is where it was posted; Path is URL's path.
+	URL, Path string
+	// Header holds the request headers sent (Authorization included).
+	Header http.Header
+	// Body is the commsNotifications body as sent.
+	Body []byte
+	// Status is the bot's answer, 0 when the post failed.
+	Status int
+	// Err is why the post failed, nil when the bot answered.
+	Err error
+}
+
+// pending is a notification waiting for its time.
+type pending struct {
+	delay time.Duration // unscaled, from the trigger
+	body  []byte
+	apply func() // state change made visible when the notification goes out; runs under g.mu
+}
+
+// callbackURL resolves where a call's notifications go, honouring
+// GraphOptions.CallbackBase.
+func (g *Graph) callbackURL(c *call) string {
+	if g.opts.CallbackBase == "" {
+		return c.callbackURI
+	}
+	cb, err := url.Parse(c.callbackURI)
+	base, err2 := url.Parse(g.opts.CallbackBase)
+	if err != nil || err2 != nil {
+		return c.callbackURI
+	}
+	cb.Scheme, cb.Host = base.Scheme, base.Host
+	return cb.String()
+}
+
+// schedule sends ps one after the other, each no earlier than trigger plus
+// its scaled delay, and never before the notifications scheduled earlier
+// for the same call: Graph delivers a call's notifications in order.
+// Everything random is drawn here, in the request's goroutine, so that the
+// draws follow the order of requests.
+func (g *Graph) schedule(trigger time.Duration, c *call, ps []pending) {
+	msgIDs := make([]string, len(ps))
+	for i := range ps {
+		msgIDs[i] = g.ids.guid()
+	}
+	target := g.callbackURL(c)
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return
+	}
+	g.wg.Add(1)
+	g.pending++
+	prev, done := c.last, make(chan struct{})
+	c.last = done
+	g.mu.Unlock()
+	go func() {
+		defer g.wg.Done()
+		defer close(done)
+		defer func() {
+			g.mu.Lock()
+			g.pending--
+			close(g.changed)
+			g.changed = make(chan struct{})
+			g.mu.Unlock()
+		}()
+		for i, p := range ps {
+			d := g.scaled(p.delay)
+			t := time.NewTimer(time.Until(g.start.Add(trigger + d)))
+			select {
+			case <-g.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			if prev != nil {
+				select {
+				case <-g.ctx.Done():
+					return
+				case <-prev:
+					prev = nil
+				}
+			}
+			g.mu.Lock()
+			p.apply()
+			g.mu.Unlock()
+			g.deliver(g.ctx, target, c, msgIDs[i], trigger, d, p.body)
+		}
+	}()
+}
+
+// deliver posts one notification the way Graph does and records it.
+func (g *Graph) deliver(ctx context.Context, target string, c *call, msgID string, trigger, delay time.Duration, body []byte) {
+	s := Sent{Trigger: trigger, Delay: delay, URL: target, Body: body}
+	if u, err := url.Parse(target); err == nil {
+		s.Path = u.Path
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err == nil {
+		tok, terr := g.notificationToken()
+		if terr != nil {
+			err = terr
+		} else {
+			h := req.Header
+			h.Set("Content-Type", "application/json; charset=utf-8")
+			h.Set("Authorization", "Bearer "+tok)
+			h.Set("User-Agent", "Microsoft-Skype/3.0")
+			h.Set("X-Microsoft-Skype-Chain-ID", c.chainID)
+			h.Set("X-Microsoft-Skype-Message-ID", msgID)
+			h.Set("Client-Request-Id", msgID)
+			h.Set("Scenario-Id", c.chainID)
+			h.Set("Platform-Call-Id", c.id)
+			s.Header = h.Clone()
+		}
+	}
+	g.mu.Lock()
+	s.Offset = g.since()
+	idx := len(g.sent)
+	g.sent = append(g.sent, s)
+	g.mu.Unlock()
+
+	status := 0
+	if err == nil {
+		var resp *http.Response
+		resp, err = g.notifier.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			status = resp.StatusCode
+		}
+	}
+	if err != nil {
+		g.logger.Warn("notification not delivered", "path", s.Path, "err", err)
+	} else {
+		g.logger.Debug("notification delivered", "path", s.Path, "status", status)
+	}
+	g.mu.Lock()
+	g.sent[idx].Status, g.sent[idx].Err = status, err
+	g.mu.Unlock()
+}
