@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy"
+	"github.com/graphvcr/graphvcr/redact"
+)
+
+// recordOptions is everything "graphvcr record" takes from its flags.
+type recordOptions struct {
+	Cassette      string
+	Listen        string
+	NotifyListen  string
+	Upstream      string
+	TokenUpstream string
+	Bot           string
+	TLS           bool
+	Append        bool
+	Force         bool
+	Quiet         bool
+	MaxBody       int64
+	Policy        string // redaction policy file; "" = the default policy
+	CADir         string // "" = the default CA directory
+}
+
+func recordCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "record",
+		Usage: "proxy a bot's Graph traffic and its notifications, recording them redacted into a cassette",
+		Description: "Point the bot's Graph base URL (or HTTPS_PROXY) at --listen and your tunnel's target (the\n" +
+			"bot's callback) at --notify-listen; notifications are forwarded to --bot + their path.\n" +
+			"Press Ctrl-C to stop: in-flight exchanges finish, the cassette is closed, a summary printed.\n" +
+			"Every exchange is durable on disk before it is relayed.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "cassette", Usage: "cassette FILE to write (required)", EnvVars: envVars("cassette")},
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "graph listener address (the bot's Graph base URL or HTTPS_PROXY)", EnvVars: envVars("listen")},
+			&cli.StringFlag{Name: "upstream", Value: "https://graph.microsoft.com", Usage: "Graph base URL to forward to", EnvVars: envVars("upstream")},
+			&cli.StringFlag{Name: "token-upstream", Value: "https://login.microsoftonline.com", Usage: "token endpoint base URL to forward to", EnvVars: envVars("token-upstream")},
+			&cli.BoolFlag{Name: "tls", Usage: "serve the graph listener over HTTPS with graphvcr's CA (see 'graphvcr ca')", EnvVars: envVars("tls")},
+			&cli.StringFlag{Name: "notify-listen", Value: "127.0.0.1:8081", Usage: "notification listener address (your tunnel's target)", EnvVars: envVars("notify-listen")},
+			&cli.StringFlag{Name: "bot", Usage: "bot's base URL; a notification to /api/calls goes to BOT/api/calls (required)", EnvVars: envVars("bot")},
+			&cli.BoolFlag{Name: "append", Usage: "add to an existing cassette", EnvVars: envVars("append")},
+			&cli.BoolFlag{Name: "force", Usage: "replace an existing cassette", EnvVars: envVars("force")},
+			&cli.BoolFlag{Name: "quiet", Usage: "print no progress, only errors", EnvVars: envVars("quiet")},
+			&cli.Int64Flag{Name: "max-body", Usage: "largest request or response body accepted, in bytes; a larger one is refused and the refusal recorded (0 = 64 MiB)", EnvVars: envVars("max-body")},
+			&cli.StringFlag{Name: "policy", Usage: "redaction policy FILE (JSON: keepPaths, keepHeaders, redactPaths, redactPatterns)", EnvVars: envVars("policy")},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("record", "unexpected argument %q", c.Args().First())
+			}
+			opts := recordOptions{
+				Cassette:      c.String("cassette"),
+				Listen:        c.String("listen"),
+				NotifyListen:  c.String("notify-listen"),
+				Upstream:      c.String("upstream"),
+				TokenUpstream: c.String("token-upstream"),
+				Bot:           c.String("bot"),
+				TLS:           c.Bool("tls"),
+				Append:        c.Bool("append"),
+				Force:         c.Bool("force"),
+				Quiet:         c.Bool("quiet"),
+				MaxBody:       c.Int64("max-body"),
+				Policy:        c.String("policy"),
+				CADir:         c.String("ca-dir"),
+			}
+			if err := opts.check(); err != nil {
+				return err
+			}
+			return record(c.Context, opts, c.App.Writer, newLogger(c))
+		},
+	}
+}
+
+// check rejects options record cannot start with, before anything is created.
+func (o recordOptions) check() error {
+	switch {
+	case o.Cassette == "":
+		return usagef("record", "missing --cassette FILE")
+	case o.Bot == "":
+		return usagef("record", "missing --bot URL (the bot's base URL, e.g. http://127.0.0.1:9442)")
+	case o.Append && o.Force:
+		return usagef("record", "--append and --force exclude each other")
+	case o.MaxBody < 0:
+		return usagef("record", "--max-body %d: want 0 or more bytes", o.MaxBody)
+	}
+	for _, u := range []struct{ flag, val string }{{"upstream", o.Upstream}, {"token-upstream", o.TokenUpstream}, {"bot", o.Bot}} {
+		if err := checkBaseURL("record", u.flag, u.val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkBaseURL rejects a value of --flag that is not an absolute http(s) URL.
+func checkBaseURL(cmd, flag, val string) error {
+	u, err := url.Parse(val)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef(cmd, "--%s %q: want an http:// or https:// URL", flag, val)
+	}
+	return nil
+}
+
+// shutdownTimeout bounds how long record and replay wait, after Ctrl-C, for
+// exchanges in flight to finish.
+const shutdownTimeout = 30 * time.Second
+
+// record runs a recording session until ctx is cancelled (Ctrl-C, SIGTERM):
+// it creates the cassette, starts the recorder's two listeners, and on
+// cancellation lets in-flight exchanges finish, closes the cassette and
+// prints a summary.
+func record(ctx context.Context, opts recordOptions, stdout io.Writer, log *slog.Logger) (err error) {
+	var policy *redact.Policy
+	if opts.Policy != "" {
+		if policy, err = redact.LoadPolicy(opts.Policy); err != nil {
+			return &inputError{op: "read policy", path: opts.Policy, err: err}
+		}
+	}
+	// The CA is needed for --tls and for HTTPS_PROXY (forward) mode, which
+	// any bot may use, so it is always loaded (created on first use).
+	ca, err := loadCA(opts.CADir)
+	if err != nil {
+		return err
+	}
+	red := redact.New(policy)
+	meta := proxy.RecordMeta(opts.Upstream, opts.TokenUpstream, red)
+	meta.Version = version
+	w, err := cassette.Create(opts.Cassette, cassette.CreateOptions{Append: opts.Append, Force: opts.Force, Meta: meta})
+	if err != nil {
+		return &inputError{op: "create", path: opts.Cassette, err: err}
+	}
+	defer func() {
+		if cerr := w.Close(); cerr != nil && err == nil {
+			err = &inputError{op: "close", path: opts.Cassette, err: cerr}
+		}
+	}()
+
+	var progress io.Writer
+	if !opts.Quiet {
+		progress = stdout
+	}
+	rec, err := proxy.StartRecorder(ctx, proxy.RecordConfig{
+		Listen:        opts.Listen,
+		NotifyListen:  opts.NotifyListen,
+		Upstream:      opts.Upstream,
+		TokenUpstream: opts.TokenUpstream,
+		Bot:           opts.Bot,
+		TLS:           opts.TLS,
+		CA:            ca,
+		Cassette:      w,
+		Redactor:      red,
+		MaxBody:       opts.MaxBody,
+		Logger:        log,
+		Progress:      progress,
+	})
+	if err != nil {
+		return fmt.Errorf("record: start listeners: %w", err)
+	}
+	if !opts.Quiet {
+		fmt.Fprintf(stdout, "recording to %s\n  graph listener:        %s  (the bot's Graph base URL or HTTPS_PROXY)\n"+
+			"  notification listener: %s  (your tunnel's target)\n  notifications go to:   %s\npress Ctrl-C to stop\n",
+			opts.Cassette, rec.URL(), rec.NotifyURL(), opts.Bot)
+	}
+
+	<-ctx.Done()
+	// Cleanup must run although ctx is cancelled: a bounded grace period.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	closeErr := rec.Close(sctx)
+	fmt.Fprintln(stdout, rec.Summary())
+	if closeErr != nil {
+		return fmt.Errorf("record: stop: %w", closeErr)
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/graphvcr/graphvcr/proxy"
+)
+
+// replayOptions is everything "graphvcr replay" takes from its flags.
+type replayOptions struct {
+	Cassette     string
+	Listen       string
+	Bot          string
+	Speed        float64
+	Strict       bool
+	ExitWhenDone bool
+	TLS          bool
+	AppID        string
+	CADir        string // "" = the default CA directory
+}
+
+func replayCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "replay",
+		Usage: "stand in for Graph: answer the bot from a cassette and push its notifications on time",
+		Description: "Answers each request with the recorded response of the best-matching exchange, binding\n" +
+			"pseudonyms to the bot's live ids, and delivers each notification to --bot + its recorded path\n" +
+			"at its recorded offset (divided by --speed; 0 = no delays, order kept). Token requests are\n" +
+			"answered offline. GET /__graphvcr/report shows what matched, diverged and was delivered.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "cassette", Usage: "cassette FILE to replay (required)", EnvVars: envVars("cassette")},
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "graph listener address (the bot's Graph base URL or HTTPS_PROXY)", EnvVars: envVars("listen")},
+			&cli.StringFlag{Name: "bot", Usage: "bot's base URL; notifications go to BOT + their recorded path (required)", EnvVars: envVars("bot")},
+			&cli.Float64Flag{Name: "speed", Value: 1, Usage: "timing factor: 1 = as recorded, 2 = twice as fast, 0 = no delays", EnvVars: envVars("speed")},
+			&cli.BoolFlag{Name: "strict", Usage: "exit 1 on any divergence (unmatched request, undelivered notification)", EnvVars: envVars("strict")},
+			&cli.BoolFlag{Name: "exit-when-done", Usage: "stop once every notification is delivered, instead of waiting for Ctrl-C", EnvVars: envVars("exit-when-done")},
+			&cli.BoolFlag{Name: "tls", Usage: "serve the graph listener over HTTPS with graphvcr's CA (see 'graphvcr ca')", EnvVars: envVars("tls")},
+			&cli.StringFlag{Name: "app-id", Usage: "audience of the notification tokens (the bot's app id); default: the client_id of the bot's token request", EnvVars: envVars("app-id")},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("replay", "unexpected argument %q", c.Args().First())
+			}
+			opts := replayOptions{
+				Cassette:     c.String("cassette"),
+				Listen:       c.String("listen"),
+				Bot:          c.String("bot"),
+				Speed:        c.Float64("speed"),
+				Strict:       c.Bool("strict"),
+				ExitWhenDone: c.Bool("exit-when-done"),
+				TLS:          c.Bool("tls"),
+				AppID:        c.String("app-id"),
+				CADir:        c.String("ca-dir"),
+			}
+			if err := opts.check(); err != nil {
+				return err
+			}
+			return replay(c.Context, opts, c.App.Writer, newLogger(c))
+		},
+	}
+}
+
+// check rejects options replay cannot start with, before anything is opened.
+func (o replayOptions) check() error {
+	switch {
+	case o.Cassette == "":
+		return usagef("replay", "missing --cassette FILE")
+	case o.Bot == "":
+		return usagef("replay", "missing --bot URL (the bot's base URL, e.g. http://127.0.0.1:9442)")
+	case o.Speed < 0 || o.Speed != o.Speed:
+		return usagef("replay", "--speed %v: want 0 or more (1 = recorded timing, 0 = no delays)", o.Speed)
+	}
+	return checkBaseURL("replay", "bot", o.Bot)
+}
+
+// replay serves the cassette until ctx is cancelled or, with
+// --exit-when-done, every notification is delivered; then it prints the
+// report's summary. It returns a checkError when --strict and the bot
+// diverged from the recording.
+func replay(ctx context.Context, opts replayOptions, stdout io.Writer, log *slog.Logger) error {
+	r, err := openCassette(opts.Cassette)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	var ca *proxy.CA
+	if opts.TLS {
+		if ca, err = loadCA(opts.CADir); err != nil {
+			return err
+		}
+	}
+	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{
+		Listen:   opts.Listen,
+		Bot:      opts.Bot,
+		Speed:    opts.Speed,
+		Strict:   opts.Strict,
+		TLS:      opts.TLS,
+		CA:       ca,
+		AppID:    opts.AppID,
+		Cassette: r,
+		Logger:   log,
+	})
+	if err != nil {
+		return fmt.Errorf("replay: start listener: %w", err)
+	}
+	fmt.Fprintf(stdout, "replaying %s (%d events) on %s; notifications go to %s\n", opts.Cassette, r.Len(), rep.URL(), opts.Bot)
+
+	var done <-chan struct{} // nil: wait for Ctrl-C only
+	if opts.ExitWhenDone {
+		done = rep.Done()
+	}
+	select {
+	case <-ctx.Done():
+	case <-done:
+	}
+	// Cleanup must run although ctx is cancelled: a bounded grace period.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	closeErr := rep.Close(sctx)
+	report := rep.Report()
+	writeReport(stdout, &report)
+	if closeErr != nil {
+		return fmt.Errorf("replay: stop: %w", closeErr)
+	}
+	if report.Failed() {
+		return &checkError{msg: fmt.Sprintf("replay: the bot diverged from %s (%s); see the report above", opts.Cassette, divergence(&report))}
+	}
+	return nil
+}
+
+// writeReport prints what a replay did: a summary line, then each
+// divergence with the recorded exchanges nearest to it.
+func writeReport(w io.Writer, rep *proxy.Report) {
+	failed := divergedNotifications(rep)
+	fmt.Fprintf(w, "replayed %d recorded exchanges (%d unused), %d unmatched requests; delivered %d notifications (%d diverged), %d pending\n",
+		len(rep.Matched), len(rep.Unused), len(rep.Unmatched), len(rep.Notifications)-failed, failed, len(rep.Pending))
+	for _, u := range rep.Unmatched {
+		fmt.Fprintf(w, "  unmatched: %s %s (%d×)\n", u.Method, u.Path, u.Count)
+		for _, n := range u.Nearest {
+			fmt.Fprintf(w, "    nearest #%d %s %s: %s\n", n.Seq, n.Method, n.Path, strings.Join(n.Differences, "; "))
+		}
+	}
+	for _, d := range rep.Notifications {
+		switch {
+		case d.Error != "":
+			fmt.Fprintf(w, "  notification #%d %s: not delivered: %s\n", d.Seq, d.Path, d.Error)
+		case notificationDiverged(d):
+			fmt.Fprintf(w, "  notification #%d %s: bot answered %d, recorded %d\n", d.Seq, d.Path, d.Status, d.RecordedStatus)
+		}
+	}
+	for _, s := range rep.ServedAgain {
+		fmt.Fprintf(w, "  served again: #%d %s %s (%d×): the bot repeated it more often than recorded\n", s.Seq, s.Method, s.Path, s.Count)
+	}
+}
+
+// divergence summarises why rep diverged, for the one error line.
+func divergence(rep *proxy.Report) string {
+	var parts []string
+	if n := len(rep.Unmatched); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d unmatched %s", n, plural(n, "request", "requests")))
+	}
+	if n := divergedNotifications(rep); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s not delivered as recorded", n, plural(n, "notification", "notifications")))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// notificationDiverged applies proxy.Report.Diverged's rule to one delivery:
+// not delivered, or answered with another class of status than recorded.
+func notificationDiverged(d proxy.Delivery) bool {
+	return d.Error != "" || (d.RecordedStatus != 0 && d.RecordedStatus/100 != d.Status/100)
+}
+
+func divergedNotifications(rep *proxy.Report) int {
+	n := 0
+	for _, d := range rep.Notifications {
+		if notificationDiverged(d) {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,146 @@
+package proxy
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/andybalholm/brotli"
+)
+
+func TestDecodeBody(t *testing.T) {
+	plain := []byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#x","id":"1"}`)
+	rawDeflate := func(b []byte) []byte {
+		var buf bytes.Buffer
+		w, _ := flate.NewWriter(&buf, flate.DefaultCompression)
+		w.Write(b)
+		w.Close()
+		return buf.Bytes()
+	}
+	mustEncode := func(enc string) []byte {
+		b, err := encodeBody(enc, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tests := []struct {
+		name     string
+		encoding string
+		body     []byte
+		wantErr  bool
+	}{
+		{"identity", "", plain, false},
+		{"explicit identity", "identity", plain, false},
+		{"gzip", "gzip", mustEncode("gzip"), false},
+		{"x-gzip upper case", "X-GZIP", mustEncode("gzip"), false},
+		{"deflate zlib", "deflate", mustEncode("deflate"), false},
+		{"deflate raw", "deflate", rawDeflate(plain), false},
+		{"br", "br", mustEncode("br"), false},
+		{"stacked", "deflate, gzip", mustEncode("deflate, gzip"), false},
+		{"unknown", "zstd", plain, true},
+		{"corrupt gzip", "gzip", []byte("not gzip"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeBody(tt.encoding, tt.body, 1<<20)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("decodeBody succeeded: %q", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, plain) {
+				t.Errorf("decoded %q", got)
+			}
+		})
+	}
+}
+
+func TestDecodeBodyBoundsOutput(t *testing.T) {
+	bomb := bytes.Repeat([]byte("a"), 1<<20)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(bomb)
+	zw.Close()
+	if _, err := decodeBody("gzip", buf.Bytes(), 1000); !errors.Is(err, errTooLarge) {
+		t.Fatalf("err = %v, want errTooLarge", err)
+	}
+	bw := new(bytes.Buffer)
+	w := brotli.NewWriter(bw)
+	w.Write(bomb)
+	w.Close()
+	if _, err := decodeBody("br", bw.Bytes(), 1000); !errors.Is(err, errTooLarge) {
+		t.Fatalf("br err = %v, want errTooLarge", err)
+	}
+}
+
+func TestReadBounded(t *testing.T) {
+	tests := []struct {
+		name    string
+		size    int
+		limit   int64
+		wantErr bool
+	}{
+		{"under", 10, 11, false},
+		{"at", 11, 11, false},
+		{"over", 12, 11, true},
+		{"unlimited", 1000, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := readBounded(strings.NewReader(strings.Repeat("x", tt.size)), tt.limit)
+			if tt.wantErr != errors.Is(err, errTooLarge) {
+				t.Fatalf("err = %v", err)
+			}
+			if !tt.wantErr && len(b) != tt.size {
+				t.Errorf("read %d bytes, want %d", len(b), tt.size)
+			}
+		})
+	}
+}
+
+func TestFilterAcceptEncoding(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []string
+		want string
+		set  bool
+	}{
+		{"absent stays absent", nil, "", false},
+		{"node fetch", []string{"gzip, deflate, br"}, "gzip, deflate, br", true},
+		{"zstd dropped", []string{"zstd, gzip;q=0.8"}, "gzip;q=0.8", true},
+		{"only unknown", []string{"zstd, compress"}, "identity", true},
+		{"star dropped", []string{"*"}, "identity", true},
+		{"several headers", []string{"gzip", "br, zstd"}, "gzip, br", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			for _, v := range tt.in {
+				h.Add("Accept-Encoding", v)
+			}
+			filterAcceptEncoding(h)
+			vals := h.Values("Accept-Encoding")
+			if !tt.set {
+				if len(vals) != 0 {
+					t.Fatalf("header set to %q", vals)
+				}
+				return
+			}
+			if len(vals) != 1 || vals[0] != tt.want {
+				t.Errorf("Accept-Encoding = %q, want %q", vals, tt.want)
+			}
+			if !decodable(strings.ReplaceAll(tt.want, ";q=0.8", "")) {
+				t.Errorf("kept an encoding decodeBody cannot undo: %q", tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,192 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/graphvcr/graphvcr/redact"
+)
+
+// bindings maps the recording's pseudonyms to the live values they matched.
+// A binding lasts for the whole session and is one-to-one: a pseudonym bound
+// to X never matches Y later, and X never stands for another pseudonym. The
+// zero value is empty and ready; the matcher's lock guards it.
+type bindings struct {
+	ids    map[string]string // pseudonym key -> live key (redact.Span.Key)
+	idsRev map[string]string // live key -> pseudonym key
+	strs   map[string]string // recorded string value -> live string value
+	strRev map[string]string // live string value -> recorded string value
+}
+
+// tentative holds the bindings a candidate needs while it is being compared;
+// they are committed only when the whole request matched.
+type tentative struct {
+	ids, strs [][2]string
+}
+
+func (t *tentative) reset() { t.ids, t.strs = t.ids[:0], t.strs[:0] }
+
+// bind checks rec -> live against the session's bindings and the tentative
+// ones, adding it to t when it is new.
+func bind(fwd, rev map[string]string, t *[][2]string, rec, live string) bool {
+	if x, ok := fwd[rec]; ok {
+		return x == live
+	}
+	if x, ok := rev[live]; ok {
+		return x == rec
+	}
+	for _, e := range *t {
+		if e[0] == rec || e[1] == live {
+			return e[0] == rec && e[1] == live
+		}
+	}
+	*t = append(*t, [2]string{rec, live})
+	return true
+}
+
+// fits reports whether the live values fit the recorded ones, given the
+// bindings so far, and collects the new bindings that would need in t.
+func (b *bindings) fits(rec, live []value, t *tentative) bool {
+	if len(rec) != len(live) {
+		return false
+	}
+	for i := range rec {
+		r, l := &rec[i], &live[i]
+		if r.kind != l.kind {
+			return false
+		}
+		switch {
+		case !r.bind:
+			if r.text != l.text {
+				return false
+			}
+		case r.kind == holeID:
+			if !formFits(*r, *l) || !bind(b.ids, b.idsRev, &t.ids, r.key, l.key) {
+				return false
+			}
+		default:
+			if !bind(b.strs, b.strRev, &t.strs, r.text, l.text) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// commit makes the tentative bindings session-wide and reports whether any was new.
+func (b *bindings) commit(t *tentative) bool {
+	added := false
+	for _, e := range t.ids {
+		if _, ok := b.ids[e[0]]; !ok {
+			if b.ids == nil {
+				b.ids, b.idsRev = map[string]string{}, map[string]string{}
+			}
+			b.ids[e[0]], b.idsRev[e[1]] = e[1], e[0]
+			added = true
+		}
+	}
+	for _, e := range t.strs {
+		if _, ok := b.strs[e[0]]; !ok {
+			if b.strs == nil {
+				b.strs, b.strRev = map[string]string{}, map[string]string{}
+			}
+			b.strs[e[0]], b.strRev[e[1]] = e[1], e[0]
+			added = true
+		}
+	}
+	return added
+}
+
+// rewriter turns recorded bytes into what the bot gets: upstream origins
+// replaced by the replay listener's, bound pseudonyms by their live values.
+type rewriter struct {
+	urls       urlRewriter // recorded upstream bases -> the replay listener's base URL
+	pseudonyms pseudonymSet
+}
+
+// body rewrites a recorded body. Whole JSON string values bound as strings
+// (clientContext, names) are replaced first, then every bound id, rendered
+// in the form of each occurrence.
+func (w *rewriter) body(b *bindings, in []byte) []byte {
+	out, _ := w.urls.Bytes(in)
+	for rec, live := range b.strs {
+		q := quoteJSON(rec)
+		if bytes.Contains(out, q) {
+			out = bytes.ReplaceAll(out, q, quoteJSON(live))
+		}
+	}
+	if len(b.ids) == 0 {
+		return out
+	}
+	s := string(out)
+	spans := redact.FindIDs(s)
+	if len(spans) == 0 {
+		return out
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(s) + len(s)/8)
+	prev := 0
+	for _, sp := range spans {
+		if sp.Start < prev || sp.End > len(s) || sp.Start >= sp.End {
+			continue
+		}
+		t := s[sp.Start:sp.End]
+		live, ok := b.ids[sp.Key]
+		if !ok || !(w.pseudonyms.has(t) || w.pseudonyms.has(sp.Key)) {
+			continue
+		}
+		buf.WriteString(s[prev:sp.Start])
+		buf.WriteString(sp.Form.Render(live))
+		prev = sp.End
+	}
+	if prev == 0 {
+		return out
+	}
+	buf.WriteString(s[prev:])
+	return buf.Bytes()
+}
+
+// header rewrites recorded header values like bodies; a value that is a
+// whole bound string is replaced too.
+func (w *rewriter) header(b *bindings, h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		nv := make([]string, len(vs))
+		for i, v := range vs {
+			if live, ok := b.strs[v]; ok {
+				nv[i] = live
+				continue
+			}
+			nv[i] = string(w.body(b, []byte(v)))
+		}
+		out[k] = nv
+	}
+	return out
+}
+
+// quoteJSON returns s as a JSON string literal, without HTML escaping (Graph
+// writes "<" and "&" as they are).
+func quoteJSON(s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return []byte(`"` + s + `"`)
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n")
+}
+
+// originsOf returns the absolute origins an upstream named in the cassette
+// may appear as: the value itself when it is a URL, else https and http.
+func originsOf(upstream string) []string {
+	upstream = strings.TrimRight(strings.TrimSpace(upstream), "/")
+	if upstream == "" {
+		return nil
+	}
+	if strings.Contains(upstream, "://") {
+		return []string{upstream}
+	}
+	return []string{"https://" + upstream, "http://" + upstream}
+}

@@ -1,0 +1,286 @@
+package proxy
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/graphvcr/graphvcr/cassette"
+)
+
+// A request that matches nothing is answered 501 Not Implemented, in Graph's
+// error shape, code "graphvcrNoMatch". Not 404: a bot may well treat a 404
+// from Graph as an answer ("call already gone"), while 501 is something
+// Graph never says for these APIs, so the divergence can not pass for
+// recorded behaviour. The message and innerError name the nearest recorded
+// requests and how they differ.
+const noMatchStatus = http.StatusNotImplemented
+
+// maxNearest is how many near misses an error names.
+const maxNearest = 3
+
+// noMatch answers a request that matches no recorded exchange and lists it
+// in the report; the first time a request is seen, it is logged.
+func (r *Replayer) noMatch(w http.ResponseWriter, req *http.Request, uri string, live *template, body []byte) {
+	key := req.Method + " " + live.key
+	r.mu.Lock()
+	u := r.unmatched[key]
+	firstTime := u == nil
+	if firstTime {
+		u = &Unmatched{Method: req.Method, Path: uri}
+		r.unmatched[key] = u
+	}
+	u.Count++
+	r.mu.Unlock()
+	if firstTime {
+		near := r.nearest(req.Method, uri, body)
+		r.mu.Lock()
+		u.Nearest = near
+		r.mu.Unlock()
+		r.log.Warn("request matches no recorded exchange", "method", req.Method,
+			"shape", cassette.Shape(req.Method, uri), "nearest", len(near))
+	}
+	r.mu.Lock()
+	near := slices.Clone(u.Nearest)
+	r.mu.Unlock()
+
+	msg := fmt.Sprintf("graphvcr: no recorded exchange matches %s %s", req.Method, req.URL.Path)
+	if len(near) > 0 {
+		parts := make([]string, len(near))
+		for i, n := range near {
+			parts[i] = fmt.Sprintf("#%d %s %s (%s)", n.Seq, n.Method, n.Path, strings.Join(n.Differences, "; "))
+		}
+		msg += "; nearest: " + strings.Join(parts, ", ")
+	} else {
+		msg += "; nothing recorded is like it"
+	}
+	writeGraphError(w, noMatchStatus, "graphvcrNoMatch", msg, map[string]any{"nearest": near})
+}
+
+// writeGraphError answers with Graph's error shape.
+func writeGraphError(w http.ResponseWriter, status int, code, msg string, inner map[string]any) {
+	if inner == nil {
+		inner = map[string]any{}
+	}
+	inner["date"] = time.Now().UTC().Format(time.RFC3339)
+	writeReplayJSON(w, status, map[string]any{"error": map[string]any{
+		"code": code, "message": msg, "innerError": inner,
+	}})
+}
+
+// nearest returns the recorded exchanges closest to a live request, with
+// their differences. Candidates of the same shape come first; without any,
+// every exchange of the cassette is ranked by method and path.
+func (r *Replayer) nearest(method, uri string, body []byte) []NearMiss {
+	shape := cassette.Shape(method, uri)
+	r.m.mu.RLock()
+	var pool []*candidate
+	if sg := r.m.shapes[shape]; sg != nil {
+		pool = sg.all
+	} else {
+		for _, sg := range r.m.shapes {
+			pool = append(pool, sg.all...)
+		}
+	}
+	type scored struct {
+		c             *candidate
+		score, prefix int
+	}
+	ranked := make([]scored, 0, len(pool))
+	for _, c := range pool {
+		score, prefix := pathDistance(method, uri, c.method, c.url)
+		ranked = append(ranked, scored{c, score, prefix})
+	}
+	r.m.mu.RUnlock()
+	slices.SortStableFunc(ranked, func(a, b scored) int {
+		return cmp.Or(cmp.Compare(a.score, b.score), cmp.Compare(b.prefix, a.prefix), cmp.Compare(a.c.seq, b.c.seq))
+	})
+	// Compare bodies of a few of the closest: that reads them from disk.
+	const detailed = 12
+	var out []NearMiss
+	for i := 0; i < len(ranked) && i < detailed; i++ {
+		c := ranked[i].c
+		nm := NearMiss{Seq: c.seq, Method: c.method, Path: c.url}
+		nm.Differences = differences(method, uri, body, c, r.cfg.Cassette, r.m.pseudonyms)
+		out = append(out, nm)
+	}
+	if len(out) > maxNearest {
+		out = out[:maxNearest]
+	}
+	return out
+}
+
+// pathDistance is a cheap ranking of a recorded request against a live one:
+// method, then path segments that differ once ids are elided (lower is
+// nearer); prefix counts the leading segments in common, to break ties.
+func pathDistance(method, uri, recMethod, recURI string) (score, prefix int) {
+	if !strings.EqualFold(method, recMethod) {
+		score += 4
+	}
+	a := segments(cassette.Shape(method, uri))
+	b := segments(cassette.Shape(recMethod, recURI))
+	for prefix < len(a) && prefix < len(b) && a[prefix] == b[prefix] {
+		prefix++
+	}
+	for i := 0; i < len(a) || i < len(b); i++ {
+		if i >= len(a) || i >= len(b) || a[i] != b[i] {
+			score += 2
+		}
+	}
+	return score, prefix
+}
+
+func segments(shape string) []string {
+	_, path, _ := strings.Cut(shape, " ")
+	return strings.Split(strings.Trim(path, "/"), "/")
+}
+
+// differences says how a live request differs from a recorded one.
+func differences(method, uri string, body []byte, c *candidate, rd *cassette.Reader, ps pseudonymSet) []string {
+	var d []string
+	if !strings.EqualFold(method, c.method) {
+		d = append(d, fmt.Sprintf("method %s, recorded %s", method, c.method))
+	}
+	lu, _ := url.Parse(uri)
+	ru, _ := url.Parse(c.url)
+	if lu == nil || ru == nil {
+		return append(d, "unparsable URL")
+	}
+	ls, rs := strings.Split(strings.Trim(lu.Path, "/"), "/"), strings.Split(strings.Trim(ru.Path, "/"), "/")
+	if len(ls) != len(rs) {
+		d = append(d, fmt.Sprintf("path has %d segments, recorded %d", len(ls), len(rs)))
+	}
+	for i := 0; i < len(ls) && i < len(rs); i++ {
+		if !sameValue(ls[i], rs[i], ps) {
+			d = append(d, fmt.Sprintf("path segment %d differs, recorded %q", i+1, rs[i]))
+		}
+	}
+	d = append(d, diffFields("query", flatQuery(lu.Query()), flatQuery(ru.Query()), ps)...)
+	ev, err := rd.Event(c.seq)
+	if err != nil {
+		return append(d, "recorded request unreadable: "+err.Error())
+	}
+	lb, rb := bytes.TrimSpace(body), bytes.TrimSpace(ev.Request.Body)
+	switch {
+	case len(lb) == 0 && len(rb) == 0:
+	case json.Valid(lb) && json.Valid(rb):
+		d = append(d, diffFields("body field", flatJSON(lb), flatJSON(rb), ps)...)
+	case !bytes.Equal(lb, rb) && !sameValue(string(lb), string(rb), ps):
+		d = append(d, "body differs")
+	}
+	if len(d) == 0 {
+		d = append(d, "its ids or values are bound to other live values earlier in this session")
+	}
+	return d
+}
+
+// sameValue reports whether a live value fits a recorded one, ids aside.
+func sameValue(live, rec string, ps pseudonymSet) bool {
+	if live == rec {
+		return true
+	}
+	lt := newTemplate("", "/", []byte(strconvQuote(live)), nil)
+	rt := newTemplate("", "/", []byte(strconvQuote(rec)), ps)
+	if lt.key != rt.key {
+		return false
+	}
+	for i := range rt.values {
+		if !rt.values[i].bind && rt.values[i].text != lt.values[i].text {
+			return false
+		}
+	}
+	return true
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// diffFields compares flattened fields (name -> value).
+func diffFields(what string, live, rec map[string]string, ps pseudonymSet) []string {
+	var d []string
+	for _, k := range slices.Sorted(mapKeys(rec)) {
+		lv, ok := live[k]
+		switch {
+		case !ok:
+			d = append(d, fmt.Sprintf("%s %s missing", what, k))
+		case wildcardKeys[lastName(k)]:
+		case !sameValue(lv, rec[k], ps):
+			d = append(d, fmt.Sprintf("%s %s differs, recorded %s", what, k, clip(rec[k])))
+		}
+	}
+	for _, k := range slices.Sorted(mapKeys(live)) {
+		if _, ok := rec[k]; !ok {
+			d = append(d, fmt.Sprintf("%s %s not recorded", what, k))
+		}
+	}
+	return d
+}
+
+func lastName(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// clip shortens a recorded value for a message.
+func clip(s string) string {
+	const n = 60
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func flatQuery(q url.Values) map[string]string {
+	out := make(map[string]string, len(q))
+	for k, vs := range q {
+		out[k] = strings.Join(vs, ",")
+	}
+	return out
+}
+
+// flatJSON flattens a JSON document to dotted paths of its scalars ("a.0.b").
+// Strings are kept unquoted so ids inside them compare like any value.
+func flatJSON(b []byte) map[string]string {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if d.Decode(&v) != nil {
+		return nil
+	}
+	out := map[string]string{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		join := func(k string) string {
+			if prefix == "" {
+				return k
+			}
+			return prefix + "." + k
+		}
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				walk(join(k), e)
+			}
+		case []any:
+			for i, e := range v {
+				walk(join(fmt.Sprint(i)), e)
+			}
+		case string:
+			out[prefix] = v
+		default:
+			out[prefix] = fmt.Sprint(v)
+		}
+	}
+	walk("", v)
+	return out
+}

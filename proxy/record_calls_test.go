@@ -1,0 +1,84 @@
+package proxy
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestCallIDs(t *testing.T) {
+	const id = "57dab8b1-894c-409a-b240-bd8beae78896"
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"v1.0 invite", "/v1.0/communications/calls/" + id + "/participants/invite", id},
+		{"legacy undashed upper", "/beta/app/calls/57DAB8B1894C409AB240BD8BEAE78896/participants/invite", id},
+		{"resource without slash", "communications/calls/" + id + "/participants", id},
+		{"braced", "/app/calls/{57DAB8B1-894C-409A-B240-BD8BEAE78896}", id},
+		{"not a guid", "/app/calls/abc123/operations/x", "abc123"},
+		{"no call", "/v1.0/me", ""},
+		{"create call", "/v1.0/communications/calls", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := callIDOf(tt.in); got != tt.want {
+				t.Errorf("callIDOf(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+	created := callIDsOf("POST", "/v1.0/communications/calls", 201, []byte(`{"id":"57DAB8B1894C409AB240BD8BEAE78896"}`))
+	if !slices.Equal(created, []string{id}) {
+		t.Errorf("create call ids = %q", created)
+	}
+	if got := callIDsOf("POST", "/v1.0/communications/calls", 400, []byte(`{"id":"x"}`)); got != nil {
+		t.Errorf("failed create call ids = %q", got)
+	}
+	body := []byte(`{"value":[{"resource":"/app/calls/` + id + `/operations/1","resourceUrl":"/communications/calls/` + id + `/operations/1"},{"resource":"/communications/calls/11111111-2222-3333-4444-555555555555"}],}`)
+	if got := notificationCallIDs(body); !slices.Contains(got, id) || !slices.Contains(got, "11111111-2222-3333-4444-555555555555") {
+		t.Errorf("notification ids (invalid JSON) = %q", got)
+	}
+	valid := body[:len(body)-2]
+	valid = append(valid, '}')
+	if got := notificationCallIDs(valid); !slices.Contains(got, id) {
+		t.Errorf("notification ids = %q", got)
+	}
+}
+
+func TestCallTrackerTrigger(t *testing.T) {
+	var tr callTracker
+	tr.init()
+	if got := tr.trigger(tr.mark(), []string{"a"}); got != 0 {
+		t.Errorf("before any exchange: %d, want 0", got)
+	}
+	var reads callTracker
+	reads.init()
+	reads.relayed(3, "GET", []string{"c"})
+	if got := reads.trigger(reads.mark(), []string{"c"}); got != 3 {
+		t.Errorf("only a read on the call: %d, want 3", got)
+	}
+	tr.relayed(1, "POST", nil)           // create call, no id known
+	tr.relayed(2, "POST", []string{"a"}) // invite on a
+	tr.relayed(4, "GET", []string{"a"})  // polling the operation on a
+	early := tr.mark()
+	tr.relayed(6, "POST", []string{"b"})   // something on b
+	tr.relayed(7, "DELETE", []string{"a"}) // relayed after the notification arrived
+	tests := []struct {
+		name  string
+		mark  uint64
+		calls []string
+		want  uint64
+	}{
+		{"same call, change before arrival, not the poll", early, []string{"a"}, 2},
+		{"latest of several calls", tr.mark(), []string{"a", "b"}, 7},
+		{"unknown call falls back to latest change", early, []string{"zzz"}, 2},
+		{"no call falls back to latest change", tr.mark(), nil, 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tr.trigger(tt.mark, tt.calls); got != tt.want {
+				t.Errorf("trigger = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,314 @@
+package proxy_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy"
+	"github.com/graphvcr/graphvcr/proxy/graphtest"
+	"github.com/graphvcr/graphvcr/redact"
+)
+
+const (
+	// callbackURL is the public callback the bot registers, as behind a
+	// tunnel; its host is personal data the cassette must not hold.
+	callbackURL  = "https://calls.contoso-bot.example/api/calls"
+	callbackHost = "calls.contoso-bot.example"
+	clientSecret = "Ab7~Q8.secret_value-for-tests"
+	// delayScale halves the simulator's notification delays: the first
+	// comes 40 ms after the create-call, well past the time a recorded
+	// exchange takes to be committed and relayed under -race on a busy
+	// machine, so each notification arrives after its trigger was relayed.
+	delayScale = 0.5
+)
+
+// sharedKey is one RSA key for every simulator of the run: generating one
+// per test would dominate the test time.
+var sharedKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
+// lateAddr is an address known only once a listener started, read by
+// dialers configured before it (the bot and the simulator, which the
+// recorder needs to be started first).
+type lateAddr struct {
+	mu   sync.Mutex
+	addr string
+}
+
+func (l *lateAddr) set(a string) { l.mu.Lock(); l.addr = a; l.mu.Unlock() }
+func (l *lateAddr) get() string  { l.mu.Lock(); defer l.mu.Unlock(); return l.addr }
+
+// dialTo returns a DialContext that connects to l whatever address was
+// asked: name resolution pointing a host name at a local listener.
+func dialTo(l *lateAddr) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, l.get())
+	}
+}
+
+// rigOptions selects how the bot reaches Graph.
+type rigOptions struct {
+	forward bool // HTTPS_PROXY with MITM; else the bot's base URL is the listener
+	tls     bool // reverse mode over HTTPS (h2)
+	gzip    bool // the bot gzips request bodies, as the Graph Go SDK does
+	seed    int64
+	maxBody int64
+}
+
+// rig is a recording session: simulator, sample bot, recorder, cassette.
+type rig struct {
+	t        *testing.T
+	graph    *graphtest.Graph
+	bot      *graphtest.Bot
+	rec      *proxy.Recorder
+	ca       *proxy.CA
+	path     string
+	writer   *cassette.Writer
+	progress *lockedBuffer
+	graphURL string // the base URL the bot uses
+	closed   bool
+	closers  []func()
+}
+
+func newRig(t *testing.T, o rigOptions) *rig {
+	t.Helper()
+	key, err := sharedKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := proxy.LoadCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg := &rig{t: t, ca: ca, progress: &lockedBuffer{}}
+	var recAddr, notifyAddr lateAddr
+
+	notifyTr := &http.Transport{DialContext: dialTo(&notifyAddr)}
+	rg.closers = append(rg.closers, notifyTr.CloseIdleConnections)
+	rg.graph = graphtest.NewGraph(graphtest.GraphOptions{
+		Seed:         o.seed,
+		ClientSecret: clientSecret,
+		CallbackBase: "http://notify.graphvcr.test",
+		DelayScale:   delayScale,
+		SigningKey:   key,
+		NotifyClient: &http.Client{Transport: notifyTr, Timeout: 10 * time.Second},
+	})
+
+	botTr := &http.Transport{DisableCompression: true, ForceAttemptHTTP2: true}
+	rg.closers = append(rg.closers, botTr.CloseIdleConnections)
+	var tokenURL string
+	switch {
+	case o.forward:
+		rg.graphURL = "https://graph.microsoft.com"
+		tokenURL = "https://login.microsoftonline.com/" + rg.graph.TenantID() + "/oauth2/v2.0/token"
+		botTr.Proxy = func(*http.Request) (*url.URL, error) { return url.Parse("http://" + recAddr.get()) }
+		botTr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
+	case o.tls:
+		rg.graphURL = "https://graphvcr.test:8443"
+		botTr.DialContext = dialTo(&recAddr)
+		botTr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool(), ServerName: "localhost"}
+	default:
+		rg.graphURL = "http://graphvcr.test:8080"
+		botTr.DialContext = dialTo(&recAddr)
+	}
+	if tokenURL == "" {
+		tokenURL = rg.graphURL + "/" + rg.graph.TenantID() + "/oauth2/v2.0/token"
+	}
+	rg.bot = graphtest.NewBot(graphtest.BotOptions{
+		GraphURL:     rg.graphURL,
+		TokenURL:     tokenURL,
+		ClientID:     rg.graph.ClientID(),
+		ClientSecret: clientSecret,
+		CallbackURL:  callbackURL,
+		Seed:         o.seed + 1,
+		HTTPClient:   &http.Client{Transport: botTr, Timeout: 20 * time.Second},
+		GzipRequests: o.gzip,
+		WaitTimeout:  10 * time.Second,
+	})
+
+	rg.path = filepath.Join(t.TempDir(), "session.bolt")
+	red := redact.New(nil)
+	rg.writer, err = cassette.Create(rg.path, cassette.CreateOptions{Meta: proxy.RecordMeta(rg.graph.URL, rg.graph.URL, red)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg.rec, err = proxy.StartRecorder(t.Context(), proxy.RecordConfig{
+		Listen:        "127.0.0.1:0",
+		NotifyListen:  "127.0.0.1:0",
+		Upstream:      rg.graph.URL,
+		TokenUpstream: rg.graph.URL,
+		Bot:           rg.bot.URL,
+		TLS:           o.tls,
+		CA:            ca,
+		Cassette:      rg.writer,
+		Redactor:      red,
+		MaxBody:       o.maxBody,
+		Progress:      rg.progress,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recAddr.set(strings.TrimPrefix(strings.TrimPrefix(rg.rec.URL(), "http://"), "https://"))
+	notifyAddr.set(strings.TrimPrefix(rg.rec.NotifyURL(), "http://"))
+	t.Cleanup(rg.close)
+	return rg
+}
+
+// close stops everything in order: the recorder first (it finishes what is
+// in flight while the simulator and bot still answer), then the doubles,
+// then the cassette.
+func (rg *rig) close() {
+	if rg.closed {
+		return
+	}
+	rg.closed = true
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rg.rec.Close(ctx); err != nil {
+		rg.t.Errorf("close recorder: %v", err)
+	}
+	rg.bot.Close()
+	rg.graph.Close()
+	for _, c := range rg.closers {
+		c()
+	}
+	if err := rg.writer.Close(); err != nil {
+		rg.t.Errorf("close cassette: %v", err)
+	}
+}
+
+// events closes the session and returns every recorded event.
+func (rg *rig) events() []*cassette.Event {
+	rg.t.Helper()
+	rg.close()
+	return readEvents(rg.t, rg.path)
+}
+
+func readEvents(t *testing.T, path string) []*cassette.Event {
+	t.Helper()
+	r, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var evs []*cassette.Event
+	if err := r.Each(func(e *cassette.Event) error { evs = append(evs, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var (
+	guidRE        = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b`)
+	phoneRE       = regexp.MustCompile(`\+\d{8,15}`)
+	displayNameRE = regexp.MustCompile(`"displayName"\s*:\s*"([^"]+)"`)
+	jwtRE         = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)
+)
+
+// originals collects every value from the live session that must not reach
+// the cassette: ids, phone numbers, display names, tokens.
+type originals map[string]string // value -> what it is
+
+func (o originals) scan(what string, b []byte) {
+	for _, m := range guidRE.FindAll(b, -1) {
+		s := strings.ToLower(strings.ReplaceAll(string(m), "-", ""))
+		if !redact.IsPseudonym(string(m)) {
+			o[s] = what + " guid"
+		}
+	}
+	for _, m := range phoneRE.FindAll(b, -1) {
+		if !redact.IsPseudonym(string(m)) {
+			o[string(m)] = what + " phone"
+		}
+	}
+	for _, m := range displayNameRE.FindAllSubmatch(b, -1) {
+		if !redact.IsPseudonym(string(m[1])) {
+			o[string(m[1])] = what + " display name"
+		}
+	}
+	for _, m := range jwtRE.FindAll(b, -1) {
+		o[string(m)] = what + " jwt"
+	}
+}
+
+func (o originals) scanHeader(what string, h http.Header) {
+	for k, vs := range h {
+		for _, v := range vs {
+			o.scan(what+" header "+k, []byte(v))
+		}
+	}
+}
+
+// assertNoOriginals fails when any original appears in the raw bytes of the
+// cassette file, or inside anything gzip-compressed in it, in any GUID form.
+func assertNoOriginals(t *testing.T, path string, o originals) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hay := [][]byte{raw}
+	for i := 0; ; {
+		j := bytes.Index(raw[i:], []byte{0x1f, 0x8b, 0x08})
+		if j < 0 {
+			break
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(raw[i+j:]))
+		if err == nil {
+			zr.Multistream(false)
+			if b, _ := io.ReadAll(zr); len(b) > 0 {
+				hay = append(hay, b)
+			}
+		}
+		i += j + 1
+	}
+	joined := bytes.Join(hay, []byte{0})
+	all := bytes.ToLower(joined)
+	undashed := bytes.ReplaceAll(all, []byte("-"), nil)
+	for v, what := range o {
+		if len(v) < 4 {
+			continue
+		}
+		needle := []byte(strings.ToLower(v))
+		if bytes.Contains(all, needle) || (strings.HasSuffix(what, "guid") && bytes.Contains(undashed, needle)) {
+			t.Errorf("cassette holds an original %s: %q", what, v)
+		}
+	}
+	if m := jwtRE.Find(joined); m != nil {
+		t.Errorf("cassette holds something JWT-shaped: %.20s…", m)
+	}
+}

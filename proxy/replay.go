@@ -1,0 +1,346 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/graphvcr/graphvcr/cassette"
+)
+
+// ReplayConfig configures a Replayer.
+type ReplayConfig struct {
+	// Listen is the graph listener's address; "" means 127.0.0.1:0 (a free port).
+	Listen string
+	// Bot is the bot's base URL: a notification recorded at /api/calls is
+	// posted to Bot + "/api/calls". It may be "" only when the cassette holds
+	// no notification.
+	Bot string
+	// Speed scales recorded time: 1 replays latencies and notification gaps
+	// as recorded, 2 twice as fast; 0 (the zero value) drops every delay but
+	// keeps the order of notifications. Negative values are an error.
+	Speed float64
+	// Strict makes any divergence fail the replay (Report.Failed).
+	Strict bool
+	// TLS serves the graph listener over HTTPS (h2 and HTTP/1.1) with a leaf
+	// certificate from CA, which is then required.
+	TLS bool
+	// CA signs the listener's certificate when TLS is set.
+	CA *CA
+	// AppID is the bot's application id, for signing notifications; "" means
+	// the client_id of the bot's token request.
+	AppID string
+	// Cassette is the recording to replay. The Replayer only reads it and
+	// does not close it; it must stay open until Close returns.
+	Cassette *cassette.Reader
+	// Logger receives divergences and delivery failures; nil discards.
+	Logger *slog.Logger
+	// Transport carries notifications to the bot; nil means a transport of
+	// the Replayer's own (no proxy from the environment), closed by Close.
+	Transport http.RoundTripper
+	// Sign returns the Authorization header value of a notification, given
+	// its recorded event (whose Bearer holds the recorded header and claims)
+	// and what the bot's token request said. Nil sends notifications without
+	// Authorization. The recorded header is never sent: it is "Bearer REDACTED".
+	Sign func(ev *cassette.Event, tok TokenRequest) (string, error)
+}
+
+// TokenRequest is what the bot's last request to the offline token endpoint said.
+type TokenRequest struct {
+	// Tenant is the tenant segment of the token endpoint's path.
+	Tenant string
+	// ClientID is the client_id form field.
+	ClientID string
+	// AppID is ReplayConfig.AppID when set, else ClientID.
+	AppID string
+}
+
+// Replayer is graphvcr in replay mode: a graph listener answering the bot
+// from a cassette and a scheduler posting the recorded notifications to the
+// bot. Start it with StartReplayer and stop it with Close.
+type Replayer struct {
+	cfg   ReplayConfig
+	log   *slog.Logger
+	speed float64
+	start time.Time
+
+	srv       *http.Server
+	url       string
+	admin     *adminHandler
+	transport *http.Transport // ours to close; nil when cfg.Transport was given
+	client    *http.Client
+
+	m       *matcher
+	rw      rewriter
+	origins []string // scheme://host of the recorded exchanges (redacted)
+	tokens  tokenEndpoint
+	sched   *scheduler
+	cache   renderCache
+
+	ctx    context.Context // cancelled by Close: stops delays and the scheduler
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	done        chan struct{}
+	outstanding atomic.Int64 // exchanges not yet matched + notifications not yet delivered
+
+	mu          sync.Mutex // guards the report state below
+	matched     map[uint64]Match
+	servedAgain map[uint64]*ServedAgain
+	unmatched   map[string]*Unmatched
+	unused      map[uint64]*candidate // graph and token exchanges not yet matched
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// StartReplayer loads the cassette's index (never its response bodies),
+// starts the graph listener and the notification scheduler, and returns once
+// the listener accepts connections. ctx bounds the start only; the Replayer
+// runs until Close.
+func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
+	if cfg.Cassette == nil {
+		return nil, errors.New("start replayer: no cassette")
+	}
+	if cfg.Speed < 0 || math.IsNaN(cfg.Speed) || math.IsInf(cfg.Speed, 0) {
+		return nil, fmt.Errorf("start replayer: invalid speed %v", cfg.Speed)
+	}
+	if cfg.TLS && cfg.CA == nil {
+		return nil, errors.New("start replayer: tls needs a CA")
+	}
+	r := &Replayer{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		speed:       cfg.Speed,
+		done:        make(chan struct{}),
+		matched:     map[uint64]Match{},
+		servedAgain: map[uint64]*ServedAgain{},
+		unmatched:   map[string]*Unmatched{},
+		unused:      map[uint64]*candidate{},
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	notifs, err := r.load()
+	if err != nil {
+		return nil, fmt.Errorf("start replayer: %w", err)
+	}
+	if len(notifs) > 0 && cfg.Bot == "" {
+		return nil, errors.New("start replayer: the cassette holds notifications but no bot URL was given")
+	}
+	if err := r.tokens.init(); err != nil {
+		return nil, fmt.Errorf("start replayer: %w", err)
+	}
+
+	listen := cfg.Listen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("start replayer: listen: %w", err)
+	}
+	scheme := "http"
+	r.srv = &http.Server{
+		Handler:           r,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
+	}
+	if cfg.TLS {
+		tc, err := cfg.CA.TLSConfig()
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("start replayer: %w", err)
+		}
+		r.srv.TLSConfig = tc
+		scheme = "https"
+	}
+	r.url = scheme + "://" + ln.Addr().String()
+	r.rw.urls = newURLRewriter(r.upstreamBases()...)
+	r.admin = &adminHandler{mode: "replay", routes: map[string]http.Handler{
+		adminPrefix + "report": http.HandlerFunc(r.serveReport),
+	}}
+
+	if cfg.Transport != nil {
+		r.client = &http.Client{Transport: cfg.Transport}
+	} else {
+		r.transport = &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     30 * time.Second,
+		}
+		r.client = &http.Client{Transport: r.transport}
+	}
+	r.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.sched = newScheduler(notifs, r.speed, r.deliver)
+	r.sched.onDone = func(*notification) { r.finishOne() }
+	r.outstanding.Add(int64(len(r.unused) + len(notifs)))
+	if r.outstanding.Load() == 0 {
+		close(r.done)
+	}
+
+	r.start = time.Now()
+	r.wg.Add(2)
+	go func() {
+		defer r.wg.Done()
+		var err error
+		if cfg.TLS {
+			err = r.srv.ServeTLS(ln, "", "")
+		} else {
+			err = r.srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.log.Error("graph listener stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer r.wg.Done()
+		r.sched.run(r.ctx)
+	}()
+	r.sched.arm(0, r.start)
+	r.log.Info("replaying", "cassette", cfg.Cassette.Path(), "url", r.url, "events", cfg.Cassette.Len(), "notifications", len(notifs))
+	return r, nil
+}
+
+// upstreamBases returns from, to pairs for the URL rewriter: every recorded
+// upstream base (as stored, redacted) to the replay listener.
+func (r *Replayer) upstreamBases() []string {
+	meta := r.cfg.Cassette.Meta()
+	var pairs []string
+	seen := map[string]bool{}
+	for _, up := range []string{meta.Upstream, meta.TokenUpstream} {
+		for _, o := range originsOf(up) {
+			if !seen[o] {
+				seen[o] = true
+				pairs = append(pairs, o, r.url)
+			}
+		}
+	}
+	for _, o := range r.origins {
+		if !seen[o] {
+			seen[o] = true
+			pairs = append(pairs, o, r.url)
+		}
+	}
+	return pairs
+}
+
+// URL returns the graph listener's base URL (http://127.0.0.1:PORT, or https
+// with TLS): what the bot uses as its Graph base and token authority.
+func (r *Replayer) URL() string { return r.url }
+
+// Done returns a channel closed once every recorded Graph and token exchange
+// was matched at least once and every notification was delivered (or given
+// up on after retries).
+func (r *Replayer) Done() <-chan struct{} { return r.done }
+
+// finishOne counts one recorded exchange matched or notification delivered.
+func (r *Replayer) finishOne() {
+	if r.outstanding.Add(-1) == 0 {
+		close(r.done)
+	}
+}
+
+// Close stops the listener (waiting for requests in flight, bounded by ctx)
+// and the scheduler, and cancels replayed delays. It does not close the
+// cassette. Calling it again returns the first result.
+func (r *Replayer) Close(ctx context.Context) error {
+	r.closeOnce.Do(func() {
+		r.cancel()
+		if err := r.srv.Shutdown(ctx); err != nil {
+			r.closeErr = fmt.Errorf("close replayer: %w", err)
+			r.srv.Close()
+		}
+		r.wg.Wait()
+		if r.transport != nil {
+			r.transport.CloseIdleConnections()
+		}
+	})
+	return r.closeErr
+}
+
+// ServeHTTP answers one request of the bot: admin endpoints, the offline
+// token endpoint, else the recorded exchange matching it.
+func (r *Replayer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	switch {
+	case isAdminPath(req.URL.Path):
+		r.admin.ServeHTTP(w, req)
+	case isTokenPath(req.URL.Path) && r.tokens.serve(r, w, req):
+	default:
+		r.serveGraph(w, req)
+	}
+}
+
+// readBody reads and decodes a live request body.
+func readBody(req *http.Request) ([]byte, error) {
+	b, err := readBounded(req.Body, maxReplayBody)
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	if ce := req.Header.Get("Content-Encoding"); ce != "" {
+		if b, err = decodeBody(ce, b, maxReplayBody); err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// maxReplayBody bounds a live request body.
+const maxReplayBody = 64 << 20
+
+// wait sleeps for a recorded duration scaled by the speed, returning early
+// (false) when the request or the Replayer is done.
+func (r *Replayer) wait(ctx context.Context, recorded time.Duration) bool {
+	d := r.sched.scale(recorded)
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-r.ctx.Done():
+		return true // closing: answer now rather than hold up shutdown
+	}
+}
+
+// since returns the time from replay start.
+func (r *Replayer) since(t time.Time) time.Duration { return t.Sub(r.start) }
+
+// discard drains a response body so its connection can be reused.
+func discard(rc io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(rc, 1<<20))
+	rc.Close()
+}
+
+// pathOf returns the path and query of a URL as sent by a client.
+func pathOf(req *http.Request) string {
+	return req.URL.RequestURI()
+}
+
+// trimBase strips the upstream base path from a recorded URL path, so that
+// "https://host/graph/v1.0/x" recorded through a base "https://host/graph"
+// matches a live "/v1.0/x".
+func trimBase(path, basePath string) string {
+	if basePath == "" || basePath == "/" {
+		return path
+	}
+	if rest, ok := strings.CutPrefix(path, basePath); ok && (rest == "" || rest[0] == '/') {
+		return rest
+	}
+	return path
+}

@@ -1,0 +1,408 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/graphvcr/graphvcr/cassette"
+)
+
+// pseudoGUID returns the n-th GUID pseudonym, as the redactor issues them.
+func pseudoGUID(n int) string { return fmt.Sprintf("c0ffee00-0000-4000-8000-%012d", n) }
+
+// liveGUID returns a live-looking GUID for n.
+func liveGUID(n int) string { return fmt.Sprintf("5a1e%04x-1b2c-4d3e-8f40-%012x", n%0x10000, n) }
+
+// writeEvents appends events to a new cassette at path with workers
+// concurrent appenders, so the writer's group commit batches them.
+func writeEvents(tb testing.TB, path string, workers int, events []*cassette.Event, pseudonyms []string) {
+	tb.Helper()
+	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{Upstream: "https://graph.microsoft.com"}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	if len(pseudonyms) > 0 {
+		// Register the pseudonym set with the first event.
+		if err := w.Append(ctx, events[0], pseudonyms...); err != nil {
+			tb.Fatal(err)
+		}
+		events = events[1:]
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range max(workers, 1) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(events) {
+					return
+				}
+				if err := w.Append(ctx, events[i]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		tb.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// benchBody is a Graph-like JSON answer of about 1 KB.
+var benchBody = []byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#communications/calls/$entity","@odata.type":"#microsoft.graph.call","state":"established","direction":"outgoing","callbackUri":"https://bot1.example.invalid/api/calls","id":"` + pseudoGUID(2) + `","tenantId":"` + pseudoGUID(1) + `","myParticipantId":"` + pseudoGUID(3) + `","requestedModalities":["audio"],"mediaConfig":{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig"},"source":{"@odata.type":"#microsoft.graph.participantInfo","identity":{"@odata.type":"#microsoft.graph.identitySet","application":{"@odata.type":"#microsoft.graph.identity","displayName":"Person 1","id":"` + pseudoGUID(4) + `"}},"endpointType":"default","languageId":"languageId-value","region":"region-value"},"targets":[{"@odata.type":"#microsoft.graph.invitationParticipantInfo","identity":{"@odata.type":"#microsoft.graph.identitySet","user":{"@odata.type":"#microsoft.graph.identity","displayName":"Person 2","id":"` + pseudoGUID(5) + `"}}}],"chatInfo":null,"meetingInfo":null,"transcription":null,"toneInfo":null,"resultInfo":null,"answeredBy":null,"incomingContext":null,"routingPolicies":[],"activeModalities":[],"subject":null}`)
+
+// BenchmarkReplayGET measures requests/s of a recorded GET served again and
+// again at 32 concurrent clients, against a bare net/http handler writing
+// the same bytes, in the same run.
+func BenchmarkReplayGET(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "get.bolt")
+	ev := &cassette.Event{
+		Kind: cassette.KindGraph, Offset: time.Millisecond, Latency: 20 * time.Millisecond,
+		Request: cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + pseudoGUID(2)},
+		Response: cassette.Response{Status: 200, Header: http.Header{
+			"Content-Type": {"application/json"}, "Request-Id": {pseudoGUID(9)},
+		}, Body: benchBody},
+	}
+	writeEvents(b, path, 1, []*cassette.Event{ev}, []string{pseudoGUID(1), pseudoGUID(2), pseudoGUID(3), pseudoGUID(4), pseudoGUID(5), pseudoGUID(9), "Person 1", "Person 2"})
+	rd, err := cassette.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rd.Close()
+	rep, err := StartReplayer(b.Context(), ReplayConfig{Cassette: rd, Speed: 0})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rep.Close(context.Background())
+	// What the replayer answers once bound: the bare handler writes exactly that.
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	liveURL := rep.URL() + "/v1.0/communications/calls/" + liveGUID(2)
+	resp, err := client.Get(liveURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	want, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	hdr := resp.Header.Clone()
+	bare := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range hdr {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(200)
+		w.Write(want)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go bare.Serve(ln)
+	defer bare.Close()
+	bareURL := "http://" + ln.Addr().String() + "/v1.0/communications/calls/" + liveGUID(2)
+
+	const clients = 32
+	run := func(url string, n int) time.Duration {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range clients {
+			wg.Go(func() {
+				for next.Add(1) <= int64(n) {
+					resp, err := client.Get(url)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	run(liveURL, 2000) // warm up connections
+	run(bareURL, 2000)
+	b.SetBytes(int64(len(want)))
+	b.ResetTimer()
+	replay := run(liveURL, b.N)
+	b.StopTimer()
+	baseline := run(bareURL, b.N)
+	rps, bareRPS := float64(b.N)/replay.Seconds(), float64(b.N)/baseline.Seconds()
+	b.ReportMetric(rps, "replay-req/s")
+	b.ReportMetric(bareRPS, "bare-req/s")
+	b.ReportMetric(rps/bareRPS, "ratio")
+}
+
+// matchFixture builds, in memory, the matcher of a cassette of n Graph
+// exchanges: calls of five exchanges each (create, get, invite, poll the
+// operation, delete), with distinct pseudonyms per call. It returns the live
+// requests that replay it in order.
+func matchFixture(n int) (*matcher, []exchangeReq) {
+	ps := pseudonymSet{}
+	m := newMatcher(ps)
+	var live []exchangeReq
+	seq := uint64(0)
+	add := func(method, rec, recBody, liveURL, liveBody string) {
+		if len(live) >= n {
+			return
+		}
+		seq++
+		m.add(&candidate{seq: seq, kind: cassette.KindGraph, method: method, url: rec, status: 200}, []byte(recBody))
+		live = append(live, exchangeReq{method, liveURL, []byte(liveBody)})
+	}
+	for c := 0; len(live) < n; c++ {
+		call, op, user := 10+3*c, 11+3*c, 12+3*c
+		for _, id := range []int{call, op, user} {
+			ps[pseudoGUID(id)] = true
+		}
+		ps[pseudoGUID(1)] = true
+		create := `{"callbackUri":"https://bot1.example.invalid/api/calls","tenantId":"%s","targets":[{"identity":{"user":{"id":"%s"}}}]}`
+		add("POST", "/v1.0/communications/calls", fmt.Sprintf(create, pseudoGUID(1), pseudoGUID(user)),
+			"/v1.0/communications/calls", fmt.Sprintf(create, liveGUID(1), liveGUID(user)))
+		add("GET", "/v1.0/communications/calls/"+pseudoGUID(call), "", "/v1.0/communications/calls/"+liveGUID(call), "")
+		invite := `{"clientContext":"ctx-%d","participants":[{"identity":{"user":{"id":"%s"}}}]}`
+		add("POST", "/v1.0/communications/calls/"+pseudoGUID(call)+"/participants/invite", fmt.Sprintf(invite, c, pseudoGUID(user)),
+			"/v1.0/communications/calls/"+liveGUID(call)+"/participants/invite", fmt.Sprintf(invite, 1_000_000+c, liveGUID(user)))
+		add("GET", "/v1.0/communications/calls/"+pseudoGUID(call)+"/operations/"+pseudoGUID(op), "",
+			"/v1.0/communications/calls/"+liveGUID(call)+"/operations/"+liveGUID(op), "")
+		add("DELETE", "/v1.0/communications/calls/"+pseudoGUID(call), "", "/v1.0/communications/calls/"+liveGUID(call), "")
+	}
+	return m, live
+}
+
+type exchangeReq struct {
+	method, url string
+	body        []byte
+}
+
+func (e exchangeReq) match(m *matcher) *candidate {
+	lt := newTemplate(e.method, e.url, e.body, nil)
+	c, _ := m.match(cassette.Shape(e.method, e.url), &lt)
+	return c
+}
+
+// BenchmarkMatch measures the time to match one request (templating
+// included) in cassettes of 10, 1,000 and 100,000 exchanges: "inorder"
+// replays the whole session in recorded order (first uses, binding);
+// "bound" matches requests whose ids are all bound (a polling bot).
+func BenchmarkMatch(b *testing.B) {
+	for _, n := range []int{10, 1_000, 100_000} {
+		b.Run(fmt.Sprintf("events=%d/inorder", n), func(b *testing.B) {
+			m, live := matchFixture(n)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				k := i % len(live)
+				if k == 0 && i > 0 {
+					b.StopTimer()
+					m, live = matchFixture(n)
+					b.StartTimer()
+				}
+				if c := live[k].match(m); c == nil {
+					b.Fatalf("request %d (%s %s) did not match", k, live[k].method, live[k].url)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/match")
+		})
+		b.Run(fmt.Sprintf("events=%d/bound", n), func(b *testing.B) {
+			m, live := matchFixture(n)
+			for _, e := range live {
+				if e.match(m) == nil {
+					b.Fatalf("%s %s did not match", e.method, e.url)
+				}
+			}
+			var gets []exchangeReq
+			for _, e := range live {
+				if e.method == "GET" {
+					gets = append(gets, e)
+				}
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if gets[rng.IntN(len(gets))].match(m) == nil {
+					b.Fatal("no match")
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/match")
+		})
+	}
+}
+
+// BenchmarkNotificationTiming delivers many notifications at speed 1, each
+// recorded 2 ms after the previous, and reports how late (or early) each
+// left compared with its recorded gap from its trigger.
+func BenchmarkNotificationTiming(b *testing.B) {
+	const count = 300
+	path := filepath.Join(b.TempDir(), "notify.bolt")
+	var evs []*cassette.Event
+	for i := range count {
+		evs = append(evs, &cassette.Event{
+			Kind: cassette.KindNotification, Offset: time.Duration(i+1) * 2 * time.Millisecond,
+			Request: cassette.Request{Method: "POST", URL: "https://bot1.example.invalid/api/calls",
+				Header: http.Header{"Content-Type": {"application/json"}},
+				Body:   []byte(`{"value":[{"changeType":"updated","resource":"/communications/calls/` + pseudoGUID(2) + `"}]}`)},
+			Response: cassette.Response{Status: 202},
+		})
+	}
+	writeEvents(b, path, 1, evs, []string{pseudoGUID(2)})
+	rd, err := cassette.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rd.Close()
+	bot := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go bot.Serve(ln)
+	defer bot.Close()
+
+	var errs []time.Duration
+	for b.Loop() {
+		rep, err := StartReplayer(b.Context(), ReplayConfig{Cassette: rd, Speed: 1, Bot: "http://" + ln.Addr().String()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-rep.Done():
+		case <-time.After(30 * time.Second):
+			b.Fatal("not done")
+		}
+		for _, d := range rep.Report().Notifications {
+			errs = append(errs, (d.ActualGap - d.RecordedGap).Abs())
+		}
+		rep.Close(context.Background())
+	}
+	slices.Sort(errs)
+	b.ReportMetric(float64(errs[len(errs)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(errs[len(errs)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(errs[len(errs)-1].Microseconds())/1000, "max-ms")
+}
+
+// rssChildEnv names the cassette a child process replays while the parent
+// measures its memory (see TestReplayRSSChild).
+const rssChildEnv = "GRAPHVCR_REPLAY_RSS_CASSETTE"
+
+// BenchmarkReplayRSS replays a 1 GB cassette (1,000 exchanges of 1 MB
+// bodies) in a child process and reports its resident memory after loading
+// the index and after serving a sample of the bodies.
+func BenchmarkReplayRSS(b *testing.B) {
+	const n, size = 1000, 1 << 20
+	path := filepath.Join(b.TempDir(), "big.bolt")
+	body := bytes.Repeat([]byte(`{"value":"`+strings.Repeat("x", 1000)+`"},`), size/1013)
+	var evs []*cassette.Event
+	for i := range n {
+		evs = append(evs, &cassette.Event{
+			Kind: cassette.KindGraph, Offset: time.Duration(i) * time.Millisecond,
+			Request:  cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + pseudoGUID(10+i) + "/big"},
+			Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: body},
+		})
+	}
+	start := time.Now()
+	writeEvents(b, path, 8, evs, nil)
+	evs = nil
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("fixture: %d MB in %v", st.Size()>>20, time.Since(start).Round(time.Millisecond))
+	defer os.Remove(path)
+	for b.Loop() {
+		cmd := exec.CommandContext(b.Context(), os.Args[0], "-test.run=^TestReplayRSSChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), rssChildEnv+"="+path)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.Fatalf("child: %v\n%s", err, out)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(out))
+		for sc.Scan() {
+			if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "RSS" {
+				kb, _ := strconv.Atoi(f[2])
+				b.ReportMetric(float64(kb)/1024, f[1]+"-MB")
+			}
+		}
+	}
+}
+
+// TestReplayRSSChild is the child process of BenchmarkReplayRSS; it does
+// nothing in a normal test run.
+func TestReplayRSSChild(t *testing.T) {
+	path := os.Getenv(rssChildEnv)
+	if path == "" {
+		return
+	}
+	rd, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	rep, err := StartReplayer(t.Context(), ReplayConfig{Cassette: rd, Speed: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rep.Close(context.Background())
+	fmt.Println("RSS loaded", vmRSS(t), "kB")
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	for i := 0; i < rd.Len(); i += 10 { // a tenth of the bodies: 100 MB served
+		resp, err := client.Get(rep.URL() + "/v1.0/communications/calls/" + pseudoGUID(10+i) + "/big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	fmt.Println("RSS served", vmRSS(t), "kB")
+	fmt.Println("RSS anon", procStatus(t, "RssAnon:"), "kB")
+}
+
+func vmRSS(t *testing.T) int { return procStatus(t, "VmRSS:") }
+
+func procStatus(t *testing.T, field string) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}

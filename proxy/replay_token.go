@@ -1,0 +1,189 @@
+package proxy
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The token endpoint and the discovery documents MSAL and azidentity fetch
+// first are answered offline: the bot needs no tenant and no secret, and
+// whatever bearer token it then sends is accepted.
+var (
+	tokenEndpointPath = regexp.MustCompile(`^/([^/]+)/oauth2/(?:v2\.0/)?token$`)
+	openIDConfigPath  = regexp.MustCompile(`^/([^/]+)/(?:v2\.0/)?\.well-known/openid-configuration$`)
+	instancePath      = regexp.MustCompile(`^/(?:common|[^/]+)/discovery/instance$`)
+)
+
+// tokenClass says which offline answer a path gets; "" for none.
+func tokenClass(path string) string {
+	switch {
+	case tokenEndpointPath.MatchString(path):
+		return "token"
+	case openIDConfigPath.MatchString(path):
+		return "openid"
+	case instancePath.MatchString(path):
+		return "instance"
+	}
+	return ""
+}
+
+// tokenLifetime is the expires_in of synthetic tokens.
+const tokenLifetime = time.Hour
+
+// tokenEndpoint answers the login endpoints offline and remembers what the
+// bot's token request said.
+type tokenEndpoint struct {
+	key []byte // signs synthetic tokens (HS256); random per Replayer
+
+	mu       sync.Mutex              // guards below
+	recorded map[string][]*candidate // recorded token exchanges by class
+	last     TokenRequest
+}
+
+func (t *tokenEndpoint) init() error {
+	t.key = make([]byte, 32)
+	if _, err := rand.Read(t.key); err != nil {
+		return fmt.Errorf("token key: %w", err)
+	}
+	return nil
+}
+
+// add takes a recorded token exchange the offline endpoint stands in for,
+// reporting false when its path is not one of them.
+func (t *tokenEndpoint) add(c *candidate) bool {
+	path, _, _ := strings.Cut(c.url, "?")
+	cls := tokenClass(path)
+	if cls == "" {
+		return false
+	}
+	if t.recorded == nil {
+		t.recorded = map[string][]*candidate{}
+	}
+	t.recorded[cls] = append(t.recorded[cls], c)
+	return true
+}
+
+// request returns what the bot's last token request said.
+func (t *tokenEndpoint) request(appID string) TokenRequest {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tr := t.last
+	tr.AppID = appID
+	if tr.AppID == "" {
+		tr.AppID = tr.ClientID
+	}
+	return tr
+}
+
+// serve answers a login request, reporting false when the path is not one
+// it answers (the matcher then tries the cassette).
+func (t *tokenEndpoint) serve(r *Replayer, w http.ResponseWriter, req *http.Request) bool {
+	path := req.URL.Path
+	cls := tokenClass(path)
+	switch {
+	case cls == "token" && req.Method == http.MethodPost:
+		tenant := tokenEndpointPath.FindStringSubmatch(path)[1]
+		if err := req.ParseForm(); err != nil {
+			writeReplayJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "graphvcr: " + err.Error()})
+			return true
+		}
+		clientID := req.PostForm.Get("client_id")
+		t.mu.Lock()
+		t.last = TokenRequest{Tenant: tenant, ClientID: clientID}
+		t.mu.Unlock()
+		tok, err := t.token(tenant, clientID, req.PostForm.Get("scope"))
+		if err != nil {
+			writeReplayJSON(w, http.StatusInternalServerError, map[string]any{"error": "server_error", "error_description": "graphvcr: " + err.Error()})
+			return true
+		}
+		secs := int(tokenLifetime / time.Second)
+		writeReplayJSON(w, http.StatusOK, map[string]any{
+			"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok,
+		})
+	case cls == "openid" && (req.Method == http.MethodGet || req.Method == http.MethodHead):
+		tenant := openIDConfigPath.FindStringSubmatch(path)[1]
+		base := r.url + "/" + tenant
+		writeReplayJSON(w, http.StatusOK, map[string]any{
+			"issuer":                                "https://login.microsoftonline.com/" + tenant + "/v2.0",
+			"token_endpoint":                        base + "/oauth2/v2.0/token",
+			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+			"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
+			"end_session_endpoint":                  base + "/oauth2/v2.0/logout",
+			"jwks_uri":                              base + "/discovery/v2.0/keys",
+			"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+			"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
+			"subject_types_supported":               []string{"pairwise"},
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+			"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+			"tenant_region_scope":                   "NA",
+			"cloud_instance_name":                   "microsoftonline.com",
+		})
+	case cls == "instance" && (req.Method == http.MethodGet || req.Method == http.MethodHead):
+		host := req.Host
+		writeReplayJSON(w, http.StatusOK, map[string]any{
+			"tenant_discovery_endpoint": r.url + "/common/v2.0/.well-known/openid-configuration",
+			"api-version":               "1.1",
+			"metadata": []map[string]any{{
+				"preferred_network": host, "preferred_cache": host, "aliases": []string{host},
+			}},
+		})
+	default:
+		return false
+	}
+	r.tokenAnswered(cls)
+	return true
+}
+
+// tokenAnswered marks the recorded exchanges of a class as matched, the
+// first time that class is answered.
+func (r *Replayer) tokenAnswered(cls string) {
+	t := &r.tokens
+	t.mu.Lock()
+	recs := t.recorded[cls]
+	delete(t.recorded, cls)
+	t.mu.Unlock()
+	now := time.Now()
+	for _, c := range recs {
+		r.m.mu.Lock()
+		c.used = true
+		r.m.mu.Unlock()
+		r.noteMatch(c, true, c.method, c.url, now)
+		r.sched.arm(c.seq, now)
+	}
+}
+
+// token returns a synthetic JWT: well formed, HS256-signed with a key that
+// lives as long as the Replayer, for a bot (or SDK) that looks inside it.
+func (t *tokenEndpoint) token(tenant, clientID, scope string) (string, error) {
+	now := time.Now()
+	aud := "https://graph.microsoft.com"
+	if s, _, _ := strings.Cut(scope, " "); strings.HasPrefix(s, "https://") {
+		aud = strings.TrimSuffix(s, "/.default")
+	}
+	header, err := json.Marshal(map[string]string{"alg": "HS256", "typ": "JWT", "kid": "graphvcr-replay"})
+	if err != nil {
+		return "", fmt.Errorf("encode token header: %w", err)
+	}
+	claims, err := json.Marshal(map[string]any{
+		"aud": aud, "iss": "https://sts.windows.net/" + tenant + "/", "tid": tenant,
+		"appid": clientID, "azp": clientID, "roles": []string{"Calls.Initiate.All", "Calls.InitiateGroupCall.All", "Calls.JoinGroupCall.All"},
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(tokenLifetime).Unix(), "ver": "1.0",
+	})
+	if err != nil {
+		return "", fmt.Errorf("encode token claims: %w", err)
+	}
+	enc := base64.RawURLEncoding
+	signing := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
+	mac := hmac.New(sha256.New, t.key)
+	mac.Write([]byte(signing))
+	return signing + "." + enc.EncodeToString(mac.Sum(nil)), nil
+}

@@ -1,0 +1,120 @@
+// Package replaytest replays a graphvcr cassette inside a Go test, the way
+// net/http/httptest serves a handler: no binary to install, no network.
+//
+// A bot's test starts a replayer on the cassette, points the bot's Graph
+// base URL (and token authority) at srv.URL and its own webhook listener at
+// the replayer (botURL): the bot gets the recorded answers, with its own ids
+// bound in, and the recorded notifications at their recorded offsets.
+// Everything stops, and the cassette is closed, when the test ends.
+package replaytest
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy"
+)
+
+// Server is a replayer serving one cassette for the length of a test.
+type Server struct {
+	// URL is the Graph base URL (scheme and host, e.g. http://127.0.0.1:PORT):
+	// the bot appends /v1.0; the offline token endpoint is URL/{tenant}/oauth2/v2.0/token.
+	URL string
+
+	rep *proxy.Replayer
+}
+
+// Option changes how Start replays.
+type Option func(*proxy.ReplayConfig)
+
+// WithSpeed sets the replay speed: 1 (the default) replays recorded
+// latencies and notification gaps, 2 twice as fast, 0 with no delays at all
+// (notifications keep their order).
+func WithSpeed(speed float64) Option {
+	return func(c *proxy.ReplayConfig) { c.Speed = speed }
+}
+
+// WithStrict makes any divergence (a request matching nothing, a
+// notification the bot did not take as recorded) fail the test when it ends.
+func WithStrict() Option {
+	return func(c *proxy.ReplayConfig) { c.Strict = true }
+}
+
+// WithAppID sets the bot's application id (the audience of signed
+// notifications); by default the client_id of the bot's token request.
+func WithAppID(id string) Option {
+	return func(c *proxy.ReplayConfig) { c.AppID = id }
+}
+
+// WithLogger sends the replayer's log (divergences, delivery failures) to l;
+// by default it is discarded.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *proxy.ReplayConfig) { c.Logger = l }
+}
+
+// closeTimeout bounds the replayer's shutdown when the test ends.
+const closeTimeout = 10 * time.Second
+
+// Start opens the cassette at cassettePath read-only and starts a replayer
+// on 127.0.0.1 (a free port) that posts notifications to botURL (the bot's
+// base URL: a notification recorded at /api/calls goes to botURL/api/calls;
+// "" when the cassette holds none). It stops the replayer and closes the
+// cassette with t.Cleanup. It never panics: errors end the test with t.Fatal.
+func Start(t testing.TB, cassettePath, botURL string, opts ...Option) *Server {
+	t.Helper()
+	rd, err := cassette.Open(cassettePath)
+	if err != nil {
+		t.Fatalf("replaytest: %v", err)
+	}
+	cfg := proxy.ReplayConfig{Listen: "127.0.0.1:0", Bot: strings.TrimRight(botURL, "/"), Speed: 1, Cassette: rd}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	rep, err := proxy.StartReplayer(context.Background(), cfg)
+	if err != nil {
+		rd.Close()
+		t.Fatalf("replaytest: %v", err)
+	}
+	s := &Server{URL: rep.URL(), rep: rep}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
+		if err := rep.Close(ctx); err != nil {
+			t.Errorf("replaytest: %v", err)
+		}
+		if err := rd.Close(); err != nil {
+			t.Errorf("replaytest: close cassette: %v", err)
+		}
+		if r := rep.Report(); r.Failed() {
+			t.Errorf("replaytest: replay of %s diverged: %s", cassettePath, divergence(r))
+		}
+	})
+	return s
+}
+
+// Report returns what the replay has done so far.
+func (s *Server) Report() proxy.Report { return s.rep.Report() }
+
+// Done returns a channel closed once every recorded exchange was matched and
+// every notification delivered.
+func (s *Server) Done() <-chan struct{} { return s.rep.Done() }
+
+// divergence summarises a report's divergence in one line.
+func divergence(r proxy.Report) string {
+	var parts []string
+	for _, u := range r.Unmatched {
+		parts = append(parts, "unmatched "+u.Method+" "+u.Path)
+	}
+	for _, d := range r.Notifications {
+		if d.Error != "" {
+			parts = append(parts, "notification not delivered: "+d.Error)
+		} else if d.RecordedStatus/100 != d.Status/100 {
+			parts = append(parts, "notification "+d.Path+" answered differently than recorded")
+		}
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,138 @@
+package proxy
+
+import (
+	"time"
+)
+
+// Report is what a replay has done so far: the requests it answered from the
+// cassette and those it could not, and the notifications it delivered and
+// those still pending. GET /__graphvcr/report serves it as JSON. Lists are
+// in recorded order (Seq), so two replays of one cassette against the same
+// bot give equal reports but for the timing fields.
+type Report struct {
+	// Cassette is the path of the cassette replayed.
+	Cassette string `json:"cassette"`
+	// Speed is the replay speed (1 = recorded timing, 0 = no delays).
+	Speed float64 `json:"speed"`
+	// Strict is ReplayConfig.Strict: any divergence fails the replay.
+	Strict bool `json:"strict"`
+	// Done is true once every recorded exchange was matched at least once and
+	// every notification delivered.
+	Done bool `json:"done"`
+	// Matched lists each recorded exchange the first time a request matched it.
+	Matched []Match `json:"matched"`
+	// ServedAgain lists recorded exchanges answered again after every
+	// recorded repetition of the request was used up (a polling bot).
+	ServedAgain []ServedAgain `json:"served_again"`
+	// Unmatched lists the requests that matched no recorded exchange.
+	Unmatched []Unmatched `json:"unmatched"`
+	// Unused lists the recorded exchanges no request has matched yet.
+	Unused []Unused `json:"unused"`
+	// Notifications lists the notifications delivered (or given up on).
+	Notifications []Delivery `json:"notifications"`
+	// Pending lists the notifications not delivered yet.
+	Pending []Pending `json:"pending"`
+}
+
+// Match is a recorded exchange and the live request that first matched it.
+type Match struct {
+	Seq uint64 `json:"seq"`
+	// Method and Path (with query) are the live request's.
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// Status is the recorded status served; 0 when the recorded transport
+	// error was reproduced by closing the connection.
+	Status int `json:"status"`
+	// At is when the request arrived, from replay start.
+	At time.Duration `json:"at_ns"`
+}
+
+// ServedAgain counts the extra answers of one recorded exchange.
+type ServedAgain struct {
+	Seq    uint64 `json:"seq"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Count  int    `json:"count"`
+}
+
+// Unmatched is a live request that matched no recorded exchange.
+type Unmatched struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// Count is how many times this request arrived.
+	Count int `json:"count"`
+	// Nearest lists the closest recorded exchanges and how they differ.
+	Nearest []NearMiss `json:"nearest"`
+}
+
+// NearMiss is a recorded exchange close to an unmatched request.
+type NearMiss struct {
+	Seq uint64 `json:"seq"`
+	// Method and Path are as recorded (redacted).
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// Differences says how the live request differs, one item per
+	// difference ("method GET, recorded POST", "body field participants.0.id missing").
+	Differences []string `json:"differences"`
+}
+
+// Unused is a recorded exchange not matched yet.
+type Unused struct {
+	Seq    uint64 `json:"seq"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+}
+
+// Delivery is a notification delivered to the bot.
+type Delivery struct {
+	Seq uint64 `json:"seq"`
+	// Path is where it was posted under the bot's base URL.
+	Path string `json:"path"`
+	// Trigger is the seq of the exchange it followed (0 = replay start).
+	Trigger uint64 `json:"trigger"`
+	// RecordedGap is the recorded time from the trigger's answer to the
+	// notification; ActualGap the live one (it is RecordedGap/Speed when
+	// on time).
+	RecordedGap time.Duration `json:"recorded_gap_ns"`
+	ActualGap   time.Duration `json:"actual_gap_ns"`
+	// RecordedStatus is what the bot answered when recording; Status what it
+	// answered now (0 when it could not be reached).
+	RecordedStatus int `json:"recorded_status"`
+	Status         int `json:"status"`
+	// Latency is how long the bot took to answer.
+	Latency time.Duration `json:"latency_ns"`
+	// Attempts counts the tries (more than 1 when the bot was unreachable).
+	Attempts int `json:"attempts"`
+	// Error says why the notification could not be delivered; empty on success.
+	Error string `json:"error,omitempty"`
+}
+
+// Pending is a notification not delivered yet.
+type Pending struct {
+	Seq     uint64 `json:"seq"`
+	Path    string `json:"path"`
+	Trigger uint64 `json:"trigger"`
+	// Armed is true once its trigger was answered: it is waiting for its time
+	// or for an earlier notification.
+	Armed bool `json:"armed"`
+}
+
+// Diverged reports whether the live session left the recording: a request
+// matched nothing, a notification could not be delivered, or the bot
+// answered one with another class of status (2xx or not) than recorded.
+// Serving an exchange again is not a divergence: a polling bot needs it.
+func (r Report) Diverged() bool {
+	if len(r.Unmatched) > 0 {
+		return true
+	}
+	for _, d := range r.Notifications {
+		if d.Error != "" || (d.RecordedStatus != 0 && d.RecordedStatus/100 != d.Status/100) {
+			return true
+		}
+	}
+	return false
+}
+
+// Failed reports whether the replay fails: it diverged and Strict is set.
+// graphvcr replay --strict exits with status 1 when it does.
+func (r Report) Failed() bool { return r.Strict && r.Diverged() }

@@ -1,0 +1,154 @@
+package proxy
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// delivered is a notification seen by a test deliver func, at its offset
+// from the start of the bubble.
+type delivered struct {
+	seq uint64
+	at  time.Duration
+}
+
+func TestSchedulerTiming(t *testing.T) {
+	ms := time.Millisecond
+	type arming struct {
+		trigger uint64
+		at      time.Duration
+	}
+	tests := []struct {
+		name   string
+		speed  float64
+		notifs []notification // in recorded order
+		arms   []arming       // trigger answers, besides 0 at start
+		want   []delivered
+	}{
+		{
+			name:  "trigger time plus recorded gap",
+			speed: 1,
+			notifs: []notification{
+				{seq: 2, trigger: 0, gap: 100 * ms},
+				{seq: 4, trigger: 3, gap: 50 * ms},
+				{seq: 5, trigger: 3, gap: 80 * ms},
+			},
+			arms: []arming{{3, 200 * ms}},
+			want: []delivered{{2, 100 * ms}, {4, 250 * ms}, {5, 280 * ms}},
+		},
+		{
+			name:  "speed scales the gaps",
+			speed: 2,
+			notifs: []notification{
+				{seq: 2, trigger: 0, gap: 100 * ms},
+				{seq: 4, trigger: 3, gap: 50 * ms},
+			},
+			arms: []arming{{3, 200 * ms}},
+			want: []delivered{{2, 50 * ms}, {4, 225 * ms}},
+		},
+		{
+			name:  "never before the one recorded before it",
+			speed: 1,
+			notifs: []notification{
+				{seq: 4, trigger: 3, gap: 10 * ms},
+				{seq: 5, trigger: 0, gap: 0},
+			},
+			arms: []arming{{3, 100 * ms}},
+			want: []delivered{{4, 110 * ms}, {5, 110 * ms}},
+		},
+		{
+			name:  "speed 0 keeps only the order",
+			speed: 0,
+			notifs: []notification{
+				{seq: 2, trigger: 0, gap: 5 * time.Second},
+				{seq: 4, trigger: 3, gap: time.Hour},
+				{seq: 5, trigger: 0, gap: time.Minute},
+			},
+			arms: []arming{{3, 30 * ms}},
+			want: []delivered{{2, 0}, {4, 30 * ms}, {5, 30 * ms}},
+		},
+		{
+			name:  "a notification can trigger the next",
+			speed: 1,
+			notifs: []notification{
+				{seq: 2, trigger: 0, gap: 10 * ms},
+				{seq: 3, trigger: 2, gap: 20 * ms},
+			},
+			want: []delivered{{2, 10 * ms}, {3, 30 * ms}},
+		},
+		{
+			name:   "an unanswered trigger keeps it pending",
+			speed:  1,
+			notifs: []notification{{seq: 2, trigger: 9, gap: 0}},
+			want:   nil,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				var mu sync.Mutex
+				var got []delivered
+				all := make([]*notification, len(tt.notifs))
+				for i := range tt.notifs {
+					n := tt.notifs[i]
+					all[i] = &n
+				}
+				s := newScheduler(all, tt.speed, func(_ context.Context, n *notification) delivery {
+					mu.Lock()
+					got = append(got, delivered{n.seq, time.Since(start)})
+					mu.Unlock()
+					return delivery{status: 202, attempts: 1}
+				})
+				ctx, cancel := context.WithCancel(t.Context())
+				var wg sync.WaitGroup
+				wg.Go(func() { s.run(ctx) })
+				s.arm(0, start)
+				for _, a := range tt.arms {
+					time.Sleep(a.at - time.Since(start)) // fake time: advances the bubble's clock
+					s.arm(a.trigger, time.Now())
+				}
+				time.Sleep(2 * time.Hour)
+				synctest.Wait()
+				cancel()
+				wg.Wait()
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("delivered %v, want %v", got, tt.want)
+				}
+				done, pending := s.snapshot()
+				if len(done)+len(pending) != len(tt.notifs) || len(done) != len(tt.want) {
+					t.Errorf("snapshot: %d done, %d pending; want %d done of %d", len(done), len(pending), len(tt.want), len(tt.notifs))
+				}
+				for _, d := range done {
+					if want := s.scale(d.n.gap); d.sent.Sub(d.n.armedAt) < want {
+						t.Errorf("seq %d sent %v after its trigger, before its gap %v", d.n.seq, d.sent.Sub(d.n.armedAt), want)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestSchedulerReturnsWhenAllDelivered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newScheduler([]*notification{{seq: 1}, {seq: 2, trigger: 1, gap: time.Second}}, 1,
+			func(context.Context, *notification) delivery { return delivery{status: 202} })
+		finished := make(chan struct{})
+		go func() {
+			s.run(t.Context())
+			close(finished)
+		}()
+		s.arm(0, time.Now())
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		select {
+		case <-finished:
+		default:
+			t.Fatal("run still running after every notification was delivered")
+		}
+	})
+}

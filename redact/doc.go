@@ -1,0 +1,22 @@
+// Package redact removes secrets from recorded Graph traffic and replaces
+// identifiers and personal data with consistent, format-preserving pseudonyms.
+//
+// A Redactor serves one cassette: every distinct GUID, phone number, email
+// address, display name, callback host and IP address it meets gets one
+// pseudonym for the whole session, numbered by first appearance and rendered in
+// the original's form, so ids that lined up in the live traffic (the call id in
+// a URL, in a Location header and inside "28:GUID" in a notification) still
+// line up in the cassette. The mapping lives in memory only; TakeNew and
+// Pseudonyms expose pseudonyms, never originals.
+//
+// Secrets (bearer tokens, cookies, any JWT, client secrets and assertions,
+// access, refresh and id tokens, meeting tokens) are removed, not
+// pseudonymised: the marker Removed is left in their place.
+//
+// Redaction is idempotent: pseudonyms and the marker map to themselves, so
+// redacting already-redacted text changes nothing.
+//
+// Scanner looks at redacted data and reports whatever still looks like a
+// secret or a real identifier; FindIDs, IsPseudonym and Form.Render let the
+// replayer bind pseudonyms to live values.
+package redact

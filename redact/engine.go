@@ -1,0 +1,902 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/base64"
+	"net/netip"
+	"slices"
+	"unicode/utf8"
+)
+
+// kind is what a span found in text is, which decides what replaces it.
+type kind uint8
+
+const (
+	kGUID   kind = iota + 1
+	kSecret      // removed: replaced by Removed
+	kPhone       // the digits of a phone number (its "+" or "%2B" stays outside the span)
+	kEmail
+	kIP
+	kHost
+	kName
+	kRepl // replacement computed while finding (re-encoded base64, learned literal)
+)
+
+// span is one finding in a text: src[start:end] is replaced.
+type span struct {
+	start, end int
+	kind       kind
+	form       Form
+	repl       string
+}
+
+// maxDepth bounds how deep base64 and percent-encoded layers are opened.
+const maxDepth = 3
+
+const (
+	minPhoneDigits = 7
+	maxPhoneDigits = 15
+	minB64         = 40 // shortest base64 run worth decoding: a GUID encodes to 44 or 48 chars
+)
+
+// pass finds redactable spans in one text. It is the single detection engine
+// behind Redactor (which replaces what it finds) and Scanner (which reports
+// it), so the two can never disagree about what is a leak.
+type pass struct {
+	r      *Redactor          // replacement source; nil when scanning or probing
+	report func(kind, []byte) // called for each finding when scanning; nil otherwise
+	lits   []literal          // learned names and hosts
+	depth  int
+	spans  []span
+}
+
+func (p *pass) sub() *pass {
+	return &pass{r: p.r, report: p.report, lits: p.lits, depth: p.depth + 1}
+}
+
+func (p *pass) add(s span) { p.spans = append(p.spans, s) }
+
+// find fills p.spans with every redactable span of src, in order, not overlapping.
+func (p *pass) find(src []byte) {
+	p.spans = p.spans[:0]
+	n := len(src)
+	b64Done := 0 // base64 runs are tried once, from their first byte
+	resume := -1 // where a match ended inside a word: the rest is a word of its own
+	for i := 0; i < n; {
+		c := src[i]
+		f := cls[c]
+		if f&clsAlnum != 0 {
+			if i > 0 && cls[src[i-1]]&clsAlnum != 0 && i != resume {
+				i++
+				continue
+			}
+			j := p.word(src, i, &b64Done)
+			if j < n && isAlnum(src[j]) {
+				resume = j
+			}
+			i = j
+			continue
+		}
+		switch c {
+		case '/', '+':
+			if i >= b64Done && (i == 0 || cls[src[i-1]]&clsB64 == 0) {
+				if j := p.tryB64(src, i, &b64Done); j > 0 {
+					i = j
+					continue
+				}
+			}
+			if c == '+' && boundaryBefore(src, i) {
+				if j := p.phone(src, i, i+1, FormPhone); j > 0 {
+					i = j
+					continue
+				}
+			}
+		case '%':
+			if i+2 < n && src[i+1] == '2' && (src[i+2] == 'B' || src[i+2] == 'b') && boundaryBefore(src, i) {
+				if j := p.phone(src, i, i+3, FormPhoneURLEncoded); j > 0 {
+					i = j
+					continue
+				}
+			}
+			if i+2 < n && src[i+1] == '4' && src[i+2] == '0' {
+				if j := p.email(src, i, 3); j > 0 {
+					i = j
+					continue
+				}
+			}
+		case '@':
+			if j := p.email(src, i, 1); j > 0 {
+				i = j
+				continue
+			}
+		case ':':
+			if j := p.url(src, i); j > 0 {
+				i = j
+				continue
+			}
+			if i+1 < n && src[i+1] == ':' && (i == 0 || (src[i-1] != ':' && !isAlnum(src[i-1]))) {
+				if j := p.ipv6(src, i); j > 0 {
+					i = j
+					continue
+				}
+			}
+		case '"':
+			if j := p.quotedPair(src, i); j > 0 {
+				i = j
+				continue
+			}
+		case '=':
+			if j := p.keyValue(src, i); j > 0 {
+				i = j
+				continue
+			}
+		}
+		i++
+	}
+	if len(p.lits) > 0 {
+		p.literals(src)
+	}
+	if p.r != nil && len(p.r.policy.RedactPatterns) > 0 {
+		p.patterns(src)
+	}
+	if p.depth < maxDepth && hasEscape(src) {
+		p.percent(src)
+	}
+}
+
+// word handles an alphanumeric run starting at i and returns where to go on.
+func (p *pass) word(src []byte, i int, b64Done *int) int {
+	n := len(src)
+	w := i
+	allHex, allDigit := true, true
+	for w < n && cls[src[w]]&clsAlnum != 0 {
+		f := cls[src[w]]
+		allHex = allHex && f&clsHex != 0
+		allDigit = allDigit && f&clsDigit != 0
+		w++
+	}
+	// s0 skips the two hex digits of a %XX escape glued to the word
+	// ("%20eyJ...", "%22<32 hex>"), which belong to the escape, not the word.
+	s0 := i
+	if i > 0 && src[i-1] == '%' && w-i > 2 && isHex(src[i]) && isHex(src[i+1]) {
+		s0 = i + 2
+	}
+	if i >= *b64Done && (i == 0 || cls[src[i-1]]&clsB64 == 0) {
+		if j := p.tryB64(src, i, b64Done); j > 0 {
+			return j
+		}
+	}
+	if s0 != i && s0 >= *b64Done {
+		if j := p.tryB64(src, s0, b64Done); j > 0 {
+			return j
+		}
+	}
+	// A JWT may be glued to what precedes it ("%20eyJ...", "xeyJ..."): look
+	// for its "eyJ" anywhere in the word.
+	for k := i; k+3 <= w; {
+		x := bytes.Index(src[k:w], []byte("eyJ"))
+		if x < 0 {
+			break
+		}
+		if j := p.jwt(src, k+x); j > 0 {
+			return j
+		}
+		k += x + 1
+	}
+	// Bearer <token> in free text (headers are handled by Header).
+	if w-i == 6 && w+1 < n && src[w] == ' ' && equalFold(src[i:w], "bearer") {
+		e := w + 1
+		for e < n && (cls[src[e]]&(clsB64|clsB64URL) != 0 || src[e] == '.' || src[e] == '~') {
+			e++
+		}
+		for e < n && src[e] == '=' {
+			e++
+		}
+		if e-(w+1) >= 8 && string(src[w+1:e]) != Removed {
+			p.add(span{start: w + 1, end: e, kind: kSecret})
+			return e
+		}
+	}
+	// Dashed GUID: its first group is the last 8 characters of this word.
+	if w < n && src[w] == '-' && w-i >= 8 && isDashedGUID(src, w-8) {
+		p.guid(src, w-8, w+28)
+		return w + 28
+	}
+	// Undashed GUIDs: 32-hex runs bounded by anything but hex (letters
+	// glued to them, "%22" before them) inside the word.
+	if w-s0 >= 32 {
+		for k := s0; k+32 <= w; {
+			if !isHex(src[k]) {
+				k++
+				continue
+			}
+			j := k
+			for j < w && isHex(src[j]) {
+				j++
+			}
+			if j-k == 32 {
+				p.guid(src, k, j)
+			}
+			k = j
+		}
+		if allHex {
+			return w
+		}
+	}
+	if allDigit && w-i <= 3 && w < n && src[w] == '.' && (i == 0 || src[i-1] != '.') {
+		if j := p.ipv4(src, i); j > 0 {
+			return j
+		}
+	}
+	if allHex && w-i <= 4 && w < n && src[w] == ':' && (i == 0 || (src[i-1] != ':' && src[i-1] != '.')) {
+		if j := p.ipv6(src, i); j > 0 {
+			return j
+		}
+	}
+	return w
+}
+
+// boundaryBefore reports whether a token may start at i: nothing
+// alphanumeric before it, or a %XX escape ("4%3a%2B1...").
+func boundaryBefore(src []byte, i int) bool {
+	return i == 0 || !isAlnum(src[i-1]) || (i >= 3 && src[i-3] == '%' && isHex(src[i-2]) && isHex(src[i-1]))
+}
+
+func equalFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// guid records the GUID src[s:e] unless it is a pseudonym or the nil GUID.
+func (p *pass) guid(src []byte, s, e int) {
+	t := src[s:e]
+	if isPseudonymGUIDText(t) {
+		if p.r != nil {
+			n, _ := isPseudonymGUID(parseGUIDBytes(t))
+			p.r.reserve(&p.r.guidN, n)
+		}
+		return
+	}
+	if parseGUIDBytes(t) == nilGUID {
+		return
+	}
+	p.add(span{start: s, end: e, kind: kGUID, form: guidForm(t)})
+}
+
+// jwt removes a JWT (or JWE) starting at s: "eyJ" base64url segments joined
+// by dots. A dotless "eyJ..." run is base64url JSON (MSAL's client_info):
+// opened and redacted like any base64.
+func (p *pass) jwt(src []byte, s int) int {
+	n := len(src)
+	e := s
+	for e < n && cls[src[e]]&clsB64URL != 0 {
+		e++
+	}
+	first := e - s
+	dots := 0
+	for e < n && src[e] == '.' {
+		j := e + 1
+		for j < n && cls[src[j]]&clsB64URL != 0 {
+			j++
+		}
+		if dots == 0 && j == e+1 {
+			break // "eyJ...." followed by nothing: not a token
+		}
+		dots++
+		e = j
+	}
+	if dots > 0 && first >= 10 {
+		p.add(span{start: s, end: e, kind: kSecret})
+		return e
+	}
+	if dots == 0 && first >= 16 && p.depth < maxDepth {
+		return p.b64(src, s, s+first, s+first, base64.RawURLEncoding, base64.RawURLEncoding)
+	}
+	return 0
+}
+
+// tryB64 decodes the standard-alphabet base64 run starting at s (once per run)
+// and, when it hides text with something to redact, redacts it and
+// re-encodes it so the shape stays. It returns the end of a replaced run, or 0.
+func (p *pass) tryB64(src []byte, s int, done *int) int {
+	n := len(src)
+	e := s
+	for e < n && cls[src[e]]&clsB64 != 0 {
+		e++
+	}
+	*done = e
+	if e-s < minB64 || p.depth >= maxDepth {
+		return 0
+	}
+	end := e
+	for end < n && end-e < 2 && src[end] == '=' {
+		end++
+	}
+	if end > e {
+		return p.b64(src, s, e, end, base64.RawStdEncoding, base64.StdEncoding)
+	}
+	return p.b64(src, s, e, end, base64.RawStdEncoding, base64.RawStdEncoding)
+}
+
+// b64 decodes src[s:e] (no padding) with dec; when the decoded bytes are text
+// holding something to redact, src[s:end] (the run and its padding) is
+// replaced by the redacted text encoded with enc. Scanning reports what the
+// text hides instead.
+func (p *pass) b64(src []byte, s, e, end int, dec, enc *base64.Encoding) int {
+	if (e-s)%4 == 1 {
+		return 0
+	}
+	buf := make([]byte, dec.DecodedLen(e-s))
+	m, err := dec.Decode(buf, src[s:e])
+	if err != nil || !isText(buf[:m]) {
+		return 0
+	}
+	decoded := buf[:m]
+	q := p.sub()
+	q.find(decoded)
+	switch {
+	case len(q.spans) == 0:
+		return 0
+	case p.report != nil:
+		q.reportAll(decoded)
+	case p.r == nil: // probing
+		p.add(span{start: s, end: end, kind: kRepl})
+	default:
+		out := q.apply(nil, decoded)
+		p.add(span{start: s, end: end, kind: kRepl, repl: enc.EncodeToString(out)})
+	}
+	return end
+}
+
+// isText reports whether b is UTF-8 text without control characters other
+// than tab and newlines: what a base64 wrapper around an id or JSON holds.
+func isText(b []byte) bool {
+	if len(b) == 0 || !utf8.Valid(b) {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// phone records the digits of an E.164 number whose plus sign (src[at:d]) precedes d.
+func (p *pass) phone(src []byte, at, d int, form Form) int {
+	n := len(src)
+	e := d
+	for e < n && isDigit(src[e]) {
+		e++
+	}
+	if k := e - d; k < minPhoneDigits || k > maxPhoneDigits || (e < n && isAlnum(src[e])) {
+		return 0
+	}
+	if isPseudonymPhoneDigits(src[d:e]) {
+		return e
+	}
+	p.add(span{start: d, end: e, kind: kPhone, form: form})
+	return e
+}
+
+// email finds an address around the at sign at src[at:at+atLen] ("@" or "%40").
+func (p *pass) email(src []byte, at, atLen int) int {
+	n := len(src)
+	ls := at
+	for ls > 0 && cls[src[ls-1]]&clsLocal != 0 {
+		ls--
+	}
+	if ls > 0 && src[ls-1] == '%' && at-ls > 2 && isHex(src[ls]) && isHex(src[ls+1]) {
+		ls += 2 // the hex digits of an escape before the address ("%3auser@...")
+	}
+	for ls < at && src[ls] == '.' {
+		ls++
+	}
+	ds := at + atLen
+	e, labels, lastAlpha, lastLen := ds, 0, true, 0
+	for {
+		j := e
+		alpha := true
+		for j < n && (isAlnum(src[j]) || src[j] == '-') {
+			alpha = alpha && !isDigit(src[j]) && src[j] != '-'
+			j++
+		}
+		if j == e {
+			break
+		}
+		labels++
+		lastAlpha, lastLen = alpha, j-e
+		e = j
+		if e+1 < n && src[e] == '.' && isAlnum(src[e+1]) {
+			e++
+			continue
+		}
+		break
+	}
+	if ls >= at || labels < 2 || !lastAlpha || lastLen < 2 {
+		return 0
+	}
+	dom := src[ds:e]
+	if hasPrefixFold(dom, "thread.") || equalFold(dom, "unq.gbl.spaces") {
+		return 0 // Teams thread ids ("19:...@thread.v2") are not addresses
+	}
+	if equalFold(dom, "example.invalid") && isDecimal(string(src[ls:at])[min(len(emailLocal), at-ls):]) && hasPrefixFold(src[ls:at], emailLocal) {
+		return e
+	}
+	// The address covers anything found in its local part already.
+	for len(p.spans) > 0 && p.spans[len(p.spans)-1].end > ls {
+		last := p.spans[len(p.spans)-1]
+		if last.start < ls {
+			ls = last.end
+			break
+		}
+		p.spans = p.spans[:len(p.spans)-1]
+	}
+	if ls >= at {
+		return 0
+	}
+	form := FormEmail
+	if atLen == 3 {
+		form = FormEmailURLEncoded
+	}
+	p.add(span{start: ls, end: e, kind: kEmail, form: form})
+	return e
+}
+
+func hasPrefixFold(b []byte, lower string) bool {
+	return len(b) >= len(lower) && equalFold(b[:len(lower)], lower)
+}
+
+// url handles "scheme://" at the colon i: a password in the userinfo is
+// removed and a host that is not Microsoft's (nor loopback, nor a pseudonym)
+// is pseudonymised. JSON-escaped ":\/\/" counts too.
+func (p *pass) url(src []byte, i int) int {
+	n := len(src)
+	hs := 0
+	switch {
+	case i+2 < n && src[i+1] == '/' && src[i+2] == '/':
+		hs = i + 3
+	case i+4 < n && src[i+1] == '\\' && src[i+2] == '/' && src[i+3] == '\\' && src[i+4] == '/':
+		hs = i + 5
+	default:
+		return 0
+	}
+	if i == 0 || !isAlnum(src[i-1]) {
+		return 0
+	}
+	// Authority: up to the path, query, fragment or the end of the token.
+	ae := hs
+	for ae < n && !isAuthorityEnd(src[ae]) {
+		ae++
+	}
+	if at := bytes.LastIndexByte(src[hs:ae], '@'); at >= 0 {
+		at += hs
+		if c := bytes.IndexByte(src[hs:at], ':'); c >= 0 && string(src[hs+c+1:at]) != Removed && at > hs+c+1 {
+			p.add(span{start: hs + c + 1, end: at, kind: kSecret})
+		}
+		hs = at + 1
+	}
+	he := hs
+	for he < ae && cls[src[he]]&clsHost != 0 {
+		he++
+	}
+	host := src[hs:he]
+	if len(host) == 0 || host[len(host)-1] == '.' {
+		return 0
+	}
+	if _, err := netip.ParseAddr(string(host)); err == nil {
+		return hs // an address: the IP rules handle it
+	}
+	lower := bytes.ToLower(host)
+	if isKeptHost(string(lower)) || IsPseudonym(string(lower)) {
+		return he
+	}
+	p.add(span{start: hs, end: he, kind: kHost, form: FormHost})
+	return he
+}
+
+func isAuthorityEnd(c byte) bool {
+	switch c {
+	case '/', '?', '#', '\\', '"', '\'', '<', '>', ' ', '\t', '\n', '\r', ',', ';', '%', '&', ')', ']':
+		return true
+	}
+	return false
+}
+
+// ipv4 records a dotted-quad address starting at i.
+func (p *pass) ipv4(src []byte, i int) int {
+	n := len(src)
+	e := i
+	for part := 0; part < 4; part++ {
+		if part > 0 {
+			if e >= n || src[e] != '.' {
+				return 0
+			}
+			e++
+		}
+		s := e
+		for e < n && e-s < 4 && isDigit(src[e]) {
+			e++
+		}
+		if e == s || e-s > 3 {
+			return 0
+		}
+	}
+	if e < n && (isAlnum(src[e]) || (src[e] == '.' && e+1 < n && isDigit(src[e+1]))) {
+		return 0
+	}
+	a, err := netip.ParseAddr(string(src[i:e]))
+	if err != nil {
+		return 0
+	}
+	if !keepAddr(a) {
+		p.add(span{start: i, end: e, kind: kIP, form: FormIP})
+	}
+	return e
+}
+
+// ipv6 records an IPv6 address starting at i: it needs "::" or all eight
+// groups, so times ("15:58:41") and MRIs ("28:...") never match.
+func (p *pass) ipv6(src []byte, i int) int {
+	n := len(src)
+	e, colons := i, 0
+	for e < n && (isHex(src[e]) || src[e] == ':' || src[e] == '.') {
+		if src[e] == ':' {
+			colons++
+		}
+		e++
+	}
+	for e > i && (src[e-1] == '.' || (src[e-1] == ':' && (e-2 < i || src[e-2] != ':'))) {
+		if src[e-1] == ':' {
+			colons--
+		}
+		e--
+	}
+	if colons < 2 || (colons < 7 && !bytes.Contains(src[i:e], []byte("::"))) || (e < n && isAlnum(src[e])) {
+		return 0
+	}
+	a, err := netip.ParseAddr(string(src[i:e]))
+	if err != nil || !a.Is6() {
+		return 0
+	}
+	if !keepAddr(a) {
+		p.add(span{start: i, end: e, kind: kIP, form: FormIP})
+	}
+	return e
+}
+
+// keepAddr reports whether an address identifies nobody: loopback,
+// unspecified, broadcast, or already a pseudonym.
+func keepAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsLoopback() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || isPseudonymAddr(a)
+}
+
+// quotedPair handles `"key": "value"` in text that is not parsed as JSON
+// (invalid JSON, JSON inside a string): secret values are removed and names
+// pseudonymised, as the JSON walker does for parsed JSON.
+func (p *pass) quotedPair(src []byte, i int) int {
+	n := len(src)
+	ks := i + 1
+	ke := ks
+	for ke < n && ke-ks <= 40 && cls[src[ke]]&(clsKey) != 0 {
+		ke++
+	}
+	if ke >= n || src[ke] != '"' || ke == ks {
+		return 0
+	}
+	key := src[ks:ke]
+	secret, name := isSecretKey(key), isNameKey(key)
+	if !secret && !name {
+		return 0
+	}
+	j := ke + 1
+	for j < n && (src[j] == ' ' || src[j] == '\t' || src[j] == '\n' || src[j] == '\r') {
+		j++
+	}
+	if j >= n || src[j] != ':' {
+		return 0
+	}
+	j++
+	for j < n && (src[j] == ' ' || src[j] == '\t' || src[j] == '\n' || src[j] == '\r') {
+		j++
+	}
+	if j >= n || src[j] != '"' {
+		return 0
+	}
+	vs := j + 1
+	ve := vs
+	for ve < n && src[ve] != '"' {
+		if src[ve] == '\\' {
+			ve++
+		}
+		ve++
+	}
+	if ve > n {
+		ve = n
+	}
+	v := src[vs:ve]
+	switch {
+	case len(v) == 0, secret && string(v) == Removed, !secret && IsPseudonym(string(v)):
+	case secret:
+		p.add(span{start: vs, end: ve, kind: kSecret})
+	default:
+		p.add(span{start: vs, end: ve, kind: kName, form: FormName})
+	}
+	return ve
+}
+
+// keyValue handles key=value (query strings and form bodies inside text):
+// the value of a secret key is removed up to the next delimiter.
+func (p *pass) keyValue(src []byte, i int) int {
+	ks := i
+	for ks > 0 && cls[src[ks-1]]&clsKey != 0 {
+		ks--
+	}
+	if ks == i || !isSecretKey(src[ks:i]) {
+		return 0
+	}
+	n := len(src)
+	e := i + 1
+	for e < n && !isValueEnd(src[e]) {
+		e++
+	}
+	if e == i+1 || string(src[i+1:e]) == Removed {
+		return e
+	}
+	p.add(span{start: i + 1, end: e, kind: kSecret})
+	return e
+}
+
+func isValueEnd(c byte) bool {
+	switch c {
+	case '&', ';', ',', ' ', '\t', '\n', '\r', '"', '\'', '#', '<', '>', '\\':
+		return true
+	}
+	return false
+}
+
+// literal is a learned name or host and what replaces it wherever it recurs.
+type literal struct {
+	text, repl string
+}
+
+// literals replaces learned names and hosts that recur outside the fields
+// they were learned from (a name in an error message, a host without scheme).
+func (p *pass) literals(src []byte) {
+	added := false
+	for _, l := range p.lits {
+		for off := 0; off < len(src); {
+			k := bytes.Index(src[off:], []byte(l.text))
+			if k < 0 {
+				break
+			}
+			s, e := off+k, off+k+len(l.text)
+			off = e
+			if (s > 0 && isAlnum(src[s-1]) && isAlnum(src[s])) || (e < len(src) && isAlnum(src[e]) && isAlnum(src[e-1])) {
+				continue // part of a longer word
+			}
+			if inPseudonym(src, s, e) {
+				continue // "Person" in "Person 3", "invalid" in "bot1.example.invalid"
+			}
+			if !p.overlaps(s, e) {
+				p.spans = append(p.spans, span{start: s, end: e, kind: kRepl, repl: l.repl})
+				added = true
+			}
+		}
+	}
+	if added {
+		p.sortSpans()
+	}
+}
+
+// inPseudonym reports whether src[s:e] lies inside a pseudonym: the token
+// around it is one, or it is part of a "Person <N>".
+func inPseudonym(src []byte, s, e int) bool {
+	ts, te := s, e
+	for ts > 0 && !isTokenEnd(src[ts-1]) {
+		ts--
+	}
+	for te < len(src) && !isTokenEnd(src[te]) {
+		te++
+	}
+	if IsPseudonym(string(src[ts:te])) || string(src[ts:te]) == Removed {
+		return true
+	}
+	// "Person <N>" spans a space.
+	from := max(0, s-len(namePrefix))
+	for k := from; k <= s && k < e; k++ {
+		if bytes.HasPrefix(src[k:], []byte(namePrefix)) {
+			d := k + len(namePrefix)
+			j := d
+			for j < len(src) && isDigit(src[j]) {
+				j++
+			}
+			if j > d && e <= j {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isTokenEnd(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '"', '\'', ',', ';', '&', '?', '=', '/', '<', '>', '(', ')', '[', ']', '{', '}', '\\':
+		return true
+	}
+	return false
+}
+
+// patterns applies the policy's extra regular expressions: each match is
+// pseudonymised whole, like a name.
+func (p *pass) patterns(src []byte) {
+	added := false
+	for _, re := range p.r.policy.RedactPatterns {
+		for _, m := range re.FindAllIndex(src, -1) {
+			if m[0] == m[1] || p.overlaps(m[0], m[1]) || IsPseudonym(string(src[m[0]:m[1]])) {
+				continue
+			}
+			p.spans = append(p.spans, span{start: m[0], end: m[1], kind: kName, form: FormName})
+			added = true
+		}
+	}
+	if added {
+		p.sortSpans()
+	}
+}
+
+func (p *pass) sortSpans() {
+	slices.SortFunc(p.spans, func(a, b span) int { return a.start - b.start })
+}
+
+func (p *pass) overlaps(s, e int) bool {
+	for _, x := range p.spans {
+		if x.start < e && s < x.end {
+			return true
+		}
+	}
+	return false
+}
+
+// hasEscape reports whether src holds a percent escape (%XX).
+func hasEscape(src []byte) bool {
+	for k := 0; ; {
+		j := bytes.IndexByte(src[k:], '%')
+		if j < 0 {
+			return false
+		}
+		k += j
+		if k+2 < len(src) && isHex(src[k+1]) && isHex(src[k+2]) {
+			return true
+		}
+		k++
+	}
+}
+
+// percent is the safety net for percent-encoded text: what the raw pass
+// could not see ("%2D"-encoded dashes, a "%3D"-encoded secret, a host in an
+// encoded URL) shows once decoded. When the decoded text still holds
+// something, the whole text is decoded, redacted and re-encoded.
+func (p *pass) percent(src []byte) {
+	var cur []byte
+	if p.r == nil || len(p.spans) == 0 {
+		cur = src
+	} else {
+		cur = p.apply(nil, src)
+	}
+	dec, ok := percentDecode(cur)
+	if !ok {
+		return
+	}
+	q := p.sub()
+	q.report = nil
+	r := q.r
+	q.r = nil // probe only: nothing is issued for what the probe sees
+	q.find(dec)
+	q.r = r
+	if len(q.spans) == 0 {
+		return
+	}
+	if p.report != nil {
+		q.report = p.report
+		q.reportAll(dec)
+		return
+	}
+	q.find(dec)
+	out := percentEncode(nil, q.apply(nil, dec))
+	p.spans = append(p.spans[:0], span{start: 0, end: len(src), kind: kRepl, repl: string(out)})
+}
+
+// percentDecode decodes %XX escapes ('+' stays: it is a space only in forms,
+// and a phone's plus sign elsewhere). ok is false when nothing was escaped.
+func percentDecode(src []byte) ([]byte, bool) {
+	out := make([]byte, 0, len(src))
+	changed := false
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if c == '%' && i+2 < len(src) && isHex(src[i+1]) && isHex(src[i+2]) {
+			out = append(out, hexVal(src[i+1])<<4|hexVal(src[i+2]))
+			i += 2
+			changed = true
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, changed
+}
+
+// percentEncode escapes everything but unreserved characters (RFC 3986):
+// strict, so nothing decoded can turn into syntax.
+func percentEncode(dst, src []byte) []byte {
+	for _, c := range src {
+		if isAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~' {
+			dst = append(dst, c)
+			continue
+		}
+		dst = append(dst, '%', hexUpper[c>>4], hexUpper[c&15])
+	}
+	return dst
+}
+
+// reportAll hands every span to the scanner's report function.
+func (p *pass) reportAll(src []byte) {
+	for _, s := range p.spans {
+		if s.kind == kRepl && s.repl == "" {
+			continue
+		}
+		p.report(s.kind, src[s.start:s.end])
+	}
+}
+
+// apply appends src to dst with every span replaced.
+func (p *pass) apply(dst, src []byte) []byte {
+	last := 0
+	for _, s := range p.spans {
+		if s.start < last {
+			continue // defensive: spans never overlap
+		}
+		dst = append(dst, src[last:s.start]...)
+		dst = p.r.replacement(dst, s, src[s.start:s.end])
+		last = s.end
+	}
+	return append(dst, src[last:]...)
+}
+
+// redact appends src, redacted, to dst; changed is false (and dst untouched)
+// when src holds nothing to redact.
+func (p *pass) redact(dst, src []byte) (out []byte, changed bool) {
+	p.find(src)
+	if len(p.spans) == 0 {
+		return dst, false
+	}
+	return p.apply(dst, src), true
+}
+
+// relearn re-runs the learned names and hosts over out when the Redactor
+// learned new ones while redacting it, so a host that appears before the
+// callbackUri it is learned from (a header, an earlier field) is replaced too.
+func (r *Redactor) relearn(before *[]literal, out []byte) []byte {
+	after := r.lits.Load()
+	if after == before || after == nil {
+		return out
+	}
+	p := r.newPass()
+	p.lits = *after
+	p.spans = p.spans[:0]
+	p.literals(out)
+	if len(p.spans) == 0 {
+		return out
+	}
+	return p.apply(nil, out)
+}

@@ -1,0 +1,183 @@
+package redact
+
+// Character classes, looked up once per byte by the scanners.
+const (
+	clsHex    = 1 << iota // 0-9 a-f A-F
+	clsDigit              // 0-9
+	clsAlnum              // 0-9 a-z A-Z
+	clsB64                // standard base64 alphabet: alnum + / (no '=': padding is handled apart)
+	clsB64URL             // base64url alphabet: alnum - _
+	clsLocal              // email local part: alnum . _ + -
+	clsHost               // host name: alnum . -
+	clsKey                // key of a key=value pair: alnum _ . -
+)
+
+var cls = func() (t [256]uint16) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		var f uint16
+		isDigit := b >= '0' && b <= '9'
+		isAlpha := (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')
+		if isDigit || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F') {
+			f |= clsHex
+		}
+		if isDigit {
+			f |= clsDigit
+		}
+		if isDigit || isAlpha {
+			f |= clsAlnum | clsB64 | clsB64URL | clsLocal | clsHost | clsKey
+		}
+		switch b {
+		case '+':
+			f |= clsB64 | clsLocal
+		case '/':
+			f |= clsB64
+		case '-':
+			f |= clsB64URL | clsLocal | clsHost | clsKey
+		case '_':
+			f |= clsB64URL | clsLocal | clsKey
+		case '.':
+			f |= clsLocal | clsHost | clsKey
+		}
+		t[c] = f
+	}
+	return t
+}()
+
+func isHex(c byte) bool   { return cls[c]&clsHex != 0 }
+func isDigit(c byte) bool { return cls[c]&clsDigit != 0 }
+func isAlnum(c byte) bool { return cls[c]&clsAlnum != 0 }
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// guidForm says how a GUID found in text is written: dashed or not, and its
+// case. Digits-only or mixed-case GUIDs count as lower case.
+func guidForm(t []byte) Form {
+	upper, lower := false, false
+	for _, c := range t {
+		switch {
+		case c >= 'a' && c <= 'f':
+			lower = true
+		case c >= 'A' && c <= 'F':
+			upper = true
+		}
+	}
+	up := upper && !lower
+	switch {
+	case len(t) == 32 && up:
+		return FormGUIDUndashedUpper
+	case len(t) == 32:
+		return FormGUIDUndashedLower
+	case up:
+		return FormGUIDUpper
+	default:
+		return FormGUIDLower
+	}
+}
+
+// parseGUIDBytes reads a 36-char dashed or 32-char undashed GUID whose
+// characters were already checked.
+func parseGUIDBytes(t []byte) (g [16]byte) {
+	j := 0
+	for i := 0; i < len(t) && j < 32; i++ {
+		c := t[i]
+		if c == '-' {
+			continue
+		}
+		if j&1 == 0 {
+			g[j>>1] = hexVal(c) << 4
+		} else {
+			g[j>>1] |= hexVal(c)
+		}
+		j++
+	}
+	return g
+}
+
+// parseGUIDText parses a GUID in any form (dashed, undashed, braced, any case).
+func parseGUIDText(s string) ([16]byte, bool) {
+	if len(s) == 38 && s[0] == '{' && s[37] == '}' {
+		s = s[1:37]
+	}
+	switch len(s) {
+	case 36:
+		if !isDashedGUID([]byte(s), 0) {
+			return [16]byte{}, false
+		}
+	case 32:
+		for i := 0; i < 32; i++ {
+			if !isHex(s[i]) {
+				return [16]byte{}, false
+			}
+		}
+	default:
+		return [16]byte{}, false
+	}
+	return parseGUIDBytes([]byte(s)), true
+}
+
+// isDashedGUID reports whether b[i:i+36] is 8-4-4-4-12 hex digits.
+func isDashedGUID(b []byte, i int) bool {
+	if i+36 > len(b) {
+		return false
+	}
+	t := b[i : i+36]
+	if t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-' {
+		return false
+	}
+	for k, c := range t {
+		if k == 8 || k == 13 || k == 18 || k == 23 {
+			continue
+		}
+		if cls[c]&clsHex == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+const hexLower = "0123456789abcdef"
+const hexUpper = "0123456789ABCDEF"
+
+// appendGUID writes g in form f.
+func appendGUID(dst []byte, g [16]byte, f Form) []byte {
+	digits := hexLower
+	dashed, braced := true, false
+	switch f {
+	case FormGUIDUpper:
+		digits = hexUpper
+	case FormGUIDUndashedLower:
+		dashed = false
+	case FormGUIDUndashedUpper:
+		digits, dashed = hexUpper, false
+	case FormGUIDBracedLower:
+		braced = true
+	case FormGUIDBracedUpper:
+		digits, braced = hexUpper, true
+	}
+	if braced {
+		dst = append(dst, '{')
+	}
+	for i, b := range g {
+		if dashed && (i == 4 || i == 6 || i == 8 || i == 10) {
+			dst = append(dst, '-')
+		}
+		dst = append(dst, digits[b>>4], digits[b&15])
+	}
+	if braced {
+		dst = append(dst, '}')
+	}
+	return dst
+}
+
+// nilGUID is the all-zero GUID: it identifies nothing, so it is kept as is.
+var nilGUID [16]byte

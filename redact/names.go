@@ -1,0 +1,90 @@
+package redact
+
+import "strings"
+
+// microsoftSuffixes are the domains whose hosts are Microsoft's, not the
+// bot's: URLs on them are kept (with the ids in them redacted). Any other host
+// in a URL is the bot's (its callback host, a tunnel) and is pseudonymised.
+var microsoftSuffixes = []string{
+	"microsoft.com", "microsoftonline.com", "microsoft.us", "microsoftonline.us",
+	"microsoft.de", "microsoftonline.de", "chinacloudapi.cn", "partner.microsoftonline.cn",
+	"windows.net", "azure.com", "azure.net", "office.com", "office.net", "office365.com",
+	"skype.com", "lync.com", "teams.microsoft.com", "botframework.com", "live.com",
+	"aka.ms", "microsoftstream.com", "sharepoint.com", "smba.trafficmanager.net",
+	"example.invalid", "example.com", "example.org", "example.net",
+}
+
+// isKeptHost reports whether host (lower case, no port) stays as is:
+// Microsoft's, loopback, documentation and pseudonym hosts.
+func isKeptHost(host string) bool {
+	switch host {
+	case "", "localhost":
+		return true
+	}
+	for _, s := range microsoftSuffixes {
+		if host == s || (len(host) > len(s) && strings.HasSuffix(host, s) && host[len(host)-len(s)-1] == '.') {
+			return true
+		}
+	}
+	return strings.HasSuffix(host, ".localhost")
+}
+
+// normKey lower-cases a field name and drops '_' and '-', so client_secret,
+// clientSecret and Client-Secret are one name.
+func normKey(k []byte) string {
+	var buf [32]byte
+	if len(k) > len(buf) {
+		return ""
+	}
+	n := 0
+	for _, c := range k {
+		switch {
+		case c == '_' || c == '-':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf[n] = c
+		n++
+	}
+	return string(buf[:n])
+}
+
+// secretKeys are field, form and query names (normalised by normKey) whose
+// values are secrets: removed, never pseudonymised.
+var secretKeys = map[string]bool{
+	"accesstoken": true, "refreshtoken": true, "idtoken": true, "token": true,
+	"clientsecret": true, "clientassertion": true, "assertion": true,
+	"password": true, "passwd": true, "secret": true, "apikey": true,
+	"authorization": true, "cookie": true, "setcookie": true, "sig": true,
+	"sessiontoken": true, "securitytoken": true, "subscriptionkey": true,
+	"sharedsecret": true, "privatekey": true,
+	// "code" is left out on purpose: it is Graph's error code far more often
+	// than an OAuth authorization code, which graphvcr's flows never carry.
+}
+
+func isSecretKey(k []byte) bool { return secretKeys[normKey(k)] }
+
+// nameKeys are JSON field names (normalised) holding a person's name.
+var nameKeys = map[string]bool{
+	"displayname": true, "givenname": true, "surname": true, "middlename": true,
+	"nickname": true, "firstname": true, "lastname": true, "fullname": true,
+	"name": true, "mailnickname": true,
+}
+
+func isNameKey(k []byte) bool { return nameKeys[normKey(k)] }
+
+// isSecretHeader reports whether a header (canonical or not) carries a
+// secret in its value as a whole.
+func isSecretHeader(name string) bool {
+	n := normKey([]byte(name))
+	if n == "" {
+		return false
+	}
+	for _, w := range []string{"secret", "token", "password", "apikey", "subscriptionkey", "cookie", "signature"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}

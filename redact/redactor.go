@@ -1,0 +1,269 @@
+package redact
+
+import (
+	"bytes"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Redactor redacts the traffic of one cassette. Each distinct identifier it
+// meets gets one pseudonym for the whole session, numbered by first
+// appearance; the mapping is held in memory only and never exposed.
+// A Redactor is safe for concurrent use. Create one with New.
+type Redactor struct {
+	policy *Policy
+	keepH  map[string]bool // canonical header names from Policy.KeepHeaders
+
+	mu                                              sync.Mutex // guards everything below
+	guids                                           map[[16]byte]int
+	phones                                          map[string]int
+	emails                                          map[string]int
+	names                                           map[string]int
+	hosts                                           map[string]int
+	ips                                             map[netip.Addr]int
+	guidN, phoneN, emailN, nameN, hostN, ip4N, ip6N int
+	issued                                          []string // every pseudonym issued, in order
+	taken                                           int      // issued[:taken] were returned by TakeNew
+
+	// lits is a copy-on-write snapshot of learned names and hosts, read
+	// without the lock by every pass.
+	lits atomic.Pointer[[]literal]
+}
+
+// New returns a Redactor applying p; a nil p is the default policy
+// (everything redacted, nothing kept).
+func New(p *Policy) *Redactor {
+	if p == nil {
+		p = &Policy{}
+	}
+	r := &Redactor{
+		policy: p,
+		keepH:  map[string]bool{},
+		guids:  map[[16]byte]int{},
+		phones: map[string]int{},
+		emails: map[string]int{},
+		names:  map[string]int{},
+		hosts:  map[string]int{},
+		ips:    map[netip.Addr]int{},
+	}
+	for _, h := range p.KeepHeaders {
+		r.keepH[canonicalHeader(h)] = true
+	}
+	return r
+}
+
+// TakeNew returns the pseudonyms issued since the previous call (in their
+// canonical form: lower dashed GUID, "+555...", "user1@example.invalid",
+// "Person 1", "bot1.example.invalid", "192.0.2.1"). The recorder passes them
+// to cassette.Writer.Append with the event that first used them.
+func (r *Redactor) TakeNew() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.taken == len(r.issued) {
+		return nil
+	}
+	out := append([]string(nil), r.issued[r.taken:]...)
+	r.taken = len(r.issued)
+	return out
+}
+
+// Pseudonyms returns every pseudonym issued so far, in order of issue.
+func (r *Redactor) Pseudonyms() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.issued...)
+}
+
+// Text returns s redacted: identifiers pseudonymised, secrets removed.
+func (r *Redactor) Text(s string) string {
+	before := r.lits.Load()
+	p := r.newPass()
+	out, changed := p.redact(nil, []byte(s))
+	if !changed {
+		out = []byte(s)
+	}
+	out = r.relearn(before, out)
+	if !changed && len(out) == len(s) && string(out) == s {
+		return s
+	}
+	return string(out)
+}
+
+func (r *Redactor) newPass() *pass {
+	p := &pass{r: r}
+	if l := r.lits.Load(); l != nil {
+		p.lits = *l
+	}
+	return p
+}
+
+// reserve keeps a counter past a pseudonym number seen in the input, so a
+// pseudonym already present (redacting redacted text) never gets issued
+// again for a different original.
+func (r *Redactor) reserve(counter *int, n int) {
+	r.mu.Lock()
+	if n > *counter {
+		*counter = n
+	}
+	r.mu.Unlock()
+}
+
+// lookup returns the pseudonym number of key in m, issuing the next one
+// (and recording its canonical rendering) on first sight.
+func (r *Redactor) lookup(n int, ok bool, counter *int, render func(int) string, store func(int)) int {
+	if ok {
+		return n
+	}
+	*counter++
+	n = *counter
+	store(n)
+	r.issued = append(r.issued, render(n))
+	return n
+}
+
+func (r *Redactor) guidNum(g [16]byte) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, ok := r.guids[g]
+	return r.lookup(n, ok, &r.guidN,
+		func(n int) string { return string(appendGUID(nil, guidPseudonym(n), FormGUIDLower)) },
+		func(n int) { r.guids[g] = n })
+}
+
+func (r *Redactor) phoneDigits(digits string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, ok := r.phones[digits]
+	n = r.lookup(n, ok, &r.phoneN,
+		func(n int) string { return "+" + phonePseudonym(n, len(digits)) },
+		func(n int) { r.phones[digits] = n })
+	return phonePseudonym(n, len(digits))
+}
+
+func (r *Redactor) emailNum(addr string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, ok := r.emails[addr]
+	return r.lookup(n, ok, &r.emailN,
+		func(n int) string { return emailLocal + strconv.Itoa(n) + emailDomain },
+		func(n int) { r.emails[addr] = n })
+}
+
+// name returns the pseudonym of a person's name, learning the name so that it
+// is replaced wherever else it appears.
+func (r *Redactor) name(v string) string {
+	r.mu.Lock()
+	n, ok := r.names[v]
+	n = r.lookup(n, ok, &r.nameN,
+		func(n int) string { return namePrefix + strconv.Itoa(n) },
+		func(n int) { r.names[v] = n })
+	r.mu.Unlock()
+	p := namePrefix + strconv.Itoa(n)
+	if !ok && learnable(v) {
+		r.learn(literal{text: v, repl: p})
+	}
+	return p
+}
+
+// host returns the pseudonym of a host (lower case), learning it.
+func (r *Redactor) host(h string) string {
+	r.mu.Lock()
+	n, ok := r.hosts[h]
+	n = r.lookup(n, ok, &r.hostN,
+		func(n int) string { return hostPrefix + strconv.Itoa(n) + hostSuffix },
+		func(n int) { r.hosts[h] = n })
+	r.mu.Unlock()
+	p := hostPrefix + strconv.Itoa(n) + hostSuffix
+	if !ok && learnable(h) {
+		r.learn(literal{text: h, repl: p})
+	}
+	return p
+}
+
+func (r *Redactor) ip(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, ok := r.ips[a]
+	counter := &r.ip4N
+	if a.Is6() {
+		counter = &r.ip6N
+	}
+	n = r.lookup(n, ok, counter,
+		func(n int) string { return ipPseudonym(n, a.Is6()).String() },
+		func(n int) { r.ips[a] = n })
+	return ipPseudonym(n, a.Is6())
+}
+
+// learnable reports whether a name or host is distinctive enough to be
+// replaced wherever it recurs in free text: four characters or more, with a
+// letter, and not one of the words pseudonyms are made of.
+func learnable(v string) bool {
+	if len(v) < 4 {
+		return false
+	}
+	switch strings.ToLower(v) {
+	case "person", "user", "example", "invalid", "example.invalid", "redacted", "c0ffee00":
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i] | 0x20; c >= 'a' && c <= 'z' {
+			return true
+		}
+	}
+	return false
+}
+
+// learn adds a literal to the snapshot every later pass replaces.
+func (r *Redactor) learn(l literal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var next []literal
+	if cur := r.lits.Load(); cur != nil {
+		next = append(next, *cur...)
+	}
+	next = append(next, l)
+	// Longest first, so "bot.contoso.com" wins over a shorter learned name inside it.
+	for i := len(next) - 1; i > 0 && len(next[i].text) > len(next[i-1].text); i-- {
+		next[i], next[i-1] = next[i-1], next[i]
+	}
+	r.lits.Store(&next)
+}
+
+// replacement appends what replaces span s (whose text is v).
+func (r *Redactor) replacement(dst []byte, s span, v []byte) []byte {
+	switch s.kind {
+	case kGUID:
+		return appendGUID(dst, guidPseudonym(r.guidNum(parseGUIDBytes(v))), s.form)
+	case kSecret:
+		return append(dst, Removed...)
+	case kPhone:
+		return append(dst, r.phoneDigits(string(v))...)
+	case kEmail:
+		addr := bytes.ToLower(v)
+		if s.form == FormEmailURLEncoded {
+			addr = bytes.Replace(addr, []byte("%40"), []byte("@"), 1)
+		}
+		dst = append(dst, emailLocal...)
+		dst = strconv.AppendInt(dst, int64(r.emailNum(string(addr))), 10)
+		if s.form == FormEmailURLEncoded {
+			return append(dst, "%40example.invalid"...)
+		}
+		return append(dst, emailDomain...)
+	case kIP:
+		a, err := netip.ParseAddr(string(v))
+		if err != nil {
+			return append(dst, Removed...)
+		}
+		return append(dst, r.ip(a).String()...)
+	case kHost:
+		return append(dst, r.host(string(bytes.ToLower(v)))...)
+	case kName:
+		return append(dst, r.name(string(v))...)
+	default:
+		return append(dst, s.repl...)
+	}
+}
