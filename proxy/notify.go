@@ -80,7 +80,7 @@ func (r *Recorder) serveNotify(w http.ResponseWriter, req *http.Request) {
 	removeHopHeaders(x.respHeader)
 	x.respBody = answer
 	ev.Latency = latency
-	ev.Trigger = r.calls.trigger(mark, calls)
+	ev.Trigger = r.calls.trigger(r.abortCtx, mark, calls)
 	_, _, pseudonyms := r.redactInto(ev, x)
 	if err := r.commit(ev, pseudonyms); err != nil {
 		// Durable first: an unrecorded notification is not acknowledged, so
@@ -110,7 +110,7 @@ func (r *Recorder) failNotify(w http.ResponseWriter, ev *cassette.Event, x *rawE
 	x.respBody = []byte(msg)
 	x.failure = failure
 	ev.Latency = latency
-	ev.Trigger = r.calls.trigger(mark, calls)
+	ev.Trigger = r.calls.trigger(r.abortCtx, mark, calls)
 	_, _, pseudonyms := r.redactInto(ev, x)
 	if err := r.commit(ev, pseudonyms); err != nil {
 		msg += "; and it could not be recorded: " + err.Error()

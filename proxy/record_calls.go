@@ -1,9 +1,13 @@
 package proxy
 
 import (
+	"cmp"
+	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tidwall/gjson"
 )
@@ -77,48 +81,100 @@ func notificationCallIDs(body []byte) []string {
 	return ids
 }
 
-// callTracker remembers, in the order they were relayed, which outbound
-// Graph exchanges concerned which call, to find a notification's trigger:
-// the latest exchange on the same call whose response was relayed before the
-// notification arrived; else the latest relayed exchange; else 0. Among
-// those, an exchange that changes something (POST, PATCH, PUT, DELETE) is
-// preferred to a read: Graph notifies about changes, so a bot polling an
-// operation (GET) between its invite and the completion does not become the
-// completion's trigger, and replay times the notification from the invite.
+// callTracker remembers which outbound Graph exchanges concerned which call,
+// in the order their requests arrived, to find a notification's trigger: the
+// latest exchange on the same call whose request reached graphvcr before the
+// notification did; else the latest such exchange; else 0 (session start).
+//
+// Request arrival, not the relay of the answer, is what counts: Graph can
+// only notify about what it was asked, and it often notifies before its
+// answer has crossed graphvcr (the answer waits for its durable commit; a
+// fast "establishing" can even beat the create-call answer). Timing a
+// replayed notification from an earlier exchange would deliver it before
+// the bot has sent the request it is about, with ids not yet bound.
+//
+// Among candidates, an exchange that changes something (POST, PATCH, PUT,
+// DELETE) is preferred to a read: Graph notifies about changes, so a bot
+// polling an operation (GET) between its invite and the completion does not
+// become the completion's trigger.
 type callTracker struct {
 	mu     sync.Mutex
-	n      uint64                 // relays so far; a mark is a value of n
-	all    []relayMark            // every relay, in order
-	byCall map[string][]relayMark // relays per call id, in order
-	seen   map[string]struct{}    // every call id seen, for the summary
+	n      uint64                  // exchanges begun so far; a mark is a value of n
+	all    []*relayMark            // every exchange, in arrival order
+	byCall map[string][]*relayMark // exchanges per call id, in arrival order
+	seen   map[string]struct{}     // every call id seen, for the summary
 }
 
+// relayMark is one outbound exchange as the tracker knows it. seq is set,
+// and done closed, once the exchange is committed (seq stays 0 if it could
+// not be).
 type relayMark struct {
-	n        uint64 // position in relay order, from 1
-	seq      uint64 // the exchange's event
+	n        uint64 // position in arrival order, from 1
 	mutating bool   // not a GET, HEAD or OPTIONS
+	done     chan struct{}
+	seq      uint64 // guarded by callTracker.mu; final once done is closed
 }
+
+// triggerWait bounds how long a notification waits for its trigger's commit
+// (the trigger's upstream answer may still be on its way).
+const triggerWait = 5 * time.Second
 
 func (t *callTracker) init() {
-	t.byCall = map[string][]relayMark{}
+	t.byCall = map[string][]*relayMark{}
 	t.seen = map[string]struct{}{}
 }
 
-// relayed notes that the exchange seq (with its method), about calls, has been relayed.
-func (t *callTracker) relayed(seq uint64, method string, calls []string) {
+// begin notes that an outbound exchange (method, about calls) has arrived.
+// The caller must call finish on the returned mark exactly once.
+func (t *callTracker) begin(method string, calls []string) *relayMark {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.n++
-	m := relayMark{n: t.n, seq: seq}
+	m := &relayMark{n: t.n, done: make(chan struct{})}
 	switch method {
 	case "GET", "HEAD", "OPTIONS":
 	default:
 		m.mutating = true
 	}
 	t.all = append(t.all, m)
+	t.index(m, calls)
+	return m
+}
+
+// index files m under calls. Caller holds t.mu.
+func (t *callTracker) index(m *relayMark, calls []string) {
 	for _, c := range calls {
-		t.byCall[c] = append(t.byCall[c], m)
+		if l := t.byCall[c]; len(l) > 0 && l[len(l)-1] == m {
+			continue
+		}
+		// Keep each list in arrival order: a create-call is filed under
+		// its call only when its answer arrives.
+		l := t.byCall[c]
+		i := len(l)
+		for i > 0 && l[i-1].n > m.n {
+			i--
+		}
+		t.byCall[c] = append(l[:i], append([]*relayMark{m}, l[i:]...)...)
 	}
+}
+
+// finish records the seq an exchange was committed as (0 if it was not) and
+// the calls learnt from its answer (a create-call's new id).
+// A nil mark, and every call after the first, are no-ops.
+func (t *callTracker) finish(m *relayMark, seq uint64, calls []string) {
+	if m == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	select {
+	case <-m.done:
+		return
+	default:
+	}
+	m.seq = seq
+	t.index(m, calls)
+	close(m.done)
 }
 
 // saw notes call ids met anywhere.
@@ -133,7 +189,7 @@ func (t *callTracker) saw(calls []string) {
 	}
 }
 
-// mark returns the current position in relay order: what a notification
+// mark returns the current position in arrival order: what a notification
 // arriving now may be triggered by.
 func (t *callTracker) mark() uint64 {
 	t.mu.Lock()
@@ -142,38 +198,56 @@ func (t *callTracker) mark() uint64 {
 }
 
 // trigger returns the seq of a notification's trigger given the mark taken
-// when it arrived and the calls it is about.
-func (t *callTracker) trigger(mark uint64, calls []string) uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, mutating := range []bool{true, false} {
-		var best relayMark
-		for _, c := range calls {
-			if m, ok := latestBefore(t.byCall[c], mark, mutating); ok && m.n > best.n {
-				best = m
-			}
+// when it arrived and the calls it is about. It waits (bounded by ctx and
+// triggerWait) for the chosen exchange to be committed; one that could not
+// be committed, or is not committed in time, is passed over.
+func (t *callTracker) trigger(ctx context.Context, mark uint64, calls []string) uint64 {
+	ctx, cancel := context.WithTimeout(ctx, triggerWait)
+	defer cancel()
+	for _, m := range t.candidates(mark, calls) {
+		select {
+		case <-m.done:
+		case <-ctx.Done():
 		}
-		if best.n != 0 {
-			return best.seq
-		}
-	}
-	for _, mutating := range []bool{true, false} {
-		if m, ok := latestBefore(t.all, mark, mutating); ok {
-			return m.seq
+		t.mu.Lock()
+		seq := m.seq
+		t.mu.Unlock()
+		if seq != 0 {
+			return seq
 		}
 	}
 	return 0
 }
 
-// latestBefore returns the last mark at or before position mark, only
-// mutating ones if mutatingOnly.
-func latestBefore(ms []relayMark, mark uint64, mutatingOnly bool) (relayMark, bool) {
-	for i := len(ms) - 1; i >= 0; i-- {
-		if ms[i].n <= mark && (ms[i].mutating || !mutatingOnly) {
-			return ms[i], true
+// candidates lists a notification's possible triggers, best first: changes
+// on its calls, reads on its calls, any change, any read, each latest first.
+func (t *callTracker) candidates(mark uint64, calls []string) []*relayMark {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*relayMark
+	seen := map[*relayMark]bool{}
+	add := func(lists [][]*relayMark, mutating bool) {
+		var picked []*relayMark
+		for _, l := range lists {
+			for _, m := range l {
+				if m.n <= mark && m.mutating == mutating && !seen[m] {
+					seen[m] = true
+					picked = append(picked, m)
+				}
+			}
 		}
+		slices.SortFunc(picked, func(a, b *relayMark) int { return cmp.Compare(b.n, a.n) })
+		out = append(out, picked...)
 	}
-	return relayMark{}, false
+	var mine [][]*relayMark
+	for _, c := range calls {
+		mine = append(mine, t.byCall[c])
+	}
+	add(mine, true)
+	add(mine, false)
+	add([][]*relayMark{t.all}, true)
+	add([][]*relayMark{t.all}, false)
+	return out
 }
 
 // count returns the number of distinct calls seen.

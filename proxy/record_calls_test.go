@@ -46,23 +46,26 @@ func TestCallIDs(t *testing.T) {
 }
 
 func TestCallTrackerTrigger(t *testing.T) {
+	ctx := t.Context()
 	var tr callTracker
 	tr.init()
-	if got := tr.trigger(tr.mark(), []string{"a"}); got != 0 {
+	if got := tr.trigger(ctx, tr.mark(), []string{"a"}); got != 0 {
 		t.Errorf("before any exchange: %d, want 0", got)
 	}
 	var reads callTracker
 	reads.init()
-	reads.relayed(3, "GET", []string{"c"})
-	if got := reads.trigger(reads.mark(), []string{"c"}); got != 3 {
+	reads.finish(reads.begin("GET", []string{"c"}), 3, nil)
+	if got := reads.trigger(ctx, reads.mark(), []string{"c"}); got != 3 {
 		t.Errorf("only a read on the call: %d, want 3", got)
 	}
-	tr.relayed(1, "POST", nil)           // create call, no id known
-	tr.relayed(2, "POST", []string{"a"}) // invite on a
-	tr.relayed(4, "GET", []string{"a"})  // polling the operation on a
+
+	create := tr.begin("POST", nil) // create call: its id is learnt from the answer
+	tr.finish(create, 1, []string{"a"})
+	tr.finish(tr.begin("POST", []string{"a"}), 2, nil) // invite on a
+	tr.finish(tr.begin("GET", []string{"a"}), 4, nil)  // polling the operation on a
 	early := tr.mark()
-	tr.relayed(6, "POST", []string{"b"})   // something on b
-	tr.relayed(7, "DELETE", []string{"a"}) // relayed after the notification arrived
+	tr.finish(tr.begin("POST", []string{"b"}), 6, nil)   // something on b
+	tr.finish(tr.begin("DELETE", []string{"a"}), 7, nil) // arrived after the notification
 	tests := []struct {
 		name  string
 		mark  uint64
@@ -76,9 +79,33 @@ func TestCallTrackerTrigger(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tr.trigger(tt.mark, tt.calls); got != tt.want {
+			if got := tr.trigger(ctx, tt.mark, tt.calls); got != tt.want {
 				t.Errorf("trigger = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// A notification that arrives while its cause is still being answered and
+// committed waits for that commit and takes it as trigger, rather than an
+// earlier exchange whose answer was already relayed.
+func TestCallTrackerWaitsForInFlightTrigger(t *testing.T) {
+	var tr callTracker
+	tr.init()
+	tr.finish(tr.begin("POST", nil), 1, []string{"a"}) // create call
+	invite := tr.begin("POST", []string{"a"})          // answer not committed yet
+	mark := tr.mark()                                  // the completion arrives now
+	got := make(chan uint64)
+	go func() { got <- tr.trigger(t.Context(), mark, []string{"a"}) }()
+	tr.finish(invite, 5, nil)
+	if seq := <-got; seq != 5 {
+		t.Errorf("trigger = %d, want the in-flight invite (5)", seq)
+	}
+
+	// An exchange that could not be committed is passed over.
+	failed := tr.begin("POST", []string{"a"})
+	tr.finish(failed, 0, nil)
+	if seq := tr.trigger(t.Context(), tr.mark(), []string{"a"}); seq != 5 {
+		t.Errorf("trigger after an uncommitted exchange = %d, want 5", seq)
 	}
 }

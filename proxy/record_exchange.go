@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -52,6 +51,9 @@ type rawExchange struct {
 	// bearer is a notification's Authorization header, kept only as the
 	// non-secret parts of its JWT; unused for other kinds.
 	bearer string
+	// mark is a Graph exchange's place in the call tracker, finished once
+	// the exchange is committed; nil for other kinds.
+	mark *relayMark
 }
 
 // exchange sends req upstream along rt, records the exchange durably and
@@ -66,6 +68,12 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 
 	target := joinURL(rt.base, req.URL)
 	x := &rawExchange{method: req.Method, url: target}
+	if rt.kind == cassette.KindGraph {
+		// Noted on arrival: a notification arriving from now on may be
+		// about this request (see callTracker).
+		x.mark = r.calls.begin(req.Method, callIDsOf(req.Method, req.URL.Path, 0, nil))
+		defer r.calls.finish(x.mark, 0, nil) // for paths that commit nothing
+	}
 	x.reqHeader = req.Header.Clone()
 	removeHopHeaders(x.reqHeader)
 	x.reqHeader.Del("Expect") // the body is already here
@@ -123,6 +131,7 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 	}
 
 	ids := callIDsOf(req.Method, req.URL.Path, x.status, plainResp)
+	r.calls.finish(x.mark, ev.Seq, ids)
 	r.calls.saw(ids)
 
 	// What is relayed is what was received, except that absolute upstream
@@ -141,12 +150,7 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 			}
 		}
 	}
-	var onRelayed func()
-	if rt.kind == cassette.KindGraph {
-		seq := ev.Seq
-		onRelayed = func() { r.calls.relayed(seq, req.Method, ids) }
-	}
-	return relayResponse(req, x.status, relayHeader, relay, onRelayed)
+	return relayResponse(req, x.status, relayHeader, relay)
 }
 
 // fail records an exchange that got no (usable) answer and returns the
@@ -162,6 +166,8 @@ func (r *Recorder) fail(req *http.Request, rt route, arrived time.Time, latency 
 	_, _, pseudonyms := r.redactInto(ev, x)
 	if err := r.commit(ev, pseudonyms); err != nil {
 		msg += "; and it could not be recorded: " + err.Error()
+	} else {
+		r.calls.finish(x.mark, ev.Seq, nil)
 	}
 	r.log.Warn("upstream exchange failed", "seq", ev.Seq, "kind", rt.kind.String(),
 		"method", req.Method, "status", status, "failure", ev.Error)
@@ -304,13 +310,12 @@ func classify(err error) string {
 // textResponse builds a plain-text response for req.
 func textResponse(req *http.Request, status int, msg string) *http.Response {
 	h := http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "X-Content-Type-Options": {"nosniff"}}
-	return relayResponse(req, status, h, []byte(msg+"\n"), nil)
+	return relayResponse(req, status, h, []byte(msg+"\n"))
 }
 
 // relayResponse builds the response goproxy writes to the bot, with a
-// fitting Content-Length. onRelayed, if not nil, runs once when goproxy has
-// written the body and closes it: the moment the response counts as relayed.
-func relayResponse(req *http.Request, status int, h http.Header, body []byte, onRelayed func()) *http.Response {
+// fitting Content-Length.
+func relayResponse(req *http.Request, status int, h http.Header, body []byte) *http.Response {
 	resp := &http.Response{
 		Status:     fmt.Sprintf("%d %s", status, http.StatusText(status)),
 		StatusCode: status,
@@ -335,24 +340,6 @@ func relayResponse(req *http.Request, status int, h http.Header, body []byte, on
 		resp.ContentLength = int64(len(body))
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}
-	resp.Body = &relayBody{Reader: bytes.NewReader(body), onClose: onRelayed}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp
-}
-
-// relayBody is a relayed response body that reports when it was closed,
-// that is, when goproxy finished writing it.
-type relayBody struct {
-	*bytes.Reader
-	once    sync.Once
-	onClose func()
-}
-
-// Close runs onClose the first time.
-func (b *relayBody) Close() error {
-	b.once.Do(func() {
-		if b.onClose != nil {
-			b.onClose()
-		}
-	})
-	return nil
 }
