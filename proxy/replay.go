@@ -151,7 +151,7 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 	}
 	scheme := "http"
 	r.srv = &http.Server{
-		Handler:           r,
+		Handler:           http.HandlerFunc(r.serveHTTP),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
 	}
@@ -270,9 +270,9 @@ func (r *Replayer) Close(ctx context.Context) error {
 	return r.closeErr
 }
 
-// ServeHTTP answers one request of the bot: admin endpoints, the offline
+// serveHTTP answers one request of the bot: admin endpoints, the offline
 // token endpoint, else the recorded exchange matching it.
-func (r *Replayer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+func (r *Replayer) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	switch {
 	case isAdminPath(req.URL.Path):
 		r.admin.ServeHTTP(w, req)

@@ -350,7 +350,7 @@ func BenchmarkReplayRSS(b *testing.B) {
 		}
 		sc := bufio.NewScanner(bytes.NewReader(out))
 		for sc.Scan() {
-			if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "RSS" {
+			if f := strings.Fields(sc.Text()); len(f) == 4 && f[0] == "RSS" {
 				kb, _ := strconv.Atoi(f[2])
 				b.ReportMetric(float64(kb)/1024, f[1]+"-MB")
 			}

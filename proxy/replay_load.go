@@ -1,11 +1,8 @@
 package proxy
 
 import (
-	"cmp"
 	"fmt"
 	"net/url"
-	"slices"
-	"sort"
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
@@ -63,56 +60,15 @@ func (r *Replayer) load() ([]*notification, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load cassette: %w", err)
 	}
-	latest := latestAnswered(answered, offsets)
 	for _, n := range notifs {
 		from, ok := answered[n.trigger]
 		if !ok || n.trigger >= n.seq {
 			// Unknown trigger (or none): time it from replay start.
 			n.trigger, from = 0, 0
 		}
-		// The recorder picks the trigger by when the bot got its answer,
-		// which a slow commit can put after the notification's arrival;
-		// Graph had answered it already. Never send a notification before
-		// an exchange Graph answered before sending it: the bot's ids and
-		// clientContext in it may be bound by that exchange.
-		if seq, at := latest(offsets[n.seq]); seq > n.trigger && seq < n.seq {
-			n.trigger, from = seq, at
-		}
 		n.gap = max(offsets[n.seq]-from, 0)
 	}
 	return notifs, nil
-}
-
-// latestAnswered returns a function giving the highest seq among the
-// exchanges (not notifications) answered upstream at or before t, with its
-// answer time; 0 when none.
-func latestAnswered(answered, notifications map[uint64]time.Duration) func(t time.Duration) (uint64, time.Duration) {
-	type ans struct {
-		seq uint64
-		at  time.Duration
-	}
-	var all []ans
-	for seq, at := range answered {
-		if _, isNotif := notifications[seq]; !isNotif {
-			all = append(all, ans{seq, at})
-		}
-	}
-	slices.SortFunc(all, func(a, b ans) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq)) })
-	// best[i] is the highest seq among all[:i+1].
-	best := make([]ans, len(all))
-	for i, a := range all {
-		best[i] = a
-		if i > 0 && best[i-1].seq > a.seq {
-			best[i] = best[i-1]
-		}
-	}
-	return func(t time.Duration) (uint64, time.Duration) {
-		i := sort.Search(len(all), func(i int) bool { return all[i].at > t })
-		if i == 0 {
-			return 0, 0
-		}
-		return best[i-1].seq, best[i-1].at
-	}
 }
 
 // basePath returns the path of an upstream base URL ("" for a bare host).

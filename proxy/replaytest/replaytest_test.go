@@ -204,7 +204,7 @@ func TestStartFailsTheTest(t *testing.T) {
 func writeFile(t *testing.T, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "x.bolt")
-	if err := osWriteFile(path, content); err != nil {
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -238,5 +238,3 @@ func TestStrictFailsOnDivergence(t *testing.T) {
 		})
 	}
 }
-
-func osWriteFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

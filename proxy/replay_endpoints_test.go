@@ -1,0 +1,205 @@
+package proxy_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy"
+)
+
+const (
+	pCall  = "c0ffee00-0000-4000-8000-000000000002"
+	liveID = "6b1d2c3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
+)
+
+// smallCassette holds a GET answered, a GET whose upstream reset the
+// connection and one answered 502 after a timeout.
+func smallCassette(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "small.bolt")
+	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{Upstream: "https://graph.microsoft.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "https://graph.microsoft.com/v1.0/communications/calls/" + pCall
+	evs := []*cassette.Event{
+		{Kind: cassette.KindGraph, Request: cassette.Request{Method: "GET", URL: base},
+			Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}, "Content-Length": {"999"}},
+				Body: []byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#calls/$entity","id":"` + pCall + `"}`)}},
+		{Kind: cassette.KindGraph, Request: cassette.Request{Method: "GET", URL: base + "/participants"},
+			Error: "read tcp: connection reset by peer"},
+		{Kind: cassette.KindGraph, Request: cassette.Request{Method: "GET", URL: base + "/operations"},
+			Response: cassette.Response{Status: 502, Body: []byte("upstream timeout")}, Error: "timeout awaiting response headers"},
+	}
+	for i, ev := range evs {
+		var ps []string
+		if i == 0 {
+			ps = []string{pCall}
+		}
+		if err := w.Append(t.Context(), ev, ps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestReplayEndpoints(t *testing.T) {
+	for _, useTLS := range []bool{false, true} {
+		name := "http"
+		if useTLS {
+			name = "tls"
+		}
+		t.Run(name, func(t *testing.T) {
+			rd, err := cassette.Open(smallCassette(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rd.Close()
+			cfg := proxy.ReplayConfig{Cassette: rd, TLS: useTLS}
+			tr := &http.Transport{}
+			if useTLS {
+				ca, err := proxy.LoadCA(t.TempDir())
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.CA = ca
+				tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
+				tr.ForceAttemptHTTP2 = true
+			}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr}
+			rep, err := proxy.StartReplayer(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rep.Close(context.Background())
+			wantProto := 1
+			if useTLS {
+				wantProto = 2
+			}
+			do := func(t *testing.T, method, path, body string) (*http.Response, []byte, error) {
+				t.Helper()
+				req, err := http.NewRequestWithContext(t.Context(), method, rep.URL()+path, strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if method == "POST" {
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					return nil, nil, err
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				return resp, b, err
+			}
+			const tenant = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
+			tests := []struct {
+				name, method, path, body string
+				wantStatus               int
+				check                    func(t *testing.T, resp *http.Response, body []byte)
+			}{
+				{name: "health", method: "GET", path: "/__graphvcr/health", wantStatus: 200},
+				{name: "recorded get, ids bound, urls on the replayer", method: "GET", path: "/v1.0/communications/calls/" + liveID, wantStatus: 200,
+					check: func(t *testing.T, resp *http.Response, body []byte) {
+						if !strings.Contains(string(body), `"id":"`+liveID+`"`) || !strings.Contains(string(body), rep.URL()+"/v1.0/$metadata") {
+							t.Errorf("body %s: want the live id and the replayer's URL", body)
+						}
+						if resp.ContentLength != int64(len(body)) {
+							t.Errorf("Content-Length %d for %d bytes", resp.ContentLength, len(body))
+						}
+						if resp.ProtoMajor != wantProto {
+							t.Errorf("protocol %s, want HTTP/%d", resp.Proto, wantProto)
+						}
+					}},
+				{name: "recorded 502 after an upstream timeout", method: "GET", path: "/v1.0/communications/calls/" + liveID + "/operations", wantStatus: 502},
+				{name: "openid configuration", method: "GET", path: "/" + tenant + "/v2.0/.well-known/openid-configuration", wantStatus: 200,
+					check: func(t *testing.T, _ *http.Response, body []byte) {
+						var doc struct {
+							TokenEndpoint string `json:"token_endpoint"`
+						}
+						if err := json.Unmarshal(body, &doc); err != nil || doc.TokenEndpoint != rep.URL()+"/"+tenant+"/oauth2/v2.0/token" {
+							t.Errorf("token_endpoint %q (%v), want it on the replayer", doc.TokenEndpoint, err)
+						}
+					}},
+				{name: "instance discovery", method: "GET", path: "/common/discovery/instance?api-version=1.1&authorization_endpoint=x", wantStatus: 200,
+					check: func(t *testing.T, _ *http.Response, body []byte) {
+						if !strings.Contains(string(body), rep.URL()+"/common/v2.0/.well-known/openid-configuration") {
+							t.Errorf("instance discovery %s does not point at the replayer", body)
+						}
+					}},
+				{name: "token", method: "POST", path: "/" + tenant + "/oauth2/v2.0/token",
+					body:       url.Values{"client_id": {"app-1"}, "client_secret": {"s"}, "grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}}.Encode(),
+					wantStatus: 200,
+					check: func(t *testing.T, _ *http.Response, body []byte) {
+						var tok struct {
+							AccessToken string `json:"access_token"`
+							ExpiresIn   int    `json:"expires_in"`
+						}
+						if err := json.Unmarshal(body, &tok); err != nil || tok.ExpiresIn <= 0 {
+							t.Fatalf("token answer %s: %v", body, err)
+						}
+						parts := strings.Split(tok.AccessToken, ".")
+						if len(parts) != 3 {
+							t.Fatalf("token %q is not a JWT", tok.AccessToken)
+						}
+						claims, err := base64.RawURLEncoding.DecodeString(parts[1])
+						if err != nil || !strings.Contains(string(claims), `"tid":"`+tenant+`"`) || !strings.Contains(string(claims), `"appid":"app-1"`) {
+							t.Errorf("claims %s (%v): want tid and appid of the request", claims, err)
+						}
+					}},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					resp, body, err := do(t, tt.method, tt.path, tt.body)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if resp.StatusCode != tt.wantStatus {
+						t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.wantStatus, body)
+					}
+					if tt.check != nil {
+						tt.check(t, resp, body)
+					}
+				})
+			}
+			t.Run("recorded reset closes the connection", func(t *testing.T) {
+				if resp, body, err := do(t, "GET", "/v1.0/communications/calls/"+liveID+"/participants", ""); err == nil {
+					t.Errorf("got %d %s, want the connection closed", resp.StatusCode, body)
+				}
+			})
+			select {
+			case <-rep.Done():
+			case <-time.After(10 * time.Second):
+				t.Fatalf("not done: %+v", rep.Report())
+			}
+			r := rep.Report()
+			if len(r.Matched) != 3 || r.Diverged() {
+				t.Errorf("report: %d matched, diverged %v", len(r.Matched), r.Diverged())
+			}
+			// The report endpoint serves the same.
+			resp, body, err := do(t, "GET", "/__graphvcr/report", "")
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("report endpoint: %v %v", resp, err)
+			}
+			var served proxy.Report
+			if err := json.Unmarshal(body, &served); err != nil || len(served.Matched) != 3 || !served.Done {
+				t.Errorf("report endpoint %s: %v", body, err)
+			}
+		})
+	}
+}
