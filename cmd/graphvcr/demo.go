@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -29,9 +28,11 @@ func demoCommand() *cli.Command {
 		Name:  "demo",
 		Usage: "record and replay a call on a built-in Graph simulator and sample bot, then show both timelines",
 		Description: "Starts a Graph simulator and a sample calling bot on 127.0.0.1, records the bot placing\n" +
-			"a call, inviting a participant and hanging up through graphvcr, replays the cassette to a\n" +
-			"fresh bot using other ids, with no simulator, and prints both timelines and the scan of\n" +
-			"the cassette. Needs no tenant and no network.",
+			"a call, inviting a participant and hanging up through graphvcr, with Graph's realistic\n" +
+			"delays, replays the cassette to a fresh bot using other ids, with no simulator, and prints\n" +
+			"both timelines side by side with their timing differences. The cassette and an HTML view\n" +
+			"of it are kept in a new temporary directory, whose path is printed. Needs no tenant and\n" +
+			"no network, and takes a few seconds.",
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usagef("demo", "unexpected argument %q", c.Args().First())
@@ -49,54 +50,84 @@ const (
 	demoGraphBase  = "http://graph.demo.invalid"
 	demoCallback   = "http://bot.contoso.com/api/calls"
 	demoSecret     = "demo-client-secret"
-	demoDelayScale = 0.2 // the simulator's notification delays: a fifth of real Graph's
+	demoDelayScale = 1 // Graph's realistic notification delays: the timings mean something
+	demoSpeed      = 1 // replay at the recorded pace, so both timelines compare
+	// demoDoneTimeout bounds the wait for the replay's last notifications
+	// once the bot's scenario has ended.
+	demoDoneTimeout = 10 * time.Second
+)
+
+// The fresh bot of the replay presents another tenant and application
+// (and, by its seed, another clientContext and invitee): replay binds them
+// like any id.
+const (
+	demoReplayTenant = "f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9"
+	demoReplayClient = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 )
 
 // demo records demoScenario between the sample bot and the simulator,
-// replays the cassette to a fresh bot and prints both timelines.
-func demo(ctx context.Context, stdout io.Writer, log *slog.Logger) error {
-	dir, err := os.MkdirTemp("", "graphvcr-demo-")
+// replays the cassette to a fresh bot and prints both timelines side by
+// side. The cassette and its HTML view stay in a new temporary directory,
+// for the commands the demo suggests next.
+func demo(ctx context.Context, stdout io.Writer, log *slog.Logger) (err error) {
+	dir, err := os.MkdirTemp("", "graphvcr-demo-*")
 	if err != nil {
 		return fmt.Errorf("demo: temp dir: %w", err)
 	}
-	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "demo.bolt")
+	htmlPath := filepath.Join(dir, "demo.html")
+	defer func() {
+		if _, serr := os.Stat(path); err != nil && serr != nil {
+			os.RemoveAll(dir) // nothing worth keeping
+		}
+	}()
 
-	fmt.Fprintf(stdout, "== record: sample bot → graphvcr record → Graph simulator, scenario %s\n", demoScenario)
-	rec, err := demoRecord(ctx, path, log)
+	fmt.Fprintf(stdout, "graphvcr demo: a sample bot places a call, invites a participant and hangs up (scenario %s),\n", demoScenario)
+	fmt.Fprintf(stdout, "against a Graph simulator with Graph's realistic delays; no tenant, no network.\n")
+	fmt.Fprintf(stdout, "\n== record: sample bot → graphvcr record → Graph simulator\n")
+	rec, sum, err := demoRecord(ctx, path, log)
 	if err != nil {
 		return err
 	}
 	if err := rec.Err(); err != nil {
 		return fmt.Errorf("demo: the sample bot's checks failed while recording: %w", err)
 	}
-	r, err := openCassette(path)
-	if err != nil {
-		return err
-	}
-	err = timeline.Text(stdout, r, colorFor(stdout))
-	r.Close()
-	if err != nil {
-		return readError("demo: show", path, err)
-	}
+	fmt.Fprintln(stdout, sum)
 	res, err := scanFile(ctx, path)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout)
-	res.File = filepath.Base(path) // the temp dir is gone when the demo ends
 	writeScanText(stdout, res)
+	if len(res.Findings) > 0 {
+		return &checkError{msg: "demo: the scan found what redaction should have removed; see above"}
+	}
 
-	fmt.Fprintf(stdout, "\n== replay: a fresh sample bot (other ids) → graphvcr replay, no simulator, no network\n")
+	fmt.Fprintf(stdout, "\n== replay: a fresh sample bot (other tenant, app and ids) → graphvcr replay --speed %d --strict; no simulator\n", demoSpeed)
 	played, report, err := demoReplay(ctx, path, log)
 	if err != nil {
 		return err
 	}
-	writeReplayTimeline(stdout, &report)
 	writeReport(stdout, &report)
+
+	r, err := openCassette(path)
+	if err != nil {
+		return err
+	}
+	rows, err := demoRows(r, &report)
+	if err == nil {
+		err = writeHTMLFile(htmlPath, r)
+	}
+	r.Close()
+	if err != nil {
+		return readError("demo: read", path, err)
+	}
+	fmt.Fprintf(stdout, "\n== both timelines: offsets from the start of each session; Δ = replayed − recorded\n")
+	writeDemoTable(stdout, rows)
 
 	fmt.Fprintf(stdout, "\nsample bot checks: %d/%d passed recording, %d/%d passed in replay\n",
 		passed(rec), len(rec.Checks), passed(played), len(played.Checks))
+	writeNext(stdout, path, htmlPath)
+
 	if err := played.Err(); err != nil {
 		return &checkError{msg: "demo: the sample bot's checks failed in replay: " + err.Error()}
 	}
@@ -106,17 +137,48 @@ func demo(ctx context.Context, stdout io.Writer, log *slog.Logger) error {
 	return nil
 }
 
+// writeHTMLFile writes the HTML view of r to path.
+func writeHTMLFile(path string, r *cassette.Reader) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	err = timeline.HTML(f, r)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("demo: %w", cerr)
+	}
+	return err
+}
+
+// writeNext prints where the demo's files are and what to run on them.
+func writeNext(w io.Writer, path, htmlPath string) {
+	dir := filepath.Dir(path)
+	fmt.Fprintf(w, "\n== files (kept; delete %s when done)\n", dir)
+	fmt.Fprintf(w, "cassette:  %s\n", path)
+	fmt.Fprintf(w, "HTML view: %s\n", htmlPath)
+	fmt.Fprintf(w, "\ntry next (graphvcr is `go run ./cmd/graphvcr` in the repository):\n")
+	fmt.Fprintf(w, "  graphvcr show %s\n", path)
+	fmt.Fprintf(w, "  graphvcr show %s --format html > %s\n", path, htmlPath)
+	fmt.Fprintf(w, "  graphvcr show %s --format mermaid\n", path)
+	fmt.Fprintf(w, "  graphvcr export %s --format har --output %s\n", path, filepath.Join(dir, "demo.har"))
+	fmt.Fprintf(w, "  graphvcr scan %s\n", path)
+	fmt.Fprintf(w, "  graphvcr replay --cassette %s --bot http://127.0.0.1:9442 --speed 0 --strict --exit-when-done\n", path)
+	fmt.Fprintf(w, "    (your bot's webhook on 127.0.0.1:9442, its Graph base URL and token authority http://127.0.0.1:8080)\n")
+}
+
 // demoRecord runs the scenario through a recorder into a new cassette at path.
-func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtest.Result, err error) {
+func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtest.Result, _ proxy.RecordSummary, err error) {
 	toNotify, toGraph := &lateDialer{}, &lateDialer{}
+	defer toNotify.close()
+	defer toGraph.close()
 	g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 1, DelayScale: demoDelayScale, NotifyClient: toNotify.client(), Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("demo: start the Graph simulator: %w", err)
+		return nil, proxy.RecordSummary{}, fmt.Errorf("demo: start the Graph simulator: %w", err)
 	}
 	defer g.Close()
 	bot, err := graphtest.StartBot(demoBotOptions(g.TenantID(), g.ClientID(), 1, toGraph, log))
 	if err != nil {
-		return nil, fmt.Errorf("demo: start the sample bot: %w", err)
+		return nil, proxy.RecordSummary{}, fmt.Errorf("demo: start the sample bot: %w", err)
 	}
 	defer bot.Close()
 
@@ -125,7 +187,7 @@ func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtes
 	meta.Version = version
 	w, err := cassette.Create(path, cassette.CreateOptions{Meta: meta})
 	if err != nil {
-		return nil, &inputError{op: "create", path: path, err: err}
+		return nil, proxy.RecordSummary{}, &inputError{op: "create", path: path, err: err}
 	}
 	defer func() {
 		if cerr := w.Close(); cerr != nil && err == nil {
@@ -137,18 +199,23 @@ func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtes
 		Cassette: w, Redactor: red, Logger: log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("demo: start the recorder: %w", err)
+		return nil, proxy.RecordSummary{}, fmt.Errorf("demo: start the recorder: %w", err)
 	}
 	toGraph.set(rec.URL())
 	toNotify.set(rec.NotifyURL())
 
 	res, runErr := bot.Run(ctx, demoScenario)
+	if runErr == nil {
+		// The recorder relays a notification only once it is recorded: once
+		// the simulator's notifications are answered, all are in the cassette.
+		runErr = g.Flush(ctx)
+	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	if err := errors.Join(runErr, rec.Close(sctx)); err != nil {
-		return nil, fmt.Errorf("demo: record: %w", err)
+		return nil, proxy.RecordSummary{}, fmt.Errorf("demo: record: %w", err)
 	}
-	return res, nil
+	return res, rec.Summary(), nil
 }
 
 // demoReplay runs the scenario again, with other ids, against a replayer of
@@ -160,13 +227,13 @@ func demoReplay(ctx context.Context, path string, log *slog.Logger) (*graphtest.
 	}
 	defer r.Close()
 	toGraph := &lateDialer{}
-	// The tenant and client ids are new too: replay binds them like any id.
-	bot, err := graphtest.StartBot(demoBotOptions("f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", 2, toGraph, log))
+	defer toGraph.close()
+	bot, err := graphtest.StartBot(demoBotOptions(demoReplayTenant, demoReplayClient, 2, toGraph, log))
 	if err != nil {
 		return nil, proxy.Report{}, fmt.Errorf("demo: start the sample bot: %w", err)
 	}
 	defer bot.Close()
-	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{Bot: bot.URL, Speed: 1, Strict: true, Cassette: r, Logger: log})
+	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{Bot: bot.URL, Speed: demoSpeed, Strict: true, Cassette: r, Logger: log})
 	if err != nil {
 		return nil, proxy.Report{}, fmt.Errorf("demo: start the replayer: %w", err)
 	}
@@ -174,11 +241,14 @@ func demoReplay(ctx context.Context, path string, log *slog.Logger) (*graphtest.
 
 	res, runErr := bot.Run(ctx, demoScenario)
 	if runErr == nil {
-		select { // the scenario may end before the last notification is delivered
+		// The scenario may end before the last notification is delivered.
+		wait := time.NewTimer(demoDoneTimeout)
+		select {
 		case <-rep.Done():
 		case <-ctx.Done():
-		case <-time.After(10 * time.Second):
+		case <-wait.C:
 		}
+		wait.Stop()
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
@@ -203,32 +273,6 @@ func demoBotOptions(tenant, client string, seed int64, toGraph *lateDialer, log 
 	}
 }
 
-// writeReplayTimeline prints what the replay served and delivered, in
-// recorded order.
-func writeReplayTimeline(w io.Writer, rep *proxy.Report) {
-	type line struct {
-		seq  uint64
-		text string
-	}
-	var lines []line
-	for _, m := range rep.Matched {
-		lines = append(lines, line{m.Seq, fmt.Sprintf("  #%-3d %9s  bot → graphvcr  %-6s %s  %d", m.Seq, formatOffset(m.At), m.Method, m.Path, m.Status)})
-	}
-	for _, d := range rep.Notifications {
-		lines = append(lines, line{d.Seq, fmt.Sprintf("  #%-3d %9s  graphvcr → bot  POST   %s  %d  (%s after #%d, recorded %s)",
-			d.Seq, "", d.Path, d.Status, d.ActualGap.Round(time.Millisecond), d.Trigger, d.RecordedGap.Round(time.Millisecond))})
-	}
-	slices.SortStableFunc(lines, func(a, b line) int { return int(a.seq) - int(b.seq) })
-	for _, l := range lines {
-		fmt.Fprintln(w, l.text)
-	}
-}
-
-// formatOffset prints d as seconds with millisecond precision: "+12.345s".
-func formatOffset(d time.Duration) string {
-	return fmt.Sprintf("+%.3fs", d.Seconds())
-}
-
 func passed(r *graphtest.Result) int {
 	n := 0
 	for _, c := range r.Checks {
@@ -248,6 +292,7 @@ func passed(r *graphtest.Result) int {
 type lateDialer struct {
 	addr atomic.Pointer[string]
 	d    net.Dialer
+	tr   atomic.Pointer[http.Transport] // the client's, for close
 }
 
 // set points the dialer at the host and port of base (a listener's URL).
@@ -271,8 +316,15 @@ func (l *lateDialer) dial(ctx context.Context, network, _ string) (net.Conn, err
 // client returns an HTTP client dialling l. Compression is left to the
 // sample bot, which asks for gzip and decodes it itself.
 func (l *lateDialer) client() *http.Client {
-	return &http.Client{
-		Transport: &http.Transport{DialContext: l.dial, DisableCompression: true, IdleConnTimeout: 30 * time.Second},
-		Timeout:   30 * time.Second,
+	tr := &http.Transport{DialContext: l.dial, DisableCompression: true, IdleConnTimeout: 30 * time.Second}
+	l.tr.Store(tr)
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// close closes the idle connections of the client, so that none outlives
+// the session it served.
+func (l *lateDialer) close() {
+	if tr := l.tr.Load(); tr != nil {
+		tr.CloseIdleConnections()
 	}
 }

@@ -261,13 +261,3 @@ func TestCA(t *testing.T) {
 		t.Errorf("second run printed %q or replaced the CA", again.stdout)
 	}
 }
-
-func TestDemo(t *testing.T) {
-	r := graphvcr(t, nil, "demo")
-	wantSuccess(t, r)
-	for _, want := range []string{"== record:", "== replay:", "demo.bolt: clean", " 0 unmatched requests", "0 pending", "passed in replay"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
-		}
-	}
-}

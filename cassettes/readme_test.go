@@ -1,0 +1,431 @@
+package cassettes_test
+
+import (
+	"bytes"
+	"flag"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the README's Mermaid diagram from the current cassette")
+
+// The repository's README, seen from this directory, and the cassette its
+// Mermaid diagram and screenshot show.
+const (
+	readmePath     = "../README.md"
+	diagramFile    = "cassettes/single-invite.bolt" // as the README names it, from the repository root
+	screenshotFile = "cassettes/single-invite.png"
+)
+
+// block is one fenced code block of a Markdown file.
+type block struct {
+	lang string
+	line int // of the opening fence, 1-based
+	text string
+}
+
+// fencedBlocks returns the fenced code blocks of md, fences indented or not
+// (inside list items), with the fence's indentation removed from each line.
+func fencedBlocks(md string) []block {
+	var blocks []block
+	var cur *block
+	indent := ""
+	for i, l := range strings.Split(md, "\n") {
+		trimmed := strings.TrimLeft(l, " ")
+		if cur == nil {
+			if lang, ok := strings.CutPrefix(trimmed, "```"); ok {
+				cur, indent = &block{lang: strings.TrimSpace(lang), line: i + 1}, l[:len(l)-len(trimmed)]
+			}
+			continue
+		}
+		if trimmed == "```" {
+			blocks = append(blocks, *cur)
+			cur = nil
+			continue
+		}
+		cur.text += strings.TrimPrefix(l, indent) + "\n"
+	}
+	return blocks
+}
+
+func readREADME(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// runGraphvcr runs the built binary from the repository root.
+func runGraphvcr(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), bin, args...)
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		t.Logf("graphvcr %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), err
+}
+
+// TestREADMEOpening checks the README starts as it must: the title, one
+// paragraph, then a code block whose first commands are the demo and the
+// tests.
+func TestREADMEOpening(t *testing.T) {
+	readme := readREADME(t)
+	head, rest, ok := strings.Cut(readme, "\n\n")
+	if !ok || head != "# graphvcr" {
+		t.Fatalf("README does not start with the title: %q", head)
+	}
+	para, rest, _ := strings.Cut(rest, "\n\n")
+	if strings.HasPrefix(para, "```") || strings.HasPrefix(para, "#") || len(para) < 200 {
+		t.Errorf("the title is not followed by one paragraph: %q", para)
+	}
+	if !strings.HasPrefix(rest, "```\n") {
+		t.Fatalf("the paragraph is not followed by a code block: %q", rest[:min(len(rest), 80)])
+	}
+	code := fencedBlocks(rest)[0].text
+	var cmds []string
+	for _, l := range strings.Split(strings.TrimSpace(code), "\n") {
+		c, _, _ := strings.Cut(l, "#")
+		cmds = append(cmds, strings.TrimSpace(c))
+	}
+	if len(cmds) < 2 || cmds[0] != "go run ./cmd/graphvcr demo" || cmds[1] != "go test ./..." {
+		t.Errorf("the first commands are %q, want the demo then go test ./...", cmds)
+	}
+}
+
+// TestREADMEMermaid checks the README's Mermaid diagram is what
+// `graphvcr show cassettes/single-invite.bolt --format mermaid` prints now,
+// so that it never goes stale. -update rewrites it.
+func TestREADMEMermaid(t *testing.T) {
+	readme := readREADME(t)
+	var diagrams []block
+	for _, b := range fencedBlocks(readme) {
+		if b.lang == "mermaid" {
+			diagrams = append(diagrams, b)
+		}
+	}
+	if len(diagrams) != 1 {
+		t.Fatalf("README has %d mermaid blocks, want 1", len(diagrams))
+	}
+	want, err := runGraphvcr(t, "show", diagramFile, "--format", "mermaid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(readme, "graphvcr show "+diagramFile+" --format mermaid") {
+		t.Errorf("README does not say the diagram is `graphvcr show %s --format mermaid`", diagramFile)
+	}
+	if diagrams[0].text == want {
+		return
+	}
+	if !*update {
+		t.Fatalf("README's Mermaid diagram (line %d) differs from what show --format mermaid prints for %s;\n"+
+			"run go test ./cassettes -run TestREADMEMermaid -update, and retake %s (see cassettes/README.md)\nwant:\n%s",
+			diagrams[0].line, diagramFile, screenshotFile, want)
+	}
+	old := "```mermaid\n" + diagrams[0].text + "```\n"
+	if strings.Count(readme, old) != 1 {
+		t.Fatal("cannot find the Mermaid block to rewrite")
+	}
+	readme = strings.Replace(readme, old, "```mermaid\n"+want+"```\n", 1)
+	if err := os.WriteFile(readmePath, []byte(readme), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestREADMEGoExample checks the README's Go code is the example that
+// example_test.go compiles and runs.
+func TestREADMEGoExample(t *testing.T) {
+	src, err := os.ReadFile("example_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, b := range fencedBlocks(readREADME(t)) {
+		if b.lang != "go" {
+			continue
+		}
+		n++
+		if !strings.Contains(string(src), b.text) || !strings.Contains(b.text, "replaytest.Start(") {
+			t.Errorf("the Go block at README line %d is not the replaytest example of cassettes/example_test.go", b.line)
+		}
+	}
+	if n != 1 {
+		t.Errorf("README has %d Go blocks, want the replaytest example", n)
+	}
+}
+
+// TestREADMELinks checks the files the README links to and its screenshot
+// of the HTML page exist; the screenshot is a PNG of a browser window.
+func TestREADMELinks(t *testing.T) {
+	readme := readREADME(t)
+	links := regexp.MustCompile(`\]\(([^)#:]+)\)`).FindAllStringSubmatch(readme, -1)
+	if len(links) < 2 {
+		t.Fatalf("found %d relative links", len(links))
+	}
+	for _, m := range links {
+		if _, err := os.Stat(filepath.Join("..", m[1])); err != nil {
+			t.Errorf("README links to %s: %v", m[1], err)
+		}
+	}
+	if !strings.Contains(readme, "!["+"graphvcr show "+diagramFile+" --format html]("+screenshotFile+")") {
+		t.Errorf("README does not show the screenshot %s of the HTML page of %s", screenshotFile, diagramFile)
+	}
+	f, err := os.Open(filepath.Join("..", screenshotFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil || cfg.Width < 800 || cfg.Height < 400 {
+		t.Errorf("%s: %v, %dx%d; want a PNG screenshot of a browser window", screenshotFile, err, cfg.Width, cfg.Height)
+	}
+}
+
+// TestREADMECommands checks that every graphvcr command line in the
+// README's code blocks and inline code names a real command and real flags
+// (with a listed value where the flag lists its values), that every
+// GRAPHVCR_ variable backs a real flag, and that the go commands name
+// directories that exist: the README is checked against the binary's own
+// help.
+func TestREADMECommands(t *testing.T) {
+	app := loadHelp(t)
+	readme := readREADME(t)
+	var lines []string
+	for _, b := range fencedBlocks(readme) {
+		if b.lang == "" || b.lang == "sh" || b.lang == "bash" {
+			lines = append(lines, logicalLines(b.text)...)
+		}
+	}
+	for _, m := range regexp.MustCompile("`([^`\n]+)`").FindAllStringSubmatch(readme, -1) {
+		lines = append(lines, m[1])
+	}
+
+	used := map[string]bool{}
+	checked := 0
+	for _, l := range lines {
+		for _, seg := range segments(l) {
+			f := strings.Fields(seg)
+			for len(f) > 0 && regexp.MustCompile(`^[A-Z_]+=`).MatchString(f[0]) {
+				f = f[1:]
+			}
+			switch {
+			case len(f) > 0 && f[0] == "graphvcr":
+				f = f[1:]
+			case len(f) >= 3 && f[0] == "go" && f[1] == "run" && f[2] == "./cmd/graphvcr":
+				f = f[3:]
+			case len(f) >= 2 && f[0] == "go":
+				for _, a := range f[2:] {
+					if p, ok := strings.CutPrefix(a, "./"); ok {
+						if _, err := os.Stat(filepath.Join("..", strings.TrimSuffix(p, "..."))); err != nil {
+							t.Errorf("%q: no directory %s", l, a)
+						}
+					}
+				}
+				continue
+			default:
+				continue
+			}
+			if len(f) == 0 {
+				continue // "graphvcr" alone, in prose
+			}
+			checked++
+			if cmd := app.check(t, l, f); cmd != "" {
+				used[cmd] = true
+			}
+		}
+	}
+	if checked < 20 {
+		t.Errorf("checked %d graphvcr command lines; the parser missed the README's", checked)
+	}
+	for _, c := range []string{"record", "replay", "show", "export", "scan", "ca", "demo"} {
+		if !used[c] {
+			t.Errorf("the README never shows `graphvcr %s`", c)
+		}
+	}
+
+	for _, m := range regexp.MustCompile(`GRAPHVCR_([A-Z][A-Z_]*)`).FindAllStringSubmatch(readme, -1) {
+		name := "--" + strings.ToLower(strings.ReplaceAll(m[1], "_", "-"))
+		found := app.global[name] != ""
+		for _, flags := range app.flags {
+			found = found || flags[name] != ""
+		}
+		if !found {
+			t.Errorf("%s backs no flag (%s)", m[0], name)
+		}
+	}
+}
+
+// logicalLines joins a code block's lines continued with a backslash, or
+// by a synopsis line starting with "[", and drops comments.
+func logicalLines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if i := strings.Index(l, " #"); i >= 0 {
+			l = l[:i]
+		}
+		trimmed := strings.TrimSpace(l)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		n := len(out)
+		if n > 0 && (strings.HasSuffix(out[n-1], "\\") || strings.HasPrefix(trimmed, "[")) {
+			out[n-1] = strings.TrimSuffix(out[n-1], "\\") + " " + trimmed
+			continue
+		}
+		out = append(out, trimmed)
+	}
+	return out
+}
+
+// segments splits a shell line into its simple commands: at ;, &&, ||, a
+// pipe or & between spaces, a redirection, and into $(...) substitutions.
+// Brackets and quotes are dropped: a synopsis's [--flag VALUE] is checked
+// like the flag itself.
+func segments(line string) []string {
+	line = strings.NewReplacer(`"`, " ", "'", " ", "[", " ", "]", " ").Replace(line)
+	return regexp.MustCompile(`\$\(|\)|&&|\|\||;| \| | &(\s|$)|>`).Split(line, -1)
+}
+
+// helpText is what the binary's help says: commands, their flags (name to
+// usage line) and the global flags.
+type helpText struct {
+	commands []string
+	flags    map[string]map[string]string
+	global   map[string]string
+}
+
+func loadHelp(t *testing.T) *helpText {
+	t.Helper()
+	top, err := runGraphvcr(t, "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &helpText{flags: map[string]map[string]string{}, global: helpFlags(section(top, "GLOBAL OPTIONS:"))}
+	for _, l := range strings.Split(section(top, "COMMANDS:"), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		name := strings.TrimSuffix(f[0], ",")
+		h.commands = append(h.commands, name)
+		if name == "help" {
+			continue
+		}
+		out, err := runGraphvcr(t, "help", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.flags[name] = helpFlags(section(out, "OPTIONS:"))
+	}
+	if len(h.commands) < 7 || len(h.global) < 2 || len(h.flags["record"]) < 5 {
+		t.Fatalf("could not read the help: commands %v, global flags %v", h.commands, h.global)
+	}
+	return h
+}
+
+// section returns the indented lines under heading in a help text.
+func section(help, heading string) string {
+	_, rest, ok := strings.Cut(help, heading+"\n")
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(rest, "\n") {
+		if !strings.HasPrefix(l, " ") {
+			break
+		}
+		b.WriteString(l + "\n")
+	}
+	return b.String()
+}
+
+// helpFlags maps each flag name of an OPTIONS section ("--format", "-o")
+// to its usage line.
+func helpFlags(sec string) map[string]string {
+	flags := map[string]string{}
+	names := regexp.MustCompile(`^\s+(-[^ ,]+)(?: value)?(?:, (-[^ ,]+)(?: value)?)?`)
+	for _, l := range strings.Split(sec, "\n") {
+		if m := names.FindStringSubmatch(l); m != nil {
+			for _, n := range m[1:] {
+				if n != "" {
+					flags[n] = l
+				}
+			}
+		}
+	}
+	return flags
+}
+
+// check checks one invocation's arguments f (after "graphvcr") and returns
+// its command.
+func (h *helpText) check(t *testing.T, line string, f []string) string {
+	t.Helper()
+	i := 0
+	for i < len(f) && strings.HasPrefix(f[i], "-") {
+		name, _, hasValue := strings.Cut(f[i], "=")
+		usage, ok := h.global[name]
+		if !ok {
+			t.Errorf("%q: %s is not a global flag", line, name)
+		}
+		i++
+		if strings.Contains(usage, " value ") && !hasValue {
+			i++ // its value
+		}
+	}
+	if i >= len(f) {
+		t.Errorf("%q: no command", line)
+		return ""
+	}
+	cmd := f[i]
+	if !slices.Contains(h.commands, cmd) {
+		t.Errorf("%q: %s is not a graphvcr command (%v)", line, cmd, h.commands)
+		return ""
+	}
+	args := f[i+1:]
+	if cmd == "help" {
+		if len(args) > 0 && !slices.Contains(h.commands, args[0]) && strings.ToUpper(args[0]) != args[0] {
+			t.Errorf("%q: no help topic %s", line, args[0])
+		}
+		return cmd
+	}
+	for j := 0; j < len(args); j++ {
+		name, value, hasValue := strings.Cut(args[j], "=")
+		if !strings.HasPrefix(name, "-") || name == "-" {
+			continue
+		}
+		usage, ok := h.flags[cmd][name]
+		if !ok {
+			t.Errorf("%q: graphvcr %s has no flag %s", line, cmd, name)
+			continue
+		}
+		if !strings.Contains(usage, " value ") {
+			continue // a boolean
+		}
+		if !hasValue && j+1 < len(args) {
+			j++
+			value = args[j]
+		}
+		if name == "--format" {
+			// Its usage lists the values: "text, json, mermaid or html".
+			listed := regexp.MustCompile(`[a-z]+`).FindAllString(usage, -1)
+			for v := range strings.SplitSeq(value, "|") {
+				if !slices.Contains(listed, v) {
+					t.Errorf("%q: %s --format %s is not one of %q", line, cmd, v, usage)
+				}
+			}
+		}
+	}
+	return cmd
+}
