@@ -45,9 +45,13 @@ const (
 type pass struct {
 	r      *Redactor          // replacement source; nil when scanning or probing
 	report func(kind, []byte) // called for each finding when scanning; nil otherwise
-	lits   []literal          // learned names and hosts
+	lits   *literals          // learned names and hosts; nil when none
 	depth  int
 	spans  []span
+	// barrier is where the last kept address ended: an email's local part
+	// never reaches back over it, whether the address was redacted (a
+	// span) or kept (already a pseudonym), so both passes agree.
+	barrier int
 }
 
 func (p *pass) sub() *pass {
@@ -59,6 +63,7 @@ func (p *pass) add(s span) { p.spans = append(p.spans, s) }
 // find fills p.spans with every redactable span of src, in order, not overlapping.
 func (p *pass) find(src []byte) {
 	p.spans = p.spans[:0]
+	p.barrier = 0
 	n := len(src)
 	b64Done := 0 // base64 runs are tried once, from their first byte
 	resume := -1 // where a match ended inside a word: the rest is a word of its own
@@ -114,7 +119,7 @@ func (p *pass) find(src []byte) {
 				i = j
 				continue
 			}
-			if i+1 < n && src[i+1] == ':' && (i == 0 || (src[i-1] != ':' && !isAlnum(src[i-1]))) {
+			if i+1 < n && src[i+1] == ':' && (i == 0 || (src[i-1] != ':' && src[i-1] != '%' && !isAlnum(src[i-1]))) {
 				if j := p.ipv6(src, i); j > 0 {
 					i = j
 					continue
@@ -133,7 +138,7 @@ func (p *pass) find(src []byte) {
 		}
 		i++
 	}
-	if len(p.lits) > 0 {
+	if p.lits != nil {
 		p.literals(src)
 	}
 	if p.r != nil && len(p.r.policy.RedactPatterns) > 0 {
@@ -189,46 +194,60 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 		for e < n && (cls[src[e]]&(clsB64|clsB64URL) != 0 || src[e] == '.' || src[e] == '~') {
 			e++
 		}
+		eq := e
 		for e < n && src[e] == '=' {
 			e++
 		}
-		if e-(w+1) >= 8 && string(src[w+1:e]) != Removed {
+		// Any token counts, however short (an address replaced by a longer
+		// one must not turn into a token on the next pass); an auth-param
+		// (realm="...") does not.
+		param := e > eq && e < n && (src[e] == '"' || cls[src[e]]&clsAlnum != 0)
+		if e > w+1 && !param && string(src[w+1:e]) != Removed {
 			p.add(span{start: w + 1, end: e, kind: kSecret})
 			return e
 		}
 	}
 	// Dashed GUID: its first group is the last 8 characters of this word.
-	if w < n && src[w] == '-' && w-i >= 8 && isDashedGUID(src, w-8) {
-		p.guid(src, w-8, w+28)
-		return w + 28
-	}
+
 	// Undashed GUIDs: 32-hex runs bounded by anything but hex (letters
 	// glued to them, "%22" before them) inside the word.
-	if w-s0 >= 32 {
-		for k := s0; k+32 <= w; {
+	// The dashed GUID's first group is the last 8 characters of this word;
+	// undashed ones are looked for in what precedes it.
+	limit, dashed := w, w < n && src[w] == '-' && w-s0 >= 8 && isDashedGUID(src, w-8)
+	if dashed {
+		limit = w - 8
+	}
+	if limit-s0 >= 32 {
+		for k := s0; k+32 <= limit; {
 			if !isHex(src[k]) {
 				k++
 				continue
 			}
 			j := k
-			for j < w && isHex(src[j]) {
+			for j < limit && isHex(src[j]) {
 				j++
 			}
-			if j-k == 32 {
+			if j-k == 32 && hasHexLetter(src[k:j]) {
 				p.guid(src, k, j)
 			}
 			k = j
 		}
-		if allHex {
-			return w
-		}
 	}
-	if allDigit && w-i <= 3 && w < n && src[w] == '.' && (i == 0 || src[i-1] != '.') {
+	if dashed {
+		p.guid(src, w-8, w+28)
+		return w + 28
+	}
+	if allHex && w-s0 >= 32 {
+		return w
+	}
+	// An address glued to a bare '%' could turn into an escape once
+	// replaced ("%1::" -> "%2001:db8::1"); such text is left alone.
+	if allDigit && w-i <= 3 && w < n && src[w] == '.' && (i == 0 || (src[i-1] != '.' && src[i-1] != '%')) {
 		if j := p.ipv4(src, i); j > 0 {
 			return j
 		}
 	}
-	if allHex && w-i <= 4 && w < n && src[w] == ':' && (i == 0 || (src[i-1] != ':' && src[i-1] != '.')) {
+	if allHex && w-i <= 4 && w < n && src[w] == ':' && (i == 0 || (src[i-1] != ':' && src[i-1] != '.' && src[i-1] != '%')) {
 		if j := p.ipv6(src, i); j > 0 {
 			return j
 		}
@@ -333,7 +352,7 @@ func (p *pass) tryB64(src []byte, s int, done *int) int {
 // replaced by the redacted text encoded with enc. Scanning reports what the
 // text hides instead.
 func (p *pass) b64(src []byte, s, e, end int, dec, enc *base64.Encoding) int {
-	if (e-s)%4 == 1 {
+	if (e-s)%4 == 1 || !textPrefix(src[s:e], dec) {
 		return 0
 	}
 	buf := make([]byte, dec.DecodedLen(e-s))
@@ -356,6 +375,25 @@ func (p *pass) b64(src []byte, s, e, end int, dec, enc *base64.Encoding) int {
 		p.add(span{start: s, end: end, kind: kRepl, repl: enc.EncodeToString(out)})
 	}
 	return end
+}
+
+// textPrefix decodes the first 8 characters of a base64 run and reports
+// whether they could start text: most long runs are URL paths ("/app/calls/...")
+// whose bytes are binary, rejected here without decoding the whole run.
+func textPrefix(run []byte, dec *base64.Encoding) bool {
+	if len(run) < 8 {
+		return true
+	}
+	var buf [6]byte
+	if _, err := dec.Decode(buf[:], run[:8]); err != nil {
+		return false
+	}
+	for _, c := range buf {
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f || c == 0xc0 || c == 0xc1 || c >= 0xf5 {
+			return false
+		}
+	}
+	return true
 }
 
 // isText reports whether b is UTF-8 text without control characters other
@@ -396,12 +434,13 @@ func (p *pass) email(src []byte, at, atLen int) int {
 	for ls > 0 && cls[src[ls-1]]&clsLocal != 0 {
 		ls--
 	}
-	if ls > 0 && src[ls-1] == '%' && at-ls > 2 && isHex(src[ls]) && isHex(src[ls+1]) {
+	if ls > 0 && src[ls-1] == '%' && at-ls >= 2 && isHex(src[ls]) && isHex(src[ls+1]) {
 		ls += 2 // the hex digits of an escape before the address ("%3auser@...")
 	}
 	for ls < at && src[ls] == '.' {
 		ls++
 	}
+	ls = max(ls, p.barrier)
 	ds := at + atLen
 	e, labels, lastAlpha, lastLen := ds, 0, true, 0
 	for {
@@ -430,8 +469,9 @@ func (p *pass) email(src []byte, at, atLen int) int {
 	if hasPrefixFold(dom, "thread.") || equalFold(dom, "unq.gbl.spaces") {
 		return 0 // Teams thread ids ("19:...@thread.v2") are not addresses
 	}
-	if equalFold(dom, "example.invalid") && isDecimal(string(src[ls:at])[min(len(emailLocal), at-ls):]) && hasPrefixFold(src[ls:at], emailLocal) {
-		return e
+	if equalFold(dom, "example.invalid") || (len(dom) > 16 && equalFold(dom[len(dom)-16:], ".example.invalid")) {
+		p.barrier = e
+		return e // already redacted: no real address lives under example.invalid
 	}
 	// The address covers anything found in its local part already.
 	for len(p.spans) > 0 && p.spans[len(p.spans)-1].end > ls {
@@ -450,6 +490,7 @@ func (p *pass) email(src []byte, at, atLen int) int {
 		form = FormEmailURLEncoded
 	}
 	p.add(span{start: ls, end: e, kind: kEmail, form: form})
+	p.barrier = e
 	return e
 }
 
@@ -491,7 +532,7 @@ func (p *pass) url(src []byte, i int) int {
 		he++
 	}
 	host := src[hs:he]
-	if len(host) == 0 || host[len(host)-1] == '.' {
+	if len(host) == 0 || !isAlnum(host[0]) || !isAlnum(host[len(host)-1]) {
 		return 0
 	}
 	if _, err := netip.ParseAddr(string(host)); err == nil {
@@ -542,6 +583,7 @@ func (p *pass) ipv4(src []byte, i int) int {
 	if !keepAddr(a) {
 		p.add(span{start: i, end: e, kind: kIP, form: FormIP})
 	}
+	p.barrier = e
 	return e
 }
 
@@ -572,6 +614,7 @@ func (p *pass) ipv6(src []byte, i int) int {
 	if !keepAddr(a) {
 		p.add(span{start: i, end: e, kind: kIP, form: FormIP})
 	}
+	p.barrier = e
 	return e
 }
 
@@ -671,11 +714,38 @@ type literal struct {
 	text, repl string
 }
 
+// literals is an immutable snapshot of the learned literals, with a bitmap
+// of the byte pairs they start with.
+type literals struct {
+	list  []literal
+	first [1024]uint64
+}
+
+func bigramHas(b *[1024]uint64, c0, c1 byte) bool {
+	k := uint(c0)<<8 | uint(c1)
+	return b[k>>6]&(1<<(k&63)) != 0
+}
+
 // literals replaces learned names and hosts that recur outside the fields
 // they were learned from (a name in an error message, a host without scheme).
 func (p *pass) literals(src []byte) {
 	added := false
-	for _, l := range p.lits {
+	if len(src) < 4 {
+		return
+	}
+	// Most strings hold no learned literal: one pass over the bigrams the
+	// literals start with rules them out before any search.
+	hit := false
+	for k := 0; k+1 < len(src); k++ {
+		if bigramHas(&p.lits.first, src[k], src[k+1]) {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return
+	}
+	for _, l := range p.lits.list {
 		for off := 0; off < len(src); {
 			k := bytes.Index(src[off:], []byte(l.text))
 			if k < 0 {
@@ -683,8 +753,11 @@ func (p *pass) literals(src []byte) {
 			}
 			s, e := off+k, off+k+len(l.text)
 			off = e
-			if (s > 0 && isAlnum(src[s-1]) && isAlnum(src[s])) || (e < len(src) && isAlnum(src[e]) && isAlnum(src[e-1])) {
+			if (isAlnum(src[s]) && !boundaryBefore(src, s)) || (e < len(src) && isAlnum(src[e]) && isAlnum(src[e-1])) {
 				continue // part of a longer word
+			}
+			if (e+1 < len(src) && src[e] == '.' && isAlnum(src[e+1])) || (s > 1 && src[s-1] == '.' && isAlnum(src[s-2])) {
+				continue // part of a longer host name
 			}
 			if inPseudonym(src, s, e) {
 				continue // "Person" in "Person 3", "invalid" in "bot1.example.invalid"
@@ -808,6 +881,10 @@ func (p *pass) percent(src []byte) {
 	if len(q.spans) == 0 {
 		return
 	}
+	if p.r == nil && p.report == nil { // probing: that something is there is enough
+		p.spans = append(p.spans[:0], span{start: 0, end: len(src), kind: kRepl})
+		return
+	}
 	if p.report != nil {
 		q.report = p.report
 		q.reportAll(dec)
@@ -883,20 +960,22 @@ func (p *pass) redact(dst, src []byte) (out []byte, changed bool) {
 	return p.apply(dst, src), true
 }
 
-// relearn re-runs the learned names and hosts over out when the Redactor
-// learned new ones while redacting it, so a host that appears before the
+// relearn redacts out again when the Redactor learned new names or hosts
+// while redacting it, so a host that appears before the
 // callbackUri it is learned from (a header, an earlier field) is replaced too.
-func (r *Redactor) relearn(before *[]literal, out []byte) []byte {
-	after := r.lits.Load()
-	if after == before || after == nil {
-		return out
+// again redoes the whole redaction (a learned name may also hide in base64
+// or percent-encoding met before it was learned); everything already
+// redacted maps to itself. Learning stops when nothing new is learned, which
+// happens after a few rounds at most: each round only learns from what the
+// previous one left.
+func (r *Redactor) relearn(before *literals, out []byte, again func([]byte) []byte) []byte {
+	for range maxDepth {
+		after := r.lits.Load()
+		if after == before || after == nil {
+			return out
+		}
+		before = after
+		out = again(out)
 	}
-	p := r.newPass()
-	p.lits = *after
-	p.spans = p.spans[:0]
-	p.literals(out)
-	if len(p.spans) == 0 {
-		return out
-	}
-	return p.apply(nil, out)
+	return out
 }

@@ -16,38 +16,39 @@ func FindIDs(s string) []Span {
 		switch {
 		case isAlnum(c) && (i == 0 || !isAlnum(b[i-1]) || i == resume):
 			w := i
-			allHex := true
 			for w < n && isAlnum(b[w]) {
-				allHex = allHex && isHex(b[w])
 				w++
 			}
 			s0 := i
 			if i > 0 && b[i-1] == '%' && w-i > 2 && isHex(b[i]) && isHex(b[i+1]) {
 				s0 = i + 2
 			}
-			if w < n && b[w] == '-' && w-i >= 8 && isDashedGUID(b, w-8) {
-				out = append(out, guidSpan(b, w-8, w+28))
-				i = w + 28
-				resume = i
-				continue
+			limit, dashed := w, w < n && b[w] == '-' && w-s0 >= 8 && isDashedGUID(b, w-8)
+			if dashed {
+				limit = w - 8
 			}
-			if w-s0 >= 32 {
-				for k := s0; k+32 <= w; {
+			if limit-s0 >= 32 {
+				for k := s0; k+32 <= limit; {
 					if !isHex(b[k]) {
 						k++
 						continue
 					}
 					j := k
-					for j < w && isHex(b[j]) {
+					for j < limit && isHex(b[j]) {
 						j++
 					}
-					if j-k == 32 {
+					if j-k == 32 && hasHexLetter(b[k:j]) {
 						out = append(out, guidSpan(b, k, j))
 					}
 					k = j
 				}
 			}
-			_ = allHex
+			if dashed {
+				out = append(out, guidSpan(b, w-8, w+28))
+				i = w + 28
+				resume = i
+				continue
+			}
 			i = w
 			continue
 		case c == '+' && boundaryBefore(b, i):
@@ -122,7 +123,7 @@ func emailStart(b []byte, at int) int {
 	for ls > 0 && cls[b[ls-1]]&clsLocal != 0 {
 		ls--
 	}
-	if ls > 0 && b[ls-1] == '%' && at-ls > 2 && isHex(b[ls]) && isHex(b[ls+1]) {
+	if ls > 0 && b[ls-1] == '%' && at-ls >= 2 && isHex(b[ls]) && isHex(b[ls+1]) {
 		ls += 2
 	}
 	for ls < at && b[ls] == '.' {

@@ -44,7 +44,7 @@ func (r *Redactor) formPair(dst, pair []byte) []byte {
 		return dst
 	}
 	dst = append(dst, '=')
-	if isSecretKey([]byte(key)) {
+	if isSecretKey(lastKeyWord([]byte(key))) {
 		// A body's final newline is not part of the secret.
 		trimmed := bytes.TrimRight(v, "\r\n")
 		if len(trimmed) == 0 {
@@ -52,16 +52,29 @@ func (r *Redactor) formPair(dst, pair []byte) []byte {
 		}
 		return append(append(dst, Removed...), v[len(trimmed):]...)
 	}
-	vout, changed := p.redact(nil, v)
-	if !changed {
-		vout = v
-	}
-	// '+' is a space in forms: look at the decoded value too.
-	if dec, err := url.QueryUnescape(string(vout)); err == nil && dec != string(vout) {
-		q := r.newPass()
-		if red, ch := q.redact(nil, []byte(dec)); ch {
-			return append(dst, url.QueryEscape(string(red))...)
+	// The value means what it decodes to ('+' is a space): redact that, and
+	// re-encode only when something changed. Undecodable values are redacted
+	// as written.
+	dec, err := url.QueryUnescape(string(v))
+	if err != nil {
+		if vout, changed := p.redact(nil, v); changed {
+			return append(dst, vout...)
 		}
+		return append(dst, v...)
 	}
-	return append(dst, vout...)
+	q := r.newPass()
+	if red, changed := q.redact(nil, []byte(dec)); changed {
+		return append(dst, url.QueryEscape(string(red))...)
+	}
+	return append(dst, v...)
+}
+
+// lastKeyWord is the trailing name of a key ("client_secret" in
+// "/token?client_secret"), so a query glued to a path is judged by its name.
+func lastKeyWord(k []byte) []byte {
+	i := len(k)
+	for i > 0 && cls[k[i-1]]&clsKey != 0 {
+		i--
+	}
+	return k[i:]
 }

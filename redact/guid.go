@@ -48,16 +48,21 @@ func isHex(c byte) bool   { return cls[c]&clsHex != 0 }
 func isDigit(c byte) bool { return cls[c]&clsDigit != 0 }
 func isAlnum(c byte) bool { return cls[c]&clsAlnum != 0 }
 
-func hexVal(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
+var hexVals = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = byte(c - '0')
+		case c >= 'a' && c <= 'f':
+			t[c] = byte(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			t[c] = byte(c - 'A' + 10)
+		}
 	}
-}
+	return t
+}()
+
+func hexVal(c byte) byte { return hexVals[c] }
 
 // guidForm says how a GUID found in text is written: dashed or not, and its
 // case. Digits-only or mixed-case GUIDs count as lower case.
@@ -87,18 +92,17 @@ func guidForm(t []byte) Form {
 // parseGUIDBytes reads a 36-char dashed or 32-char undashed GUID whose
 // characters were already checked.
 func parseGUIDBytes(t []byte) (g [16]byte) {
-	j := 0
-	for i := 0; i < len(t) && j < 32; i++ {
-		c := t[i]
-		if c == '-' {
-			continue
+	if len(t) == 36 {
+		// 8-4-4-4-12: skip the dashes at fixed offsets.
+		j := 0
+		for _, k := range [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34} {
+			g[j] = hexVals[t[k]]<<4 | hexVals[t[k+1]]
+			j++
 		}
-		if j&1 == 0 {
-			g[j>>1] = hexVal(c) << 4
-		} else {
-			g[j>>1] |= hexVal(c)
-		}
-		j++
+		return g
+	}
+	for i := 0; i < 16 && 2*i+1 < len(t); i++ {
+		g[i] = hexVals[t[2*i]]<<4 | hexVals[t[2*i+1]]
 	}
 	return g
 }
@@ -181,3 +185,14 @@ func appendGUID(dst []byte, g [16]byte, f Form) []byte {
 
 // nilGUID is the all-zero GUID: it identifies nothing, so it is kept as is.
 var nilGUID [16]byte
+
+// hasHexLetter reports whether t has a hex letter: an undashed GUID needs
+// one, since 32 decimal digits are far likelier a number than a GUID.
+func hasHexLetter(t []byte) bool {
+	for _, c := range t {
+		if c > '9' {
+			return true
+		}
+	}
+	return false
+}

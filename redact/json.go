@@ -22,7 +22,7 @@ func (r *Redactor) Body(contentType string, body []byte) []byte {
 	}
 	before := r.lits.Load()
 	out := r.body(contentType, body)
-	return r.relearn(before, out)
+	return r.relearn(before, out, func(b []byte) []byte { return r.body(contentType, b) })
 }
 
 func (r *Redactor) body(contentType string, body []byte) []byte {
@@ -32,7 +32,7 @@ func (r *Redactor) body(contentType string, body []byte) []byte {
 	case looksJSON(body):
 		return r.textBytes(r.json(body, true))
 	case isFormType(contentType) || looksForm(body):
-		return r.textBytes(r.form(body))
+		return r.form(body) // pair by pair, raw and decoded: a text pass over the encoding would fight it
 	}
 	return r.textBytes(body)
 }
@@ -139,7 +139,7 @@ func (r *Redactor) json(b []byte, lenient bool) []byte {
 		}
 		if repl != nil {
 			if out == nil {
-				out = make([]byte, 0, len(b)+len(b)/8)
+				out = make([]byte, 0, len(b)+len(b)/4)
 			}
 			out = append(out, b[copied:i]...)
 			out = appendQuoted(out, repl)
@@ -165,12 +165,13 @@ func (r *Redactor) jsonValue(p *pass, stack []frame, raw []byte, i int, force []
 		*fi++
 	}
 	forced := *fi < len(force) && force[*fi][0] <= i
+	kc := keyClass(key)
 	switch {
-	case isSecretKey(key):
+	case kc == keySecret:
 		if len(raw) > 0 && string(raw) != Removed {
 			return append(scratch, Removed...)
 		}
-	case forced || isNameKey(key):
+	case forced || kc == keyName:
 		v := unquote(raw)
 		if len(v) > 0 && !IsPseudonym(string(v)) {
 			return append(scratch, r.name(string(v))...)

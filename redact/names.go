@@ -63,7 +63,7 @@ var secretKeys = map[string]bool{
 	// than an OAuth authorization code, which graphvcr's flows never carry.
 }
 
-func isSecretKey(k []byte) bool { return secretKeys[normKey(k)] }
+func isSecretKey(k []byte) bool { return keyClass(k) == keySecret }
 
 // nameKeys are JSON field names (normalised) holding a person's name.
 var nameKeys = map[string]bool{
@@ -72,7 +72,38 @@ var nameKeys = map[string]bool{
 	"name": true, "mailnickname": true,
 }
 
-func isNameKey(k []byte) bool { return nameKeys[normKey(k)] }
+func isNameKey(k []byte) bool { return keyClass(k) == keyName }
+
+const (
+	keyPlain = iota
+	keySecret
+	keyName
+)
+
+// keyClasses merges secretKeys and nameKeys for one lookup per field.
+var keyClasses = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for k, v := range secretKeys {
+		if v {
+			m[k] = keySecret
+		}
+	}
+	for k, v := range nameKeys {
+		if v {
+			m[k] = keyName
+		}
+	}
+	return m
+}()
+
+// keyClass says whether a field name holds a secret, a name, or neither.
+// Names longer than any known one are plain without normalising.
+func keyClass(k []byte) uint8 {
+	if len(k) == 0 || len(k) > 20 {
+		return keyPlain
+	}
+	return keyClasses[normKey(k)]
+}
 
 // isSecretHeader reports whether a header (canonical or not) carries a
 // secret in its value as a whole.

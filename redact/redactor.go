@@ -17,7 +17,7 @@ type Redactor struct {
 	policy *Policy
 	keepH  map[string]bool // canonical header names from Policy.KeepHeaders
 
-	mu                                              sync.Mutex // guards everything below
+	mu                                              sync.RWMutex // guards everything below
 	guids                                           map[[16]byte]int
 	phones                                          map[string]int
 	emails                                          map[string]int
@@ -30,7 +30,7 @@ type Redactor struct {
 
 	// lits is a copy-on-write snapshot of learned names and hosts, read
 	// without the lock by every pass.
-	lits atomic.Pointer[[]literal]
+	lits atomic.Pointer[literals]
 }
 
 // New returns a Redactor applying p; a nil p is the default policy
@@ -85,7 +85,7 @@ func (r *Redactor) Text(s string) string {
 	if !changed {
 		out = []byte(s)
 	}
-	out = r.relearn(before, out)
+	out = r.relearn(before, out, r.textBytes)
 	if !changed && len(out) == len(s) && string(out) == s {
 		return s
 	}
@@ -93,11 +93,7 @@ func (r *Redactor) Text(s string) string {
 }
 
 func (r *Redactor) newPass() *pass {
-	p := &pass{r: r}
-	if l := r.lits.Load(); l != nil {
-		p.lits = *l
-	}
-	return p
+	return &pass{r: r, lits: r.lits.Load()}
 }
 
 // reserve keeps a counter past a pseudonym number seen in the input, so a
@@ -125,9 +121,16 @@ func (r *Redactor) lookup(n int, ok bool, counter *int, render func(int) string,
 }
 
 func (r *Redactor) guidNum(g [16]byte) int {
+	// Most GUIDs recur (the call id in every notification): read-locked fast path.
+	r.mu.RLock()
+	n, ok := r.guids[g]
+	r.mu.RUnlock()
+	if ok {
+		return n
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n, ok := r.guids[g]
+	n, ok = r.guids[g]
 	return r.lookup(n, ok, &r.guidN,
 		func(n int) string { return string(appendGUID(nil, guidPseudonym(n), FormGUIDLower)) },
 		func(n int) { r.guids[g] = n })
@@ -221,16 +224,19 @@ func learnable(v string) bool {
 func (r *Redactor) learn(l literal) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var next []literal
+	next := &literals{}
 	if cur := r.lits.Load(); cur != nil {
-		next = append(next, *cur...)
+		next.list = append(next.list, cur.list...)
+		next.first = cur.first
 	}
-	next = append(next, l)
+	next.list = append(next.list, l)
 	// Longest first, so "bot.contoso.com" wins over a shorter learned name inside it.
-	for i := len(next) - 1; i > 0 && len(next[i].text) > len(next[i-1].text); i-- {
-		next[i], next[i-1] = next[i-1], next[i]
+	for i := len(next.list) - 1; i > 0 && len(next.list[i].text) > len(next.list[i-1].text); i-- {
+		next.list[i], next.list[i-1] = next.list[i-1], next.list[i]
 	}
-	r.lits.Store(&next)
+	k := uint(l.text[0])<<8 | uint(l.text[1])
+	next.first[k>>6] |= 1 << (k & 63)
+	r.lits.Store(next)
 }
 
 // replacement appends what replaces span s (whose text is v).

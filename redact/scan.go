@@ -18,8 +18,8 @@ type Finding struct {
 
 // Scanner reports secrets and real-looking identifiers in redacted data. It
 // runs the same detection as Redactor, so whatever a Redactor would still
-// change is a finding: a JWT anywhere; a bearer token, a cookie-free
-// secret-named field (JSON, form, query) with a value other than Removed; a
+// change is a finding: a JWT anywhere; a bearer token or a secret-named
+// field (JSON, form, query) with a value other than Removed; a
 // GUID, phone number, email address, IP address, non-Microsoft host or name
 // field that is not a pseudonym. base64 and percent-encoded text is opened.
 //
