@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"slices"
 	"sync"
@@ -40,12 +41,16 @@ type Writer struct {
 	mu         sync.Mutex
 	idle       sync.Cond  // signalled (with mu) when committing turns false
 	queue      []*pending // appends waiting for the next commit
-	committing bool       // a leader is committing a batch
+	committing bool       // a commitLoop goroutine is running
 	closed     bool
 	last       uint64 // Seq of the last committed event
 	commits    int    // transactions committed, for tests of batching
 
-	// beforeCommit, when set by a test, is called by the leader with the
+	// names holds the pseudonyms this Writer has stored, so that one passed
+	// with many Appends is written once. Only commitLoop uses it.
+	names map[string]struct{}
+
+	// beforeCommit, when set by a test, is called by commitLoop with the
 	// batch size before each commit, without w.mu held.
 	beforeCommit func(n int)
 }
@@ -67,7 +72,6 @@ type pending struct {
 const (
 	stateQueued = iota // in Writer.queue
 	stateTaken         // in a batch being committed
-	stateLead          // picked to commit the queue
 	stateDone          // seq or err is set
 )
 
@@ -128,7 +132,7 @@ func create(path string, opts CreateOptions) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{db: db, path: path}
+	w := &Writer{db: db, path: path, names: map[string]struct{}{}}
 	w.idle.L = &w.mu
 	err = db.Update(func(tx *bolt.Tx) error {
 		if isNew {
@@ -159,19 +163,20 @@ func (w *Writer) Len() int {
 
 // Append stores ev and the newly issued pseudonyms in one transaction and
 // returns once it is committed and fsynced; it then sets ev.Seq. Appends
-// from many goroutines are group-committed: whoever finds no commit running
-// commits everything queued, so N concurrent Appends pay about one fsync,
-// and Seqs follow commit order. If ctx is done before ev's commit starts,
-// ev is not stored and Append returns ctx.Err(); once started, the commit
-// is waited for. Append copies nothing it does not need: ev must not be
-// changed until it returns.
+// from many goroutines are group-committed: one goroutine commits
+// everything queued, then, at once, everything queued meanwhile, so the
+// disk goes from one commit to the next without a pause, N concurrent
+// Appends pay about one commit's fsyncs, and Seqs follow commit order. If
+// ctx is done before ev's commit starts, ev is not stored and Append
+// returns ctx.Err(); once started, the commit is waited for. Append copies
+// nothing it does not need: ev must not be changed until it returns.
 func (w *Writer) Append(ctx context.Context, ev *Event, pseudonyms ...string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	p := &pending{
 		ctx:        ctx,
-		head:       encodeHead(make([]byte, 0, 256+len(ev.Request.Body)), ev),
+		head:       encodeHead(make([]byte, 0, headSize(ev)), ev),
 		body:       ev.Response.Body,
 		shape:      Shape(ev.Request.Method, ev.Request.URL),
 		pseudonyms: pseudonyms,
@@ -184,13 +189,19 @@ func (w *Writer) Append(ctx context.Context, ev *Event, pseudonyms ...string) er
 	}
 	w.queue = append(w.queue, p)
 	if !w.committing {
+		// The goroutine lives while there is something to commit, so an
+		// idle Writer holds none and Close has nothing to stop.
 		w.committing = true
-		p.state = stateLead
+		go w.commitLoop()
 	}
 	w.mu.Unlock()
 
 	done := ctx.Done()
 	for {
+		select {
+		case <-p.wake:
+		case <-done:
+		}
 		w.mu.Lock()
 		switch p.state {
 		case stateDone:
@@ -200,10 +211,6 @@ func (w *Writer) Append(ctx context.Context, ev *Event, pseudonyms ...string) er
 			}
 			ev.Seq = p.seq
 			return nil
-		case stateLead:
-			w.mu.Unlock()
-			w.commitQueue()
-			continue // p is now done
 		case stateQueued:
 			if ctx.Err() != nil {
 				w.queue = slices.DeleteFunc(w.queue, func(q *pending) bool { return q == p })
@@ -214,53 +221,71 @@ func (w *Writer) Append(ctx context.Context, ev *Event, pseudonyms ...string) er
 			done = nil // committing: the result comes, whatever ctx says
 		}
 		w.mu.Unlock()
-		select {
-		case <-p.wake:
-		case <-done:
-		}
 	}
 }
 
-// commitQueue, run by the leader, commits everything queued in one
-// transaction, reports to each Append, and hands leadership to the first
-// Append queued meanwhile (so no Append waits for batches after its own).
-func (w *Writer) commitQueue() {
-	w.mu.Lock()
-	batch := make([]*pending, 0, len(w.queue))
-	for _, p := range w.queue {
-		if err := p.ctx.Err(); err != nil {
-			w.finish(p, 0, err)
-			continue
-		}
-		p.state = stateTaken
-		batch = append(batch, p)
-	}
-	w.queue = w.queue[:0]
-	first := w.last + 1
-	w.mu.Unlock()
-
-	err := w.commit(batch, first)
-
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err == nil && len(batch) > 0 {
-		w.last = first + uint64(len(batch)) - 1
-	}
-	for i, p := range batch {
-		if err != nil {
-			w.finish(p, 0, fmt.Errorf("append to %s: %w", w.path, err))
-		} else {
-			w.finish(p, first+uint64(i), nil)
+// headSize is the capacity that holds ev's encoded head without growing:
+// its strings, headers and request body, and room for the varints.
+func headSize(ev *Event) int {
+	n := 64 + len(ev.Request.Method) + len(ev.Request.URL) + len(ev.Request.Body) + len(ev.Error)
+	for _, h := range []http.Header{ev.Request.Header, ev.Response.Header} {
+		for k, vs := range h {
+			n += len(k) + 4
+			for _, v := range vs {
+				n += len(v) + 4
+			}
 		}
 	}
-	if len(w.queue) > 0 {
-		next := w.queue[0]
-		next.state = stateLead
-		notify(next)
-		return
+	if b := ev.Bearer; b != nil {
+		for _, m := range []map[string]string{b.Header, b.Claims} {
+			for k, v := range m {
+				n += len(k) + len(v) + 8
+			}
+		}
 	}
-	w.committing = false
-	w.idle.Broadcast()
+	return n
+}
+
+// commitLoop commits the queue in batches, one transaction each, until it
+// finds the queue empty. Each batch is everything queued when the previous
+// commit ended, so a commit starts as soon as the previous one is done.
+// Appends whose ctx ended before their batch was taken are dropped.
+func (w *Writer) commitLoop() {
+	w.mu.Lock()
+	for {
+		batch := make([]*pending, 0, len(w.queue))
+		for _, p := range w.queue {
+			if err := p.ctx.Err(); err != nil {
+				w.finish(p, 0, err)
+				continue
+			}
+			p.state = stateTaken
+			batch = append(batch, p)
+		}
+		w.queue = w.queue[:0]
+		if len(batch) == 0 {
+			w.committing = false
+			w.idle.Broadcast()
+			w.mu.Unlock()
+			return
+		}
+		first := w.last + 1
+		w.mu.Unlock()
+
+		err := w.commit(batch, first)
+
+		w.mu.Lock()
+		if err == nil {
+			w.last = first + uint64(len(batch)) - 1
+		}
+		for i, p := range batch {
+			if err != nil {
+				w.finish(p, 0, fmt.Errorf("append to %s: %w", w.path, err))
+			} else {
+				w.finish(p, first+uint64(i), nil)
+			}
+		}
+	}
 }
 
 // finish records the outcome of p; w.mu is held.
@@ -284,8 +309,9 @@ func (w *Writer) commit(batch []*pending, first uint64) error {
 	if w.beforeCommit != nil {
 		w.beforeCommit(len(batch))
 	}
-	w.commits++ // only the single leader gets here
-	return w.db.Update(func(tx *bolt.Tx) error {
+	w.commits++        // only the one commitLoop gets here
+	var added []string // pseudonyms this transaction stores, already in w.names
+	err := w.db.Update(func(tx *bolt.Tx) error {
 		events, bodies := tx.Bucket(bucketEvents), tx.Bucket(bucketBodies)
 		index, names := tx.Bucket(bucketIndex), tx.Bucket(bucketPseudonyms)
 		// Keys only grow: full pages instead of half-empty splits.
@@ -305,16 +331,27 @@ func (w *Writer) commit(batch []*pending, first uint64) error {
 				return fmt.Errorf("put index %d: %w", seq, err)
 			}
 			for _, name := range p.pseudonyms {
-				if name == "" {
+				// Callers may pass a pseudonym with many Appends (one
+				// redacted concurrently with others cannot tell which of
+				// them stores it first): write each once.
+				if _, ok := w.names[name]; ok || name == "" {
 					continue
 				}
 				if err := names.Put([]byte(name), nil); err != nil {
 					return fmt.Errorf("put pseudonym: %w", err)
 				}
+				w.names[name] = struct{}{}
+				added = append(added, name)
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		for _, name := range added { // not stored after all
+			delete(w.names, name)
+		}
+	}
+	return err
 }
 
 // Close makes later Appends fail, waits until the Appends already queued are

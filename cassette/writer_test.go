@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -233,5 +234,39 @@ func TestCloseWaitsForQueued(t *testing.T) {
 	r := openReader(t, w.Path())
 	if r.Len() != 2 {
 		t.Fatalf("Len = %d after Close, want 2", r.Len())
+	}
+}
+
+// TestAppendPseudonymsRepeated checks the pseudonym set when one pseudonym
+// comes with many Appends (the recorder passes every pseudonym not yet
+// known to be stored), and that one whose transaction failed is written by
+// the next Append that carries it.
+func TestAppendPseudonymsRepeated(t *testing.T) {
+	tests := []struct {
+		name    string
+		appends [][]string // pseudonyms of each Append, in order
+		failing int        // index of an Append whose commit fails, or -1
+		want    []string
+	}{
+		{"same one many times", [][]string{{"Person 1"}, {"Person 1", "Person 2"}, {"Person 2", "Person 1"}}, -1,
+			[]string{"Person 1", "Person 2"}},
+		{"after a failed commit", [][]string{{"Person 1", strings.Repeat("x", 40_000)}, {"Person 1"}}, 0,
+			[]string{"Person 1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newCassette(t, Meta{})
+			for i, names := range tt.appends {
+				// A key over bbolt's size limit makes the whole transaction fail.
+				err := w.Append(t.Context(), sampleEvent(i, 10), names...)
+				if (i == tt.failing) != (err != nil) {
+					t.Fatalf("append %d: err = %v", i, err)
+				}
+			}
+			w.Close()
+			if got := openReader(t, w.Path()).Pseudonyms(); !slices.Equal(got, tt.want) {
+				t.Fatalf("pseudonyms = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

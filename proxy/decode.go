@@ -36,6 +36,36 @@ func readBounded(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// readBoundedSize is readBounded for a body that announced its length
+// (-1: unknown): read into a buffer of that size instead of growing one
+// from 512 bytes. The length is a hint; what arrives is what counts.
+func readBoundedSize(r io.Reader, limit, size int64) ([]byte, error) {
+	if r == nil || size < 0 || (limit > 0 && size > limit) {
+		return readBounded(r, limit)
+	}
+	if limit > 0 {
+		r = io.LimitReader(r, limit+1)
+	}
+	b := make([]byte, 0, size+1) // +1: room to see EOF without growing
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // longer than announced: let append grow it
+		}
+	}
+	if limit > 0 && int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: over %d bytes", errTooLarge, limit)
+	}
+	return b, nil
+}
+
 // codings returns the content codings of a Content-Encoding header in the
 // order they were applied, lower case, without "identity".
 func codings(contentEncoding string) []string {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/andybalholm/brotli"
 )
@@ -101,6 +102,40 @@ func TestReadBounded(t *testing.T) {
 				t.Fatalf("err = %v", err)
 			}
 			if !tt.wantErr && len(b) != tt.size {
+				t.Errorf("read %d bytes, want %d", len(b), tt.size)
+			}
+		})
+	}
+}
+
+// TestReadBoundedSize checks that the announced length is only a hint: a
+// body shorter or longer than announced is read whole, and the limit holds.
+func TestReadBoundedSize(t *testing.T) {
+	tests := []struct {
+		name     string
+		size     int
+		announce int64
+		limit    int64
+		wantErr  bool
+	}{
+		{"as announced", 2048, 2048, 4096, false},
+		{"shorter than announced", 100, 2048, 4096, false},
+		{"longer than announced", 5000, 10, 0, false},
+		{"empty", 0, 0, 10, false},
+		{"unknown length", 700, -1, 1000, false},
+		{"at the limit", 11, 11, 11, false},
+		{"over the limit, announced under", 12, 5, 11, true},
+		{"over the limit, announced over", 12, 12, 11, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := strings.Repeat("0123456789", tt.size/10+1)[:tt.size]
+			// One byte per Read: the buffer must grow past the announced length.
+			b, err := readBoundedSize(iotest.OneByteReader(strings.NewReader(want)), tt.limit, tt.announce)
+			if tt.wantErr != errors.Is(err, errTooLarge) {
+				t.Fatalf("err = %v", err)
+			}
+			if !tt.wantErr && string(b) != want {
 				t.Errorf("read %d bytes, want %d", len(b), tt.size)
 			}
 		})

@@ -122,7 +122,7 @@ func (r *Recorder) failNotify(w http.ResponseWriter, ev *cassette.Event, x *rawE
 
 // bearer keeps the non-secret parts of a notification's Authorization: nil
 // without one, Malformed when it is not a parsable bearer JWT. The token
-// itself never leaves this function. Caller holds redactMu.
+// itself never leaves this function.
 func (r *Recorder) bearer(authorization string) *cassette.Bearer {
 	if authorization == "" {
 		return nil

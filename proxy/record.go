@@ -164,10 +164,10 @@ type Recorder struct {
 	stopped  time.Time
 	inflight sync.WaitGroup
 
-	redactMu sync.Mutex // one event's redaction and its TakeNew go together
-	progMu   sync.Mutex // serialises Progress lines
-	calls    callTracker
-	stats    recordStats
+	names  pendingNames // pseudonyms issued and not yet known to be stored
+	progMu sync.Mutex   // serialises Progress lines
+	calls  callTracker
+	stats  recordStats
 }
 
 // StartRecorder starts both listeners and returns once they accept
@@ -445,7 +445,7 @@ func (s *recordStats) summary() RecordSummary {
 }
 
 // commit redacts nothing itself: ev is already redacted. It appends ev with
-// the pseudonyms its redaction issued, durable on return, then counts it and
+// the pseudonyms from redactInto, durable on return, then counts it and
 // prints its progress line. The Append context survives the client going
 // away (the exchange happened and must be kept) but not an abandoned Close.
 func (r *Recorder) commit(ev *cassette.Event, pseudonyms []string) error {
@@ -453,6 +453,7 @@ func (r *Recorder) commit(ev *cassette.Event, pseudonyms []string) error {
 		r.log.Error("record exchange", "kind", ev.Kind.String(), "err", err)
 		return fmt.Errorf("record exchange: %w", err)
 	}
+	r.names.stored(pseudonyms)
 	r.stats.add(ev)
 	r.progress(ev)
 	return nil

@@ -79,7 +79,7 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 	x.reqHeader.Del("Expect") // the body is already here
 	filterAcceptEncoding(x.reqHeader)
 
-	body, err := readBounded(req.Body, r.cfg.MaxBody)
+	body, err := readBoundedSize(req.Body, r.cfg.MaxBody, req.ContentLength)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			return r.fail(req, rt, arrived, 0, x, http.StatusRequestEntityTooLarge,
@@ -97,7 +97,9 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 	if err != nil {
 		return r.fail(req, rt, arrived, 0, x, http.StatusBadGateway, "build upstream request: "+err.Error())
 	}
-	out.Header = x.reqHeader.Clone()
+	// Shared, not copied: a RoundTripper must not change the request, and
+	// x.reqHeader is only read (storable and the Redactor copy it).
+	out.Header = x.reqHeader
 	out.ContentLength = int64(len(body))
 	if len(body) == 0 {
 		out.Body = http.NoBody
@@ -108,7 +110,7 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 	if err != nil {
 		return r.fail(req, rt, arrived, time.Since(sent), x, http.StatusBadGateway, classify(err))
 	}
-	respBody, err := readBounded(resp.Body, r.cfg.MaxBody)
+	respBody, err := readBoundedSize(resp.Body, r.cfg.MaxBody, resp.ContentLength)
 	resp.Body.Close()
 	latency := time.Since(sent)
 	if err != nil {
@@ -119,8 +121,8 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 		return r.fail(req, rt, arrived, latency, x, http.StatusBadGateway, "read response body: "+classify(err))
 	}
 	x.status = resp.StatusCode
-	x.respHeader = resp.Header.Clone()
-	removeHopHeaders(x.respHeader)
+	removeHopHeaders(resp.Header) // resp is ours: no copy for what is stored
+	x.respHeader = resp.Header
 	x.respBody = respBody
 
 	ev := &cassette.Event{Kind: rt.kind, Offset: arrived.Sub(r.start), Latency: latency}
@@ -136,8 +138,7 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 
 	// What is relayed is what was received, except that absolute upstream
 	// URLs point back at the base the bot used.
-	relayHeader := resp.Header.Clone()
-	removeHopHeaders(relayHeader)
+	relayHeader := resp.Header.Clone() // rewritten below; x.respHeader stays as received
 	rw := r.relayRewriter(rt)
 	rw.Header(relayHeader)
 	relay := respBody
@@ -177,14 +178,13 @@ func (r *Recorder) fail(req *http.Request, rt route, arrived time.Time, latency 
 // redactInto fills ev's request, response, error and (for a notification)
 // bearer from x, decoded and redacted. It returns the decoded response body
 // (before redaction, for URL rewriting and call ids), whether decoding
-// succeeded, and the pseudonyms this redaction issued, to be appended with
-// ev: taken under the same lock, they are exactly this event's.
+// succeeded, and the pseudonyms to append with ev: every one issued and not
+// yet known to be stored, which includes all that ev uses (see pendingNames).
+// Redactions run concurrently: the Redactor is safe for concurrent use.
 func (r *Recorder) redactInto(ev *cassette.Event, x *rawExchange) (plain []byte, ok bool, pseudonyms []string) {
 	reqHeader, reqBody, _ := r.storable(x.reqHeader, x.reqBody)
 	respHeader, respBody, ok := r.storable(x.respHeader, x.respBody)
 
-	r.redactMu.Lock()
-	defer r.redactMu.Unlock()
 	ev.Request = cassette.Request{
 		Method: x.method,
 		URL:    r.red.URL(x.url),
@@ -202,17 +202,15 @@ func (r *Recorder) redactInto(ev *cassette.Event, x *rawExchange) (plain []byte,
 	if ev.Kind == cassette.KindNotification {
 		ev.Bearer = r.bearer(x.bearer)
 	}
-	return respBody, ok, r.red.TakeNew()
+	return respBody, ok, r.names.take(r.red)
 }
 
 // redactedText redacts a message meant for the bot or the log.
 func (r *Recorder) redactedText(s string) string {
-	r.redactMu.Lock()
-	defer r.redactMu.Unlock()
 	return r.red.Text(s)
 }
 
-// redactBody redacts a decoded body according to its Content-Type. Caller holds redactMu.
+// redactBody redacts a decoded body according to its Content-Type.
 func (r *Recorder) redactBody(h http.Header, body []byte) []byte {
 	if len(body) == 0 {
 		return nil
@@ -228,8 +226,13 @@ func (r *Recorder) storable(h http.Header, body []byte) (http.Header, []byte, bo
 	if h == nil {
 		return nil, body, true
 	}
-	h = h.Clone()
 	ce := h.Get("Content-Encoding")
+	if ce == "" {
+		if cl := h.Get("Content-Length"); cl == "" || cl == strconv.Itoa(len(body)) {
+			return h, body, true // already as stored: the redactor copies it anyway
+		}
+	}
+	h = h.Clone()
 	ok := true
 	if ce != "" && len(body) > 0 {
 		plain, err := decodeBody(ce, body, r.cfg.MaxBody)

@@ -112,7 +112,10 @@ func TestKillLosesOnlyInFlight(t *testing.T) {
 				default:
 				}
 				n := fmt.Sprintf("w%02d-%04d", w, i)
-				resp, err := client.Get(base + "/v1.0/load?n=" + n)
+				// An id shared by the workers' i-th requests: its pseudonym is
+				// issued by whichever redaction meets it first, in flight or not.
+				id := fmt.Sprintf("5a1e0000-1b2c-4d3e-8f40-%012d", i)
+				resp, err := client.Get(base + "/v1.0/load?n=" + n + "&id=" + id)
 				if err != nil {
 					continue // in flight when killed
 				}
@@ -140,10 +143,13 @@ func TestKillLosesOnlyInFlight(t *testing.T) {
 	}
 
 	recorded := map[string]bool{}
-	for _, e := range readEvents(t, path) {
+	evs := readEvents(t, path)
+	for _, e := range evs {
 		q := e.Request.URL[strings.Index(e.Request.URL, "n=")+2:]
+		q, _, _ = strings.Cut(q, "&")
 		recorded[q] = true
 	}
+	checkPseudonymSet(t, path, evs)
 	missing := 0
 	answered.Range(func(k, _ any) bool {
 		if !recorded[k.(string)] {
@@ -158,6 +164,28 @@ func TestKillLosesOnlyInFlight(t *testing.T) {
 		t.Errorf("%d of %d answered exchanges lost", missing, count.Load())
 	}
 	t.Logf("%d answered, %d recorded", count.Load(), len(recorded))
+}
+
+// checkPseudonymSet checks that every GUID pseudonym the events use is in
+// the cassette's set of pseudonyms, as it must be even after a crash.
+func checkPseudonymSet(t *testing.T, path string, evs []*cassette.Event) {
+	t.Helper()
+	r, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	set := map[string]bool{}
+	for _, p := range r.Pseudonyms() {
+		set[p] = true
+	}
+	for _, e := range evs {
+		for _, sp := range redact.FindIDs(e.Request.URL) {
+			if p := e.Request.URL[sp.Start:sp.End]; sp.Form.IsGUID() && redact.IsPseudonym(p) && !set[sp.Key] {
+				t.Errorf("seq %d uses pseudonym %s, missing from the cassette's set", e.Seq, p)
+			}
+		}
+	}
 }
 
 // testJWT returns a signed JWT shaped like a Graph notification token.
