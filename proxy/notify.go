@@ -39,7 +39,7 @@ func (r *Recorder) serveNotify(w http.ResponseWriter, req *http.Request) {
 		status, failure := http.StatusBadGateway, "read notification body: "+classify(err)
 		if errors.Is(err, errTooLarge) {
 			status, failure = http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("notification body exceeds the %d-byte limit", r.cfg.MaxBody)
+				fmt.Sprintf("notification body exceeds the %d-byte limit; raise it with --max-body", r.cfg.MaxBody)
 		}
 		r.failNotify(w, ev, x, mark, nil, 0, status, failure)
 		return

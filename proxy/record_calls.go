@@ -61,7 +61,9 @@ func notificationCallIDs(body []byte) []string {
 		// Not JSON (Graph's own examples are not always valid): scan the text.
 		var ids []string
 		for _, m := range callSegment.FindAllSubmatch(body, -1) {
-			ids = append(ids, canonicalCallID(string(m[1])))
+			if id := canonicalCallID(string(m[1])); id != "" {
+				ids = append(ids, id)
+			}
 		}
 		return ids
 	}

@@ -83,7 +83,7 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			return r.fail(req, rt, arrived, 0, x, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("request body exceeds the %d-byte limit", r.cfg.MaxBody))
+				fmt.Sprintf("request body exceeds the %d-byte limit; raise it with --max-body", r.cfg.MaxBody))
 		}
 		return r.fail(req, rt, arrived, 0, x, http.StatusBadGateway, "read request body: "+classify(err))
 	}
@@ -116,7 +116,7 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			return r.fail(req, rt, arrived, latency, x, http.StatusBadGateway,
-				fmt.Sprintf("response body exceeds the %d-byte limit", r.cfg.MaxBody))
+				fmt.Sprintf("response body exceeds the %d-byte limit; raise it with --max-body", r.cfg.MaxBody))
 		}
 		return r.fail(req, rt, arrived, latency, x, http.StatusBadGateway, "read response body: "+classify(err))
 	}

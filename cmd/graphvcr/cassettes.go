@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -53,4 +55,78 @@ func oneFile(c *cli.Context) (string, error) {
 		return c.Args().First(), nil
 	}
 	return "", usagef(c.Command.Name, "want one cassette FILE, got %d arguments", c.NArg())
+}
+
+// rescueCassette checks, once recording is over and before the cassette is
+// closed, that path still names the file record created (created, from
+// os.Stat right after creating it). When the file or its directory was
+// removed meanwhile, the open file still holds every event, which closing
+// it would destroy: they are copied back to path (recreating its directory)
+// and a warning says so on stderr; when something else took the path, they
+// are saved beside it and an inputError names where (exit 2). events is how
+// many the cassette holds, for the messages.
+func rescueCassette(path string, created os.FileInfo, events int, stderr io.Writer) error {
+	if created == nil {
+		return nil
+	}
+	if now, err := os.Stat(path); err == nil && os.SameFile(created, now) {
+		return nil
+	}
+	dst := path
+	if _, err := os.Lstat(path); err == nil {
+		dst = path + ".recovered"
+	}
+	if err := copyOpenFile(created, dst); err != nil {
+		return &inputError{op: "record", path: path, err: fmt.Errorf(
+			"the cassette was removed while recording and its %d events could not be saved (%v)", events, err)}
+	}
+	if dst != path {
+		return &inputError{op: "record", path: path, err: fmt.Errorf(
+			"the cassette was replaced while recording; its %d events were saved to %s", events, dst)}
+	}
+	fmt.Fprintf(stderr, "graphvcr: warning: %s was removed while recording; its %d events were saved again to it\n", path, events)
+	return nil
+}
+
+// copyOpenFile copies the file this process has open whose identity is fi
+// (found through /proc/self/fd, so on Linux only: elsewhere a removed file
+// cannot be reached again) to a new file dst, creating dst's directory.
+func copyOpenFile(fi os.FileInfo, dst string) error {
+	const fdDir = "/proc/self/fd"
+	entries, err := os.ReadDir(fdDir)
+	if err != nil {
+		return fmt.Errorf("find the open cassette: %w", err)
+	}
+	var src *os.File
+	for _, e := range entries {
+		p := filepath.Join(fdDir, e.Name())
+		if st, err := os.Stat(p); err == nil && os.SameFile(fi, st) {
+			if src, err = os.Open(p); err == nil {
+				break
+			}
+		}
+	}
+	if src == nil {
+		return errors.New("find the open cassette: not found among the open files")
+	}
+	defer src.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return fmt.Errorf("recreate the directory: %w", err)
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", dst, err)
+	}
+	_, err = io.Copy(out, src)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(dst)
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	return nil
 }

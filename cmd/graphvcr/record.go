@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -76,7 +80,7 @@ func recordCommand() *cli.Command {
 			if err := opts.check(); err != nil {
 				return err
 			}
-			return record(c.Context, opts, c.App.Writer, newLogger(c))
+			return record(c.Context, opts, c.App.Writer, c.App.ErrWriter, newLogger(c))
 		},
 	}
 }
@@ -98,6 +102,24 @@ func (o recordOptions) check() error {
 			return err
 		}
 	}
+	for _, a := range []struct{ flag, val string }{{"listen", o.Listen}, {"notify-listen", o.NotifyListen}} {
+		if err := checkListenAddr("record", a.flag, a.val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkListenAddr rejects a value of --flag that is not HOST:PORT with a
+// port number (0 = any free port), before any listener is tried.
+func checkListenAddr(cmd, flag, val string) error {
+	_, port, err := net.SplitHostPort(val)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		return usagef(cmd, "--%s %q: want HOST:PORT, e.g. 127.0.0.1:8080", flag, val)
+	}
 	return nil
 }
 
@@ -117,8 +139,10 @@ const shutdownTimeout = 30 * time.Second
 // record runs a recording session until ctx is cancelled (Ctrl-C, SIGTERM):
 // it creates the cassette, starts the recorder's two listeners, and on
 // cancellation lets in-flight exchanges finish, closes the cassette and
-// prints a summary.
-func record(ctx context.Context, opts recordOptions, stdout io.Writer, log *slog.Logger) (err error) {
+// prints a summary. stderr receives warnings a user must see whatever the
+// log level: a listener reachable from other hosts, a cassette removed while
+// recording.
+func record(ctx context.Context, opts recordOptions, stdout, stderr io.Writer, log *slog.Logger) (err error) {
 	var policy *redact.Policy
 	if opts.Policy != "" {
 		if policy, err = redact.LoadPolicy(opts.Policy); err != nil {
@@ -136,11 +160,30 @@ func record(ctx context.Context, opts recordOptions, stdout io.Writer, log *slog
 	meta.Version = version
 	w, err := cassette.Create(opts.Cassette, cassette.CreateOptions{Append: opts.Append, Force: opts.Force, Meta: meta})
 	if err != nil {
+		if errors.Is(err, cassette.ErrCorrupt) {
+			if fi, serr := os.Stat(opts.Cassette); serr == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+				err = errZeroLength
+			}
+		}
 		return &inputError{op: "create", path: opts.Cassette, err: err}
 	}
+	// Remembered to notice the file (or its directory) being removed while
+	// recording: the open file keeps taking events, which would all vanish
+	// when it is closed.
+	created, _ := os.Stat(opts.Cassette)
+	started := false
 	defer func() {
+		rescueErr := rescueCassette(opts.Cassette, created, w.Len(), stderr)
 		if cerr := w.Close(); cerr != nil && err == nil {
 			err = &inputError{op: "close", path: opts.Cassette, err: cerr}
+		}
+		if rescueErr != nil && err == nil {
+			err = rescueErr
+		}
+		if !started && !opts.Append && w.Len() == 0 {
+			// Nothing was recorded: leave no empty cassette that the next
+			// attempt would refuse as existing.
+			os.Remove(opts.Cassette)
 		}
 	}()
 
@@ -164,6 +207,11 @@ func record(ctx context.Context, opts recordOptions, stdout io.Writer, log *slog
 	})
 	if err != nil {
 		return fmt.Errorf("record: start listeners: %w", err)
+	}
+	started = true
+	if !log.Enabled(ctx, slog.LevelWarn) { // else the recorder logs its own warning
+		warnExposed(stderr, "listen", opts.Listen)
+		warnExposed(stderr, "notify-listen", opts.NotifyListen)
 	}
 	if !opts.Quiet {
 		fmt.Fprintf(stdout, "recording to %s\n  graph listener:        %s  (the bot's Graph base URL or HTTPS_PROXY)\n"+

@@ -41,6 +41,13 @@ func TestTokenEndpoint(t *testing.T) {
 		{name: "other tenant", tenant: "11111111-2222-4333-8444-555555555555", mod: func(url.Values) {}, status: 400, aadsts: "AADSTS90002", errCode: "invalid_request"},
 		{name: "wrong grant", mod: func(v url.Values) { v.Set("grant_type", "password") }, status: 400, aadsts: "AADSTS70003", errCode: "unsupported_grant_type"},
 		{name: "scope without .default", mod: func(v url.Values) { v.Set("scope", "https://graph.microsoft.com/Calls.Initiate.All") }, status: 400, aadsts: "AADSTS1002012", errCode: "invalid_scope"},
+		// What msal-go (azidentity) sends for client credentials; Azure AD accepts it.
+		{name: "msal openid scopes", mod: func(v url.Values) {
+			v.Set("scope", "https://graph.microsoft.com/.default openid offline_access profile")
+		}, status: 200},
+		{name: "two resources", mod: func(v url.Values) {
+			v.Set("scope", "https://graph.microsoft.com/.default https://example.invalid/.default")
+		}, status: 400, aadsts: "AADSTS1002012", errCode: "invalid_scope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

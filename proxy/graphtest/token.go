@@ -114,7 +114,7 @@ func (g *Graph) handleToken(w http.ResponseWriter, r *http.Request) {
 		g.aadError(w, r, http.StatusBadRequest, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", form.Get("client_id"), g.tenantID))
 	case form.Get("client_secret") == "" || (g.opts.ClientSecret != "" && form.Get("client_secret") != g.opts.ClientSecret):
 		g.aadError(w, r, http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", g.clientID))
-	case !strings.HasSuffix(form.Get("scope"), "/.default"):
+	case !clientCredentialsScope(form.Get("scope")):
 		g.aadError(w, r, http.StatusBadRequest, "invalid_scope", 1002012, fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", form.Get("scope")))
 	default:
 		tok, err := g.accessToken()
@@ -278,4 +278,25 @@ func (g *Graph) handleNotificationConfig(w http.ResponseWriter, r *http.Request)
 		{"id_token_signing_alg_values_supported", []string{"RS256"}},
 		{"token_endpoint_auth_methods_supported", []string{"private_key_jwt"}},
 	}))
+}
+
+// oidcScopes are the OpenID scopes MSAL adds to every request, client
+// credentials included (msal-go, under azidentity, sends
+// "https://graph.microsoft.com/.default openid offline_access profile");
+// Azure AD ignores them there.
+var oidcScopes = map[string]bool{"openid": true, "profile": true, "offline_access": true, "email": true}
+
+// clientCredentialsScope reports whether scope names exactly one resource
+// with the /.default suffix, besides any of the OpenID scopes.
+func clientCredentialsScope(scope string) bool {
+	n := 0
+	for _, s := range strings.Fields(scope) {
+		switch {
+		case strings.HasSuffix(s, "/.default"):
+			n++
+		case !oidcScopes[s]:
+			return false
+		}
+	}
+	return n == 1
 }

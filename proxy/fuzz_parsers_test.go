@@ -1,0 +1,171 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/graphvcr/graphvcr/cassette"
+)
+
+// FuzzMatchTemplate feeds arbitrary requests to the matcher: reducing one
+// to a template is deterministic and never panics, a request always matches
+// its own recording (first, then served again), and a request with another
+// method never does.
+func FuzzMatchTemplate(f *testing.F) {
+	f.Add("POST", "/v1.0/communications/calls/"+p1+"/participants/invite", `{"participants":[{"identity":{"user":{"id":"`+live1+`"}}}],"clientContext":"abc"}`)
+	f.Add("GET", "/beta/app/calls/"+p2Undash+"?$select=id&x="+livePhone, "")
+	f.Add("POST", "/v1.0/x", `{"upn":"`+pEmail+`","n":1e400,"b":[true,null,{"\u0000":"\u0000i"}]}`)
+	f.Add("PATCH", "%zz/?a=%", "not json {")
+	f.Add("get", "/v1.0/communications/calls/{"+live1+"}/operations/28:"+live1Upper, `[1,2,"28:`+p1+`"]`)
+	f.Fuzz(func(t *testing.T, method, rawURL, body string) {
+		if method == "" {
+			return
+		}
+		a := newTemplate(method, rawURL, []byte(body), nil)
+		b := newTemplate(method, rawURL, []byte(body), nil)
+		if a.key != b.key || len(a.values) != len(b.values) {
+			t.Fatalf("two reductions of one request differ: %q vs %q", a.key, b.key)
+		}
+		for i := range a.values {
+			if a.values[i] != b.values[i] {
+				t.Fatalf("value %d differs: %+v vs %+v", i, a.values[i], b.values[i])
+			}
+		}
+
+		m := newMatcher(pseudonymSet{})
+		m.add(&candidate{seq: 1, kind: cassette.KindGraph, method: method, url: rawURL, status: 200}, []byte(body))
+		shape := cassette.Shape(method, rawURL)
+		for i, wantFirst := range []bool{true, false} {
+			live := newTemplate(method, rawURL, []byte(body), nil)
+			c, first := m.match(shape, &live)
+			if c == nil || c.seq != 1 || first != wantFirst {
+				t.Fatalf("match %d of the recorded request itself: candidate %v first %v, want seq 1 first %v (key %q)", i+1, c, first, wantFirst, live.key)
+			}
+		}
+		other := method + "X"
+		live := newTemplate(other, rawURL, []byte(body), nil)
+		if c, _ := m.match(cassette.Shape(other, rawURL), &live); c != nil {
+			t.Fatalf("a %s request matched the recorded %s", other, method)
+		}
+	})
+}
+
+// FuzzNotificationCallIDs feeds arbitrary notification bodies to the
+// parser the recorder uses for triggers: it never panics, every id it
+// returns is canonical, and a resource naming a call in a valid JSON body
+// is always found.
+func FuzzNotificationCallIDs(f *testing.F) {
+	f.Add([]byte(`{"value":[{"changeType":"deleted","resource":"/communications/calls/`+live1+`/operations/x","resourceData":{}}]}`), "57DAB8B1894C409AB240BD8BEAE78896")
+	f.Add([]byte(`{"value":[{"resourceUrl":"/app/calls/{`+live1Upper+`}"},],}`), "abc")
+	f.Add([]byte(`{"resource":5,"value":"calls/x"}`), "")
+	f.Add([]byte("calls/\x00calls/{}calls/-"), "{{x}}")
+	f.Fuzz(func(t *testing.T, body []byte, seg string) {
+		for _, id := range notificationCallIDs(body) {
+			if id == "" || canonicalCallID(id) != id {
+				t.Fatalf("id %q is not canonical (%q)", id, canonicalCallID(id))
+			}
+		}
+		_ = callIDsOf("POST", string(body), 201, body)
+
+		want := callIDOf("/communications/calls/" + seg)
+		if want == "" {
+			return
+		}
+		b, err := json.Marshal(map[string]any{"value": []any{map[string]string{"resource": "/communications/calls/" + seg}}})
+		if err != nil {
+			return
+		}
+		if got := notificationCallIDs(b); !slices.Contains(got, want) {
+			t.Fatalf("body %s: ids %q, want %q among them", b, got, want)
+		}
+	})
+}
+
+// FuzzReplayServe sends arbitrary requests to a replayer's handler (the
+// matcher, the nearest-request report, body decoding, the token endpoint,
+// the admin endpoints): it never panics and always answers with a valid
+// status; an answer 200 from a recorded exchange is its recorded body.
+func FuzzReplayServe(f *testing.F) {
+	path := filepath.Join(f.TempDir(), "fuzz.bolt")
+	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{Upstream: "https://graph.microsoft.com", TokenUpstream: "https://login.microsoftonline.com"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	recorded := []byte(`{"id":"` + p3 + `","state":"established"}`)
+	events := []*cassette.Event{
+		{Kind: cassette.KindToken, Request: cassette.Request{Method: "POST", URL: "https://login.microsoftonline.com/" + p1 + "/oauth2/v2.0/token", Body: []byte("client_id=" + p3 + "&client_secret=REDACTED")},
+			Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"access_token":"REDACTED","expires_in":3599}`)}},
+		{Kind: cassette.KindGraph, Request: cassette.Request{Method: "POST", URL: "https://graph.microsoft.com/v1.0/communications/calls", Body: []byte(`{"tenantId":"` + p1 + `","callbackUri":"https://bot1.example.invalid/api/calls"}`)},
+			Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: recorded}},
+		{Kind: cassette.KindGraph, Request: cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + p3},
+			Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: recorded}},
+	}
+	for _, ev := range events {
+		if err := w.Append(context.Background(), ev, p1, p3); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		f.Fatal(err)
+	}
+	rd, err := cassette.Open(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { rd.Close() })
+	rep, err := StartReplayer(context.Background(), ReplayConfig{Cassette: rd, Speed: 0})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rep.Close(ctx)
+	})
+
+	f.Add("GET", "/v1.0/communications/calls/"+live1, "", "", "")
+	f.Add("POST", "/v1.0/communications/calls", `{"tenantId":"`+live3+`","callbackUri":"https://x.example/cb"}`, "application/json", "")
+	f.Add("POST", "/"+live3+"/oauth2/v2.0/token", "client_id=abc&grant_type=client_credentials&client_secret=s", "application/x-www-form-urlencoded", "")
+	f.Add("POST", "/v1.0/communications/calls", "\x1f\x8b\x08garbage", "application/json", "gzip")
+	f.Add("GET", "/__graphvcr/report", "", "", "br, deflate")
+	f.Add("DELETE", "/v1.0/communications/calls/"+live1+"?x=%zz", "", "", "identity")
+	f.Fuzz(func(t *testing.T, method, target, body, ctype, encoding string) {
+		u, err := url.ParseRequestURI(target)
+		if err != nil || method == "" || strings.ContainsAny(method, " \r\n") {
+			return
+		}
+		req := &http.Request{
+			Method: method, URL: u, RequestURI: target, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)),
+			Host: "127.0.0.1", RemoteAddr: "127.0.0.1:5555",
+		}
+		req = req.WithContext(t.Context())
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		if encoding != "" {
+			req.Header.Set("Content-Encoding", encoding)
+		}
+		rec := httptest.NewRecorder()
+		rep.serveHTTP(rec, req)
+		if rec.Code < 100 || rec.Code > 599 {
+			t.Fatalf("%s %s: status %d", method, target, rec.Code)
+		}
+		if rec.Code == 200 && (u.Path == "/v1.0/communications/calls" || strings.HasPrefix(u.Path, "/v1.0/communications/calls/")) {
+			// The recorded body with its pseudonyms bound to live values: same length class and shape.
+			if !bytes.Contains(rec.Body.Bytes(), []byte(`"state":"established"`)) {
+				t.Fatalf("%s %s: 200 with %q, not the recorded answer", method, target, rec.Body.Bytes())
+			}
+		}
+	})
+}
