@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"encoding/binary"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,25 +26,54 @@ type candidate struct {
 	used    bool // guarded by matcher.mu
 }
 
-// bucket is a list of candidates in recorded order with a cursor past the
-// leading ones already used, so serving in order stays cheap however many
-// identical requests were recorded.
-type bucket struct {
-	cands       []*candidate
-	firstUnused int
+// The index. Candidates are grouped by shape, then by template key, then by
+// class: the values that must be equal (ids kept as recorded, strings that
+// are not pseudonyms) are part of a class's identity, so within a class
+// every hole binds. Which holes those are (a mask) is the same for most
+// exchanges of one key; a live request is looked up in each mask of its key.
+//
+// Within a class, bindings decide what can fit, and they only ever grow:
+//   - when one of the live request's bound values is bound to pseudonym p at
+//     hole h, only candidates with p at h can fit: one queue per (h, p);
+//   - when none is bound, only candidates whose pseudonyms are all still
+//     unbound can fit, and once one is bound it never fits such a request
+//     again: the class's queue drops it for good.
+//
+// Each queue keeps the candidates not yet known to be dead in recorded order
+// and drops dead ones as it passes them, so serving a cassette in order costs
+// the same per request whatever its length, and a candidate is skipped at
+// most once per queue it is in.
+
+// queue is a list of candidates in recorded order.
+type queue struct {
+	cands []*candidate // every candidate, for serving a used one again
+	open  []*candidate // those not yet found dead, in order
 }
 
-func (b *bucket) unused() []*candidate {
-	for b.firstUnused < len(b.cands) && b.cands[b.firstUnused].used {
-		b.firstUnused++
-	}
-	return b.cands[b.firstUnused:]
+func (q *queue) push(c *candidate) {
+	q.cands = append(q.cands, c)
+	q.open = append(q.open, c)
 }
 
-// group holds the candidates sharing one template key, also by primary id.
+// class holds the candidates of one key that agree on every value that does
+// not bind.
+type class struct {
+	holes  []int               // positions of the values that bind
+	fresh  queue               // dead: used, or any pseudonym bound
+	byHole []map[string]*queue // per hole, by recorded value (id key or string); dead: used
+}
+
+// mask is a set of positions of values that do not bind, with the classes
+// of the candidates having exactly those.
+type mask struct {
+	fixed   []int
+	classes map[string]*class // by signature of the values at fixed
+}
+
+// group holds the candidates sharing one template key.
 type group struct {
-	all       bucket
-	byPrimary map[string]*bucket
+	key   string
+	masks []*mask
 }
 
 // shapeGroup holds the candidates of one cassette.Shape.
@@ -61,6 +92,10 @@ type matcher struct {
 	b      bindings
 	gen    uint64 // counts changes of b, to key cached renderings
 	t      tentative
+
+	// Scratch of match, reused so that matching allocates nothing itself.
+	sig     []byte
+	classes []*class
 }
 
 func newMatcher(pseudonyms pseudonymSet) *matcher {
@@ -79,17 +114,69 @@ func (m *matcher) add(c *candidate, body []byte) {
 	sg.all = append(sg.all, c)
 	g := sg.groups[c.tmpl.key]
 	if g == nil {
-		g = &group{byPrimary: map[string]*bucket{}}
+		g = &group{key: c.tmpl.key}
 		sg.groups[c.tmpl.key] = g
 	}
-	g.all.cands = append(g.all.cands, c)
-	p := c.tmpl.primary()
-	b := g.byPrimary[p]
-	if b == nil {
-		b = &bucket{}
-		g.byPrimary[p] = b
+	c.tmpl.key = g.key // one copy of a key for all its exchanges
+	var fixed, holes []int
+	for i, v := range c.tmpl.values {
+		if v.bind {
+			holes = append(holes, i)
+		} else {
+			fixed = append(fixed, i)
+		}
 	}
-	b.cands = append(b.cands, c)
+	var mk *mask
+	for _, x := range g.masks {
+		if slices.Equal(x.fixed, fixed) {
+			mk = x
+			break
+		}
+	}
+	if mk == nil {
+		mk = &mask{fixed: fixed, classes: map[string]*class{}}
+		g.masks = append(g.masks, mk)
+	}
+	sig := string(appendSignature(nil, fixed, c.tmpl.values))
+	cl := mk.classes[sig]
+	if cl == nil {
+		cl = &class{holes: holes, byHole: make([]map[string]*queue, len(holes))}
+		for h := range cl.byHole {
+			cl.byHole[h] = map[string]*queue{}
+		}
+		mk.classes[sig] = cl
+	}
+	cl.fresh.push(c)
+	for h, pos := range cl.holes {
+		k := recordedValue(&c.tmpl.values[pos])
+		q := cl.byHole[h][k]
+		if q == nil {
+			q = &queue{}
+			cl.byHole[h][k] = q
+		}
+		q.push(c)
+	}
+}
+
+// appendSignature appends the values at the fixed positions, each with its
+// length, so that no two lists of values share a signature.
+func appendSignature(dst []byte, fixed []int, values []value) []byte {
+	for _, i := range fixed {
+		v := &values[i]
+		dst = append(dst, byte(v.kind))
+		dst = binary.AppendUvarint(dst, uint64(len(v.text)))
+		dst = append(dst, v.text...)
+	}
+	return dst
+}
+
+// recordedValue is what a recorded binding value is known by: an id's key,
+// a string's text.
+func recordedValue(v *value) string {
+	if v.kind == holeID {
+		return v.key
+	}
+	return v.text
 }
 
 // match returns the recorded exchange answering a live request, binding its
@@ -107,55 +194,29 @@ func (m *matcher) match(shape string, live *template) (c *candidate, first bool)
 	if g == nil {
 		return nil, false
 	}
-	// Where to look: when the live request's first id is already bound, the
-	// bucket of its pseudonym and that of the value kept as recorded; else
-	// every candidate of the group (the unused ones first, from a cursor).
-	var buckets []*bucket
-	if id := firstID(live); id != nil {
-		if p, ok := m.b.idsRev[id.key]; ok {
-			for _, k := range []string{"p:" + p, "f:" + id.text} {
-				if b := g.byPrimary[k]; b != nil {
-					buckets = append(buckets, b)
-				}
-			}
+	m.classes = m.classes[:0]
+	for _, mk := range g.masks {
+		m.sig = appendSignature(m.sig[:0], mk.fixed, live.values)
+		if cl := mk.classes[string(m.sig)]; cl != nil {
+			m.classes = append(m.classes, cl)
 		}
 	}
-	if buckets == nil {
-		buckets = []*bucket{&g.all}
-	}
 	var best *candidate
-	for _, b := range buckets {
-		for _, cand := range b.unused() {
-			if best != nil && cand.seq > best.seq {
-				break
-			}
-			if cand.used {
-				continue
-			}
-			m.t.reset()
-			if m.b.fits(cand.tmpl.values, live.values, &m.t) {
-				best = cand
-				break
-			}
+	for _, cl := range m.classes {
+		if c := m.firstUnused(cl, live, best); c != nil {
+			best = c
 		}
 	}
 	if best == nil {
-		for _, b := range buckets {
-			for i := len(b.cands) - 1; i >= 0; i-- {
-				cand := b.cands[i]
-				if best != nil && cand.seq < best.seq {
-					break
-				}
-				m.t.reset()
-				if cand.used && m.b.fits(cand.tmpl.values, live.values, &m.t) {
-					best = cand
-					break
-				}
+		for _, cl := range m.classes {
+			if c := m.lastUsed(cl, live, best); c != nil {
+				best = c
 			}
 		}
-		if best == nil {
-			return nil, false
-		}
+	}
+	clear(m.classes)
+	if best == nil {
+		return nil, false
 	}
 	// Recompute the tentative bindings of the winner (another candidate may
 	// have been tried last) and make them session-wide.
@@ -169,10 +230,105 @@ func (m *matcher) match(shape string, live *template) (c *candidate, first bool)
 	return best, first
 }
 
-func firstID(t *template) *value {
-	for i := range t.values {
-		if t.values[i].kind == holeID {
-			return &t.values[i]
+// pick returns the queue of cl holding every candidate that can fit live,
+// and whether it is the class's fresh queue; nil when none can.
+func (m *matcher) pick(cl *class, live *template) (q *queue, fresh bool) {
+	for h, pos := range cl.holes {
+		l := &live.values[pos]
+		var p string
+		var ok bool
+		if l.kind == holeID {
+			p, ok = m.b.idsRev[l.key]
+		} else {
+			p, ok = m.b.strRev[l.text]
+		}
+		if !ok {
+			continue
+		}
+		hq := cl.byHole[h][p]
+		if hq == nil {
+			return nil, false // nothing of this class has p there
+		}
+		if q == nil || len(hq.open) < len(q.open) {
+			q = hq
+		}
+	}
+	if q == nil {
+		return &cl.fresh, true
+	}
+	return q, false
+}
+
+// firstUnused returns the first unused candidate of cl that fits live and
+// comes before limit (when set), dropping the dead candidates it passes.
+func (m *matcher) firstUnused(cl *class, live *template, limit *candidate) *candidate {
+	q, fresh := m.pick(cl, live)
+	if q == nil {
+		return nil
+	}
+	open := q.open
+	var found *candidate
+	kept, r := 0, 0
+	for ; r < len(open); r++ {
+		c := open[r]
+		if limit != nil && c.seq > limit.seq {
+			break
+		}
+		if c.used || (fresh && m.anyBound(cl, c)) {
+			continue // dead for this queue: dropped
+		}
+		m.t.reset()
+		if m.b.fits(c.tmpl.values, live.values, &m.t) {
+			found = c
+			break
+		}
+		open[kept] = c
+		kept++
+	}
+	// Keep the live candidates passed, just before where the scan stopped.
+	copy(open[r-kept:r], open[:kept])
+	clear(open[:r-kept])
+	q.open = open[r-kept:]
+	return found
+}
+
+// anyBound reports whether any pseudonym of c (in class cl) is bound.
+func (m *matcher) anyBound(cl *class, c *candidate) bool {
+	for _, pos := range cl.holes {
+		v := &c.tmpl.values[pos]
+		var ok bool
+		if v.kind == holeID {
+			_, ok = m.b.ids[v.key]
+		} else {
+			_, ok = m.b.strs[v.text]
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// lastUsed returns the last used candidate of cl that fits live and comes
+// after limit (when set).
+func (m *matcher) lastUsed(cl *class, live *template, limit *candidate) *candidate {
+	q, fresh := m.pick(cl, live)
+	if q == nil || (fresh && len(cl.holes) > 0) {
+		// A used candidate has all its pseudonyms bound, and none of the
+		// live values is: it can not fit.
+		return nil
+	}
+	for i := len(q.cands) - 1; i >= 0; i-- {
+		c := q.cands[i]
+		if limit != nil && c.seq < limit.seq {
+			break
+		}
+		if !c.used {
+			continue
+		}
+		m.t.reset()
+		if m.b.fits(c.tmpl.values, live.values, &m.t) {
+			return c
 		}
 	}
 	return nil

@@ -297,3 +297,64 @@ func TestMatchServesInOrderThenAgain(t *testing.T) {
 		t.Errorf("other request after the polls: %+v first %v, want seq 2 first", c, first)
 	}
 }
+
+// TestMatchIndex covers what the index must get right besides single
+// matches: candidates dropped from a queue once bound elsewhere, classes of
+// one key told apart by their fixed values, order across classes.
+func TestMatchIndex(t *testing.T) {
+	get := func(id string) exchange { return exchange{"GET", "/v1.0/communications/calls/" + id, ""} }
+	post := func(mode, id string) exchange {
+		return exchange{"POST", "/v1.0/x", `{"mode":"` + mode + `","id":"` + id + `"}`}
+	}
+	type step struct {
+		live  exchange
+		seq   uint64 // 0 = no match
+		first bool
+	}
+	tests := []struct {
+		name     string
+		recorded []exchange
+		steps    []step
+	}{
+		{
+			name:     "left over candidates of a bound call wait for it",
+			recorded: []exchange{get(p1), get(p1), get(p3)},
+			steps: []step{
+				{get(live1), 1, true}, {get(live3), 3, true}, {get(live1), 2, true},
+				{get(live1), 2, false}, {get(live3), 3, false}, {get(live2Dashed), 0, false},
+			},
+		},
+		{
+			name:     "fixed values choose the class",
+			recorded: []exchange{post("audio", p1), post("video", p3), post("audio", p3)},
+			steps: []step{
+				{post("video", live3), 2, true}, {post("audio", live3), 3, true},
+				{post("audio", live1), 1, true}, {post("video", live1), 0, false},
+			},
+		},
+		{
+			name:     "the earliest fitting candidate across classes",
+			recorded: []exchange{post("audio", keptGUID), post("audio", p1), post("audio", keptGUID)},
+			steps: []step{
+				{post("audio", keptGUID), 1, true}, {post("audio", keptGUID), 2, true},
+				{post("audio", keptGUID), 3, true}, {post("audio", keptGUID), 3, false},
+				{post("audio", otherKept), 0, false},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestMatcher(t, tt.recorded...)
+			for i, s := range tt.steps {
+				c, first := matchLive(m, s.live)
+				var got uint64
+				if c != nil {
+					got = c.seq
+				}
+				if got != s.seq || (c != nil && first != s.first) {
+					t.Fatalf("step %d (%s %s %s): seq %d first %v, want seq %d first %v", i, s.live.method, s.live.url, s.live.body, got, first, s.seq, s.first)
+				}
+			}
+		})
+	}
+}

@@ -47,10 +47,19 @@ type ReplayConfig struct {
 	// Transport carries notifications to the bot; nil means a transport of
 	// the Replayer's own (no proxy from the environment), closed by Close.
 	Transport http.RoundTripper
+	// Signer signs each notification's bearer token (unless Sign is set)
+	// and publishes its key: the graph listener then serves the OpenID
+	// configuration at OpenIDConfigURL, its JWKS, and the metadata a bot
+	// asks api.aps.skype.com or login.botframework.com for. Nil publishes no
+	// keys (those documents answer 404) and, with Sign nil, sends
+	// notifications without Authorization. The Replayer does not close it.
+	Signer *Signer
 	// Sign returns the Authorization header value of a notification, given
-	// its recorded event (whose Bearer holds the recorded header and claims)
-	// and what the bot's token request said. Nil sends notifications without
-	// Authorization. The recorded header is never sent: it is "Bearer REDACTED".
+	// its recorded event (whose Bearer holds the recorded header and claims,
+	// pseudonyms already replaced by the live values bound so far) and what
+	// the bot's token request said; "" sends no Authorization. Nil means
+	// Signer.Sign when Signer is set, else no Authorization. The recorded
+	// header is never sent: it is "Bearer REDACTED".
 	Sign func(ev *cassette.Event, tok TokenRequest) (string, error)
 }
 
@@ -83,8 +92,10 @@ type Replayer struct {
 	rw      rewriter
 	origins []string // scheme://host of the recorded exchanges (redacted)
 	tokens  tokenEndpoint
+	openid  openIDEndpoint
 	sched   *scheduler
 	cache   renderCache
+	tun     tunnels // CONNECT tunnels: the listener as the bot's HTTPS_PROXY
 
 	ctx    context.Context // cancelled by Close: stops delays and the scheduler
 	cancel context.CancelFunc
@@ -140,6 +151,9 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 	if err := r.tokens.init(); err != nil {
 		return nil, fmt.Errorf("start replayer: %w", err)
 	}
+	if err := r.initOpenID(); err != nil {
+		return nil, fmt.Errorf("start replayer: %w", err)
+	}
 
 	listen := cfg.Listen
 	if listen == "" {
@@ -156,7 +170,8 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
 	}
 	if cfg.TLS {
-		tc, err := cfg.CA.TLSConfig()
+		// The publishers' names too, for a bot that resolves them to graphvcr.
+		tc, err := cfg.CA.TLSConfig(apsHost, botFwHost)
 		if err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("start replayer: %w", err)
@@ -168,6 +183,8 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 	r.rw.urls = newURLRewriter(r.upstreamBases()...)
 	r.admin = &adminHandler{mode: "replay", routes: map[string]http.Handler{
 		adminPrefix + "report": http.HandlerFunc(r.serveReport),
+		openIDConfigDoc:        r.openIDHandler("config"),
+		openIDKeysDoc:          r.openIDHandler("keys"),
 	}}
 
 	if cfg.Transport != nil {
@@ -184,6 +201,7 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.sched = newScheduler(notifs, r.speed, r.deliver)
+	r.sched.prepare = r.prepareNotification
 	r.sched.onDone = func(*notification) { r.finishOne() }
 	r.outstanding.Add(int64(len(r.unused) + len(notifs)))
 	if r.outstanding.Load() == 0 {
@@ -191,6 +209,7 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 	}
 
 	r.start = time.Now()
+	r.startTunnels()
 	r.wg.Add(2)
 	go func() {
 		defer r.wg.Done()
@@ -262,6 +281,9 @@ func (r *Replayer) Close(ctx context.Context) error {
 			r.closeErr = fmt.Errorf("close replayer: %w", err)
 			r.srv.Close()
 		}
+		if err := r.tun.srv.Shutdown(ctx); err != nil {
+			r.tun.srv.Close()
+		}
 		r.wg.Wait()
 		if r.transport != nil {
 			r.transport.CloseIdleConnections()
@@ -270,12 +292,16 @@ func (r *Replayer) Close(ctx context.Context) error {
 	return r.closeErr
 }
 
-// serveHTTP answers one request of the bot: admin endpoints, the offline
-// token endpoint, else the recorded exchange matching it.
+// serveHTTP answers one request of the bot: admin endpoints (with
+// graphvcr's OpenID documents), Microsoft's notification metadata, the
+// offline token endpoint, else the recorded exchange matching it.
 func (r *Replayer) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	switch {
+	case req.Method == http.MethodConnect:
+		r.serveConnect(w, req)
 	case isAdminPath(req.URL.Path):
 		r.admin.ServeHTTP(w, req)
+	case r.serveMetadata(w, req):
 	case isTokenPath(req.URL.Path) && r.tokens.serve(r, w, req):
 	default:
 		r.serveGraph(w, req)
@@ -284,6 +310,9 @@ func (r *Replayer) serveHTTP(w http.ResponseWriter, req *http.Request) {
 
 // readBody reads and decodes a live request body.
 func readBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody || req.ContentLength == 0 {
+		return nil, nil // most requests (GETs): no buffer to allocate
+	}
 	b, err := readBounded(req.Body, maxReplayBody)
 	if err != nil {
 		return nil, fmt.Errorf("read request body: %w", err)

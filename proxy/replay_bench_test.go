@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,11 +154,20 @@ func BenchmarkReplayGET(b *testing.B) {
 	}
 	run(liveURL, 2000) // warm up connections
 	run(bareURL, 2000)
+	// Alternate chunks between the two, so that the machine's load (shared,
+	// bursty) weighs on both alike.
+	const chunk = 250
+	var replay, baseline time.Duration
 	b.SetBytes(int64(len(want)))
 	b.ResetTimer()
-	replay := run(liveURL, b.N)
+	for done := 0; done < b.N; done += chunk {
+		k := min(chunk, b.N-done)
+		replay += run(liveURL, k)
+		b.StopTimer()
+		baseline += run(bareURL, k)
+		b.StartTimer()
+	}
 	b.StopTimer()
-	baseline := run(bareURL, b.N)
 	rps, bareRPS := float64(b.N)/replay.Seconds(), float64(b.N)/baseline.Seconds()
 	b.ReportMetric(rps, "replay-req/s")
 	b.ReportMetric(bareRPS, "bare-req/s")
@@ -212,19 +223,32 @@ func (e exchangeReq) match(m *matcher) *candidate {
 }
 
 // BenchmarkMatch measures the time to match one request (templating
-// included) in cassettes of 10, 1,000 and 100,000 exchanges: "inorder"
-// replays the whole session in recorded order (first uses, binding);
-// "bound" matches requests whose ids are all bound (a polling bot).
+// included) in cassettes of 10, 1,000 and 100,000 exchanges, with the same
+// request mix at every size: calls of five exchanges, each call with its own
+// ids, so a big cassette holds many different calls of each shape.
+//   - inorder replays the whole session in recorded order (first uses,
+//     binding), starting a new session when it is used up;
+//   - bound polls the GETs of two calls (the first and the last recorded)
+//     whose ids are all bound: a bot polling its calls, served again;
+//   - bound-anycall polls the GETs of every call at random: the same work,
+//     on a working set that grows with the cassette (memory, not matching).
+//
+// Setup garbage is collected before timing, so that a collection of the
+// previous fixture is not charged to the matches.
 func BenchmarkMatch(b *testing.B) {
 	for _, n := range []int{10, 1_000, 100_000} {
 		b.Run(fmt.Sprintf("events=%d/inorder", n), func(b *testing.B) {
 			m, live := matchFixture(n)
+			runtime.GC()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				k := i % len(live)
 				if k == 0 && i > 0 {
 					b.StopTimer()
 					m, live = matchFixture(n)
+					if n >= 1_000 {
+						runtime.GC()
+					}
 					b.StartTimer()
 				}
 				if c := live[k].match(m); c == nil {
@@ -233,28 +257,105 @@ func BenchmarkMatch(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/match")
 		})
-		b.Run(fmt.Sprintf("events=%d/bound", n), func(b *testing.B) {
-			m, live := matchFixture(n)
-			for _, e := range live {
-				if e.match(m) == nil {
-					b.Fatalf("%s %s did not match", e.method, e.url)
+		for _, anyCall := range []bool{false, true} {
+			name := fmt.Sprintf("events=%d/bound", n)
+			if anyCall {
+				name += "-anycall"
+			}
+			b.Run(name, func(b *testing.B) {
+				m, live := matchFixture(n)
+				for _, e := range live {
+					if e.match(m) == nil {
+						b.Fatalf("%s %s did not match", e.method, e.url)
+					}
+				}
+				var gets []exchangeReq
+				for i, e := range live {
+					// Calls are five exchanges: the first and last calls' GETs.
+					if e.method == "GET" && (anyCall || i < 5 || i >= (len(live)-1)/5*5) {
+						gets = append(gets, e)
+					}
+				}
+				if !anyCall && len(gets) != 4 {
+					b.Fatalf("%d GETs polled, want 4", len(gets))
+				}
+				rng := rand.New(rand.NewPCG(1, 2))
+				runtime.GC()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if gets[rng.IntN(len(gets))].match(m) == nil {
+						b.Fatal("no match")
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/match")
+			})
+		}
+	}
+}
+
+// BenchmarkMatchFlat matches the same request mix in a cassette of 10
+// exchanges and one of 100,000, alternating blocks of requests between the
+// two so that the machine's load hits both alike, and reports the ratio of
+// their costs per match: wall time and, where available, process CPU time
+// (the garbage collector's included), which a loaded machine distorts less.
+func BenchmarkMatchFlat(b *testing.B) {
+	type side struct {
+		n         int
+		m         *matcher
+		live      []exchangeReq
+		next      int
+		wall, cpu time.Duration
+		count     int
+	}
+	small, big := &side{n: 10}, &side{n: 100_000}
+	for _, s := range []*side{small, big} {
+		s.m, s.live = matchFixture(s.n)
+	}
+	// Both sides time chunks of the same length (the small cassette's
+	// session), so the cost of reading the clocks is the same per match.
+	const block, chunk = 500, 10
+	_, haveCPU := processCPU()
+	runBlock := func(s *side) {
+		for done := 0; done < block; {
+			if s.next == len(s.live) {
+				s.m, s.live = matchFixture(s.n)
+				s.next = 0
+				if s.n >= 1_000 {
+					runtime.GC()
 				}
 			}
-			var gets []exchangeReq
-			for _, e := range live {
-				if e.method == "GET" {
-					gets = append(gets, e)
+			k := min(chunk, block-done, len(s.live)-s.next)
+			c0, _ := processCPU()
+			t0 := time.Now()
+			pprof.Do(context.Background(), pprof.Labels("events", strconv.Itoa(s.n)), func(context.Context) {
+				for _, e := range s.live[s.next : s.next+k] {
+					if e.match(s.m) == nil {
+						b.Fatalf("%s %s did not match", e.method, e.url)
+					}
 				}
-			}
-			rng := rand.New(rand.NewPCG(1, 2))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if gets[rng.IntN(len(gets))].match(m) == nil {
-					b.Fatal("no match")
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/match")
-		})
+			})
+			s.wall += time.Since(t0)
+			c1, _ := processCPU()
+			s.cpu += c1 - c0
+			s.next += k
+			s.count += k
+			done += k
+		}
+	}
+	runtime.GC()
+	for b.Loop() {
+		runBlock(small)
+		runBlock(big)
+	}
+	for _, s := range []*side{small, big} {
+		b.ReportMetric(float64(s.wall.Nanoseconds())/float64(s.count), fmt.Sprintf("ns/match-%d", s.n))
+		if haveCPU {
+			b.ReportMetric(float64(s.cpu.Nanoseconds())/float64(s.count), fmt.Sprintf("cpu-ns/match-%d", s.n))
+		}
+	}
+	b.ReportMetric((float64(big.wall)/float64(big.count))/(float64(small.wall)/float64(small.count)), "ratio")
+	if haveCPU {
+		b.ReportMetric((float64(big.cpu)/float64(big.count))/(float64(small.cpu)/float64(small.count)), "cpu-ratio")
 	}
 }
 
@@ -291,26 +392,80 @@ func BenchmarkNotificationTiming(b *testing.B) {
 	go bot.Serve(ln)
 	defer bot.Close()
 
-	var errs []time.Duration
-	for b.Loop() {
-		rep, err := StartReplayer(b.Context(), ReplayConfig{Cassette: rd, Speed: 1, Bot: "http://" + ln.Addr().String()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		select {
-		case <-rep.Done():
-		case <-time.After(30 * time.Second):
-			b.Fatal("not done")
-		}
-		for _, d := range rep.Report().Notifications {
-			errs = append(errs, (d.ActualGap - d.RecordedGap).Abs())
-		}
-		rep.Close(context.Background())
+	botURL := "http://" + ln.Addr().String()
+	report := func(b *testing.B, errs []time.Duration) {
+		slices.Sort(errs)
+		b.ReportMetric(float64(errs[len(errs)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(errs[len(errs)*99/100].Microseconds())/1000, "p99-ms")
+		b.ReportMetric(float64(errs[len(errs)-1].Microseconds())/1000, "max-ms")
 	}
-	slices.Sort(errs)
-	b.ReportMetric(float64(errs[len(errs)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(errs[len(errs)*99/100].Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(errs[len(errs)-1].Microseconds())/1000, "max-ms")
+	// replayer: the Replayer as the CLI runs it.
+	b.Run("replayer", func(b *testing.B) {
+		var errs []time.Duration
+		for b.Loop() {
+			rep, err := StartReplayer(b.Context(), ReplayConfig{Cassette: rd, Speed: 1, Bot: botURL})
+			if err != nil {
+				b.Fatal(err)
+			}
+			select {
+			case <-rep.Done():
+			case <-time.After(30 * time.Second):
+				b.Fatal("not done")
+			}
+			for _, d := range rep.Report().Notifications {
+				errs = append(errs, (d.ActualGap - d.RecordedGap).Abs())
+			}
+			rep.Close(context.Background())
+		}
+		report(b, errs)
+	})
+	// prepared: the scheduler with each request read from the cassette and
+	// built before its due time, only the POST left at that time (on a
+	// keep-alive connection): what the Replayer gets once its deliveries
+	// are split into prepare and send.
+	b.Run("prepared", func(b *testing.B) {
+		tr := &http.Transport{MaxIdleConnsPerHost: 4}
+		defer tr.CloseIdleConnections()
+		client := &http.Client{Transport: tr}
+		var errs []time.Duration
+		for b.Loop() {
+			var notifs []*notification
+			for i := range count {
+				notifs = append(notifs, &notification{seq: uint64(i + 1), gap: evs[i].Offset, path: "/api/calls"})
+			}
+			s := newScheduler(notifs, 1, nil)
+			s.prepare = func(ctx context.Context, n *notification) sender {
+				ev, err := rd.Event(n.seq)
+				if err != nil {
+					return func(context.Context) delivery { return delivery{err: err} }
+				}
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, botURL+n.path, bytes.NewReader(ev.Request.Body))
+				if err != nil {
+					return func(context.Context) delivery { return delivery{err: err} }
+				}
+				req.Header = ev.Request.Header.Clone()
+				return func(context.Context) delivery {
+					sent := time.Now()
+					resp, err := client.Do(req)
+					if err != nil {
+						return delivery{err: err, sent: sent}
+					}
+					discard(resp.Body)
+					return delivery{status: resp.StatusCode, sent: sent}
+				}
+			}
+			s.arm(0, time.Now())
+			s.run(b.Context())
+			done, _ := s.snapshot()
+			for _, d := range done {
+				if d.d.err != nil {
+					b.Fatal(d.d.err)
+				}
+				errs = append(errs, (d.sent.Sub(d.n.armedAt) - d.n.gap).Abs())
+			}
+		}
+		report(b, errs)
+	})
 }
 
 // rssChildEnv names the cassette a child process replays while the parent

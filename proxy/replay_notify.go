@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/graphvcr/graphvcr/cassette"
 )
 
 // Delivery retries: a bot that is not (yet) listening gets a few tries over
@@ -37,15 +39,48 @@ var notifyDropHeaders = map[string]bool{
 // deliver posts one notification to the bot, with the session's bindings
 // applied, retrying briefly while the bot can not be reached.
 func (r *Replayer) deliver(ctx context.Context, n *notification) delivery {
+	return r.prepareNotification(ctx, n)(ctx)
+}
+
+// prepareNotification does the slow part of delivering n (reading its event,
+// applying the bindings, signing its token) ahead of its due time, so that
+// only the send happens at it. The returned sender prepares again if the
+// bindings or the bot's token request changed in between: what goes out is
+// always what the session knows at the send.
+func (r *Replayer) prepareNotification(_ context.Context, n *notification) sender {
+	gen, tok := r.notificationState()
 	req, err := r.notificationRequest(n)
-	if err != nil {
-		r.log.Error("prepare notification", "seq", n.seq, "err", err)
-		return delivery{err: err}
+	return func(ctx context.Context) delivery {
+		if g, t := r.notificationState(); g != gen || t != tok {
+			req, err = r.notificationRequest(n)
+		}
+		if err != nil {
+			r.log.Error("prepare notification", "seq", n.seq, "err", err)
+			return delivery{err: err}
+		}
+		return r.send(ctx, n, req)
 	}
+}
+
+// notificationState is what a prepared notification depends on: the
+// bindings' generation and the bot's token request (aud, tid).
+func (r *Replayer) notificationState() (uint64, TokenRequest) {
+	r.m.mu.RLock()
+	gen := r.m.gen
+	r.m.mu.RUnlock()
+	return gen, r.tokens.request(r.cfg.AppID)
+}
+
+// send posts a prepared notification, retrying briefly while the bot can not
+// be reached.
+func (r *Replayer) send(ctx context.Context, n *notification, req *preparedRequest) delivery {
 	var d delivery
 	backoff := deliveryBackoff
 	for d.attempts = 1; ; d.attempts++ {
 		start := time.Now()
+		if d.attempts == 1 {
+			d.sent = start
+		}
 		actx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 		req.body.reset()
 		resp, err := r.client.Do(req.req.Clone(actx))
@@ -124,12 +159,46 @@ func (r *Replayer) notificationRequest(n *notification) (*preparedRequest, error
 	req.Header = header
 	req.ContentLength = int64(len(body))
 	req.GetBody = nil
-	if r.cfg.Sign != nil {
-		auth, err := r.cfg.Sign(ev, r.tokens.request(r.cfg.AppID))
+	sign := r.cfg.Sign
+	if sign == nil && r.cfg.Signer != nil {
+		sign = r.cfg.Signer.Sign
+	}
+	if sign != nil {
+		auth, err := sign(r.boundBearer(ev), r.tokens.request(r.cfg.AppID))
 		if err != nil {
 			return nil, fmt.Errorf("sign notification %d: %w", n.seq, err)
 		}
-		req.Header.Set("Authorization", auth)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
 	}
 	return &preparedRequest{req: req, body: rb}, nil
+}
+
+// boundBearer returns ev, or a copy of it whose Bearer claims have the
+// pseudonyms bound so far replaced by their live values (tid, oid, ...).
+// Only ids are rewritten, never URL bases: an iss of
+// https://graph.microsoft.com stays that even when it was the upstream.
+func (r *Replayer) boundBearer(ev *cassette.Event) *cassette.Event {
+	if ev.Bearer == nil || len(ev.Bearer.Claims) == 0 {
+		return ev
+	}
+	// The claims go through the header rewriter, which replaces a whole
+	// bound value or the ids inside one, like any recorded header.
+	h := make(http.Header, len(ev.Bearer.Claims))
+	for k, v := range ev.Bearer.Claims {
+		h[k] = []string{v}
+	}
+	ids := rewriter{pseudonyms: r.rw.pseudonyms}
+	r.m.mu.RLock()
+	h = ids.header(&r.m.b, h)
+	r.m.mu.RUnlock()
+	b := *ev.Bearer
+	b.Claims = make(map[string]string, len(h))
+	for k, vs := range h {
+		b.Claims[k] = vs[0]
+	}
+	cp := *ev
+	cp.Bearer = &b
+	return &cp
 }

@@ -1,8 +1,8 @@
 package proxy
 
 import (
-	"container/heap"
 	"context"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -22,7 +22,6 @@ type notification struct {
 	armed   bool
 	armedAt time.Time // when the trigger was answered live
 	due     time.Time
-	index   int // in the heap
 }
 
 // delivery is the outcome of delivering one notification.
@@ -31,6 +30,9 @@ type delivery struct {
 	latency  time.Duration
 	attempts int
 	err      error
+	// sent is when the request went out (its first attempt); zero means
+	// when the scheduler called the send.
+	sent time.Time
 }
 
 // deliveryRecord is a finished delivery as the report shows it.
@@ -40,22 +42,41 @@ type deliveryRecord struct {
 	d    delivery
 }
 
+// sender sends a prepared notification and says what the bot answered.
+type sender func(context.Context) delivery
+
+// defaultSpin is how long before a due time the scheduler stops sleeping
+// and watches the clock instead. A sleeping goroutine's thread must be woken
+// by the OS, which on a busy machine takes from a fraction of a millisecond
+// to several; a thread that stays runnable for the last stretch leaves on
+// time. It costs at most this much CPU per notification.
+const defaultSpin = time.Millisecond
+
 // scheduler delivers notifications in recorded order, each at its trigger's
 // live answer time plus its recorded gap scaled by 1/speed, and never before
-// the one recorded before it was delivered. One goroutine (run) and one timer
-// serve every notification: armed notifications wait in a heap by due time.
+// the one recorded before it was delivered. One goroutine (run) delivers
+// them one at a time: only the next in recorded order can be due, so it
+// waits for that one alone, preparing its request (when prepare is set)
+// before its due time so that only the send is left at that time.
 type scheduler struct {
 	speed   float64
 	deliver func(context.Context, *notification) delivery
+	// prepare, when set, does the slow part of delivering a notification
+	// (reading it from the cassette, applying the bindings, signing) as soon
+	// as it is the next to go and armed, and returns what sends it at its due
+	// time. Bindings may still change before then: a sender that depends on
+	// them checks and prepares again. Nil means deliver does all at due time.
+	prepare func(context.Context, *notification) sender
+	// spin is how long before a due time run stops sleeping (see defaultSpin);
+	// 0 sleeps to the due time.
+	spin time.Duration
 
 	wake chan struct{} // buffered 1: something was armed
 
 	mu        sync.Mutex // guards everything below and the notifications' scheduler fields
 	all       []*notification
 	byTrigger map[uint64][]*notification
-	heap      dueHeap
-	held      map[int]*notification // due, waiting for an earlier one
-	next      int                   // order of the next notification to deliver
+	next      int // order of the next notification to deliver
 	done      []deliveryRecord
 	onDone    func(*notification) // called after each delivery, without the lock
 }
@@ -69,7 +90,9 @@ func newScheduler(all []*notification, speed float64, deliver func(context.Conte
 		wake:      make(chan struct{}, 1),
 		all:       all,
 		byTrigger: map[uint64][]*notification{},
-		held:      map[int]*notification{},
+	}
+	if speed > 0 {
+		s.spin = defaultSpin
 	}
 	for i, n := range all {
 		n.order = i
@@ -96,7 +119,6 @@ func (s *scheduler) arm(seq uint64, at time.Time) {
 			continue
 		}
 		n.armed, n.armedAt, n.due = true, at, at.Add(s.scale(n.gap))
-		heap.Push(&s.heap, n)
 		armed = true
 	}
 	s.mu.Unlock()
@@ -111,6 +133,7 @@ func (s *scheduler) arm(seq uint64, at time.Time) {
 // run delivers notifications until all are delivered or ctx is done.
 func (s *scheduler) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	defer timer.Stop()
 	for {
 		s.mu.Lock()
@@ -118,45 +141,75 @@ func (s *scheduler) run(ctx context.Context) {
 			s.mu.Unlock()
 			return
 		}
-		now := time.Now()
-		for s.heap.Len() > 0 && !s.heap[0].due.After(now) {
-			n := heap.Pop(&s.heap).(*notification)
-			s.held[n.order] = n
-		}
-		if n, ok := s.held[s.next]; ok {
-			delete(s.held, s.next)
-			s.next++
-			s.mu.Unlock()
-			sent := time.Now()
-			d := s.deliver(ctx, n)
-			s.mu.Lock()
-			s.done = append(s.done, deliveryRecord{n: n, sent: sent, d: d})
-			onDone := s.onDone
-			s.mu.Unlock()
-			// A notification may itself trigger later ones.
-			s.arm(n.seq, time.Now())
-			if onDone != nil {
-				onDone(n)
+		n := s.all[s.next]
+		armed, due := n.armed, n.due
+		s.mu.Unlock()
+		if !armed {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
 			}
 			continue
 		}
-		wait := time.Duration(-1)
-		if s.heap.Len() > 0 {
-			wait = s.heap[0].due.Sub(now)
+		var send sender
+		if s.prepare != nil {
+			send = s.prepare(ctx, n)
 		}
+		if !s.sleepUntil(ctx, timer, due) {
+			return
+		}
+		s.mu.Lock()
+		s.next++
 		s.mu.Unlock()
-		if wait >= 0 {
-			timer.Reset(wait)
+		sent := time.Now()
+		var d delivery
+		if send != nil {
+			d = send(ctx)
 		} else {
-			timer.Stop()
+			d = s.deliver(ctx, n)
 		}
+		if d.sent.IsZero() {
+			d.sent = sent
+		}
+		s.mu.Lock()
+		s.done = append(s.done, deliveryRecord{n: n, sent: d.sent, d: d})
+		onDone := s.onDone
+		s.mu.Unlock()
+		// A notification may itself trigger later ones.
+		s.arm(n.seq, time.Now())
+		if onDone != nil {
+			onDone(n)
+		}
+	}
+}
+
+// sleepUntil returns at due (never before), or false when ctx is done
+// first. It sleeps on timer until spin before due, then yields until due.
+func (s *scheduler) sleepUntil(ctx context.Context, timer *time.Timer, due time.Time) bool {
+	for {
+		left := time.Until(due)
+		if left <= 0 {
+			return true
+		}
+		if left <= s.spin {
+			break
+		}
+		timer.Reset(left - s.spin)
 		select {
 		case <-ctx.Done():
-			return
-		case <-s.wake:
+			timer.Stop()
+			return false
 		case <-timer.C:
 		}
 	}
+	for time.Now().Before(due) {
+		if ctx.Err() != nil {
+			return false
+		}
+		runtime.Gosched()
+	}
+	return true
 }
 
 // snapshot returns the deliveries so far and the notifications not yet delivered.
@@ -168,32 +221,4 @@ func (s *scheduler) snapshot() (done []deliveryRecord, pending []notification) {
 		pending = append(pending, *n)
 	}
 	return done, pending
-}
-
-// dueHeap orders armed notifications by due time, then recorded order.
-type dueHeap []*notification
-
-func (h dueHeap) Len() int { return len(h) }
-func (h dueHeap) Less(i, j int) bool {
-	if !h[i].due.Equal(h[j].due) {
-		return h[i].due.Before(h[j].due)
-	}
-	return h[i].order < h[j].order
-}
-func (h dueHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *dueHeap) Push(x any) {
-	n := x.(*notification)
-	n.index = len(*h)
-	*h = append(*h, n)
-}
-func (h *dueHeap) Pop() any {
-	old := *h
-	n := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	n.index = -1
-	return n
 }

@@ -34,6 +34,10 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	bin = filepath.Join(dir, "graphvcr")
+	// The CA and the notification signing key of every run go here, never
+	// into the user's config directory (tests that need their own set
+	// GRAPHVCR_CA_DIR or --ca-dir, which win).
+	testCADir = filepath.Join(dir, "ca")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}

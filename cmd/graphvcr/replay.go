@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -32,7 +33,10 @@ func replayCommand() *cli.Command {
 		Description: "Answers each request with the recorded response of the best-matching exchange, binding\n" +
 			"pseudonyms to the bot's live ids, and delivers each notification to --bot + its recorded path\n" +
 			"at its recorded offset (divided by --speed; 0 = no delays, order kept). Token requests are\n" +
-			"answered offline. GET /__graphvcr/report shows what matched, diverged and was delivered.",
+			"answered offline. GET /__graphvcr/report shows what matched, diverged and was delivered.\n" +
+			"Each notification recorded with a bearer token gets a fresh RS256 token signed with graphvcr's\n" +
+			"own key (created beside the CA on first use); a bot that validates notifications accepts them\n" +
+			"once its metadata URL is the one printed at start (or api.aps.skype.com resolves to graphvcr).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "cassette", Usage: "cassette FILE to replay (required)", EnvVars: envVars("cassette")},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "graph listener address (the bot's Graph base URL or HTTPS_PROXY)", EnvVars: envVars("listen")},
@@ -61,7 +65,7 @@ func replayCommand() *cli.Command {
 			if err := opts.check(); err != nil {
 				return err
 			}
-			return replay(c.Context, opts, c.App.Writer, newLogger(c))
+			return replay(c.Context, opts, c.App.Writer, c.App.ErrWriter, newLogger(c))
 		},
 	}
 }
@@ -73,7 +77,7 @@ func (o replayOptions) check() error {
 		return usagef("replay", "missing --cassette FILE")
 	case o.Bot == "":
 		return usagef("replay", "missing --bot URL (the bot's base URL, e.g. http://127.0.0.1:9442)")
-	case o.Speed < 0 || o.Speed != o.Speed:
+	case o.Speed < 0 || math.IsNaN(o.Speed) || math.IsInf(o.Speed, 0):
 		return usagef("replay", "--speed %v: want 0 or more (1 = recorded timing, 0 = no delays)", o.Speed)
 	}
 	return checkBaseURL("replay", "bot", o.Bot)
@@ -83,7 +87,7 @@ func (o replayOptions) check() error {
 // --exit-when-done, every notification is delivered; then it prints the
 // report's summary. It returns a checkError when --strict and the bot
 // diverged from the recording.
-func replay(ctx context.Context, opts replayOptions, stdout io.Writer, log *slog.Logger) error {
+func replay(ctx context.Context, opts replayOptions, stdout, stderr io.Writer, log *slog.Logger) error {
 	r, err := openCassette(opts.Cassette)
 	if err != nil {
 		return err
@@ -96,6 +100,11 @@ func replay(ctx context.Context, opts replayOptions, stdout io.Writer, log *slog
 			return err
 		}
 	}
+	signer, err := loadSigner(opts.CADir)
+	if err != nil {
+		return err
+	}
+	defer signer.Close()
 	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{
 		Listen:   opts.Listen,
 		Bot:      opts.Bot,
@@ -106,11 +115,19 @@ func replay(ctx context.Context, opts replayOptions, stdout io.Writer, log *slog
 		AppID:    opts.AppID,
 		Cassette: r,
 		Logger:   log,
+		Signer:   signer,
 	})
 	if err != nil {
 		return fmt.Errorf("replay: start listener: %w", err)
 	}
+	warnExposed(stderr, "listen", opts.Listen)
 	fmt.Fprintf(stdout, "replaying %s (%d events) on %s; notifications go to %s\n", opts.Cassette, r.Len(), rep.URL(), opts.Bot)
+	aud := opts.AppID
+	if aud == "" {
+		aud = "the client_id of the bot's token request"
+	}
+	fmt.Fprintf(stdout, "notification tokens: RS256, kid %s, iss %s, aud %s\n", signer.KeyID(), rep.Issuer(), aud)
+	fmt.Fprintf(stdout, "notification metadata (the bot's OpenID configuration URL): %s\n", rep.OpenIDConfigURL())
 
 	var done <-chan struct{} // nil: wait for Ctrl-C only
 	if opts.ExitWhenDone {
@@ -186,4 +203,22 @@ func divergedNotifications(rep *proxy.Report) int {
 		}
 	}
 	return n
+}
+
+// loadSigner loads the notification signing key kept beside the CA in dir
+// ("" = proxy.DefaultCADir()), creating it on first use. A key file that
+// can not be used is an input error (exit 2), never silently replaced.
+func loadSigner(dir string) (*proxy.Signer, error) {
+	if dir == "" {
+		d, err := proxy.DefaultCADir()
+		if err != nil {
+			return nil, usagef("replay", "no user config directory to keep the notification signing key in (%v); pass --ca-dir DIR", err)
+		}
+		dir = d
+	}
+	s, err := proxy.LoadSigner(dir)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	return s, nil
 }

@@ -70,7 +70,6 @@ func TestListenerWarning(t *testing.T) {
 		})
 	}
 	t.Run("replay", func(t *testing.T) {
-		t.Skip("known: replay does not warn about a non-loopback --listen, see fix in lead's notes")
 		p := start(t, nil, "replay", "--cassette", fixture(t), "--listen", "0.0.0.0:0", "--bot", "http://127.0.0.1:9")
 		p.waitMatch(replayListener)
 		r := p.interrupt()

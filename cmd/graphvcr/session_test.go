@@ -129,8 +129,11 @@ func cleanEnv() []string {
 			env = append(env, kv)
 		}
 	}
-	return append(env, "NO_COLOR=1")
+	return append(env, "NO_COLOR=1", "GRAPHVCR_CA_DIR="+testCADir)
 }
+
+// testCADir is the CA directory of every run of the binary, set by TestMain.
+var testCADir string
 
 var (
 	graphListener  = regexp.MustCompile(`graph listener:\s+(\S+)`)

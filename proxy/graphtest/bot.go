@@ -47,9 +47,11 @@ type BotOptions struct {
 	// the Graph Go SDK does.
 	GzipRequests bool
 	// OpenIDConfigURL, when set, makes the bot validate each notification's
-	// bearer token against the keys of that OpenID configuration (issuer
-	// https://graph.microsoft.com, audience ClientID) and answer 401 to
-	// notifications that fail. "" accepts every notification.
+	// bearer token as the Graph calling docs describe: signed (RS256) by a
+	// key of the JWKS that configuration's jwks_uri names, issuer
+	// https://graph.microsoft.com or https://api.botframework.com, audience
+	// ClientID, not expired; it answers 401 to notifications that fail. ""
+	// accepts every notification.
 	OpenIDConfigURL string
 	// WaitTimeout bounds each wait for a notification when the context
 	// has no earlier deadline. 0 means 30 seconds.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -16,8 +17,10 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// keySet validates notification tokens against the keys an OpenID
-// configuration names, fetched on first use.
+// keySet validates notification tokens as the Graph calling docs describe:
+// an RS256 signature by a key of the JWKS the OpenID configuration's
+// jwks_uri names (fetched on first use), an issuer of notificationIssuers,
+// the bot's app id as audience, and an expiry not passed.
 type keySet struct {
 	configURL string
 	client    *http.Client
@@ -96,15 +99,23 @@ func (k *keySet) verify(ctx context.Context, authz string) error {
 	if err != nil {
 		return fmt.Errorf("verify notification token: %w", err)
 	}
-	_, err = jwt.Parse(raw, func(t *jwt.Token) (any, error) {
+	t, err := jwt.Parse(raw, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		if key, ok := keys[kid]; ok {
 			return key, nil
 		}
 		return nil, fmt.Errorf("unknown kid %q", kid)
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(notificationIssuer), jwt.WithAudience(k.audience), jwt.WithExpirationRequired())
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithAudience(k.audience), jwt.WithExpirationRequired())
 	if err != nil {
 		return fmt.Errorf("verify notification token: %w", err)
 	}
+	iss, err := t.Claims.GetIssuer()
+	if err != nil || !slices.Contains(notificationIssuers, iss) {
+		return fmt.Errorf("verify notification token: issuer %q is not one of %q", iss, notificationIssuers)
+	}
 	return nil
 }
+
+// notificationIssuers are the issuers the Graph calling docs tell a bot to
+// accept on notification tokens.
+var notificationIssuers = []string{"https://graph.microsoft.com", "https://api.botframework.com"}

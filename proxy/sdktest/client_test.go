@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -65,6 +66,7 @@ func clientConfigFromEnv() (clientConfig, error) {
 		}
 	}
 	if len(missing) > 0 {
+		slices.Sort(missing)
 		return c, fmt.Errorf("read client config: %s not set", strings.Join(missing, ", "))
 	}
 	return c, nil
