@@ -152,9 +152,12 @@ type Recorder struct {
 	notifyLn  *trackingListener
 	graphSrv  *http.Server
 	notifySrv *http.Server
-	graphURL  string
-	notifyURL string
-	serveWG   sync.WaitGroup
+	// graphFresh and notifyFresh let Close drop connections that never
+	// sent a request instead of waiting for them.
+	graphFresh, notifyFresh freshConns
+	graphURL                string
+	notifyURL               string
+	serveWG                 sync.WaitGroup
 
 	abortCtx context.Context    // cancelled when Close gives up waiting: in-flight work stops
 	abort    context.CancelFunc // cancels abortCtx
@@ -287,8 +290,9 @@ func (r *Recorder) listen(ctx context.Context) error {
 	r.graphLn = newTrackingListener(gl)
 	r.notifyLn = newTrackingListener(nl)
 	errLog := slog.NewLogLogger(r.log.Handler(), slog.LevelDebug)
-	r.graphSrv = &http.Server{Handler: r.gp, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
-	r.notifySrv = &http.Server{Handler: http.HandlerFunc(r.serveNotify), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
+	r.graphSrv = &http.Server{Handler: r.gp, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: r.graphFresh.track}
+	r.notifySrv = &http.Server{Handler: http.HandlerFunc(r.serveNotify), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog,
+		ConnState: r.notifyFresh.track}
 
 	scheme := "http"
 	if r.cfg.TLS {
@@ -352,13 +356,12 @@ func (r *Recorder) Close(ctx context.Context) error {
 
 	var errs []error
 	var wg sync.WaitGroup
-	for _, srv := range []*http.Server{r.graphSrv, r.notifySrv} {
+	for i, srv := range []*http.Server{r.graphSrv, r.notifySrv} {
+		fresh := []*freshConns{&r.graphFresh, &r.notifyFresh}[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.Shutdown(ctx); err != nil {
-				srv.Close()
-			}
+			_ = shutdown(ctx, srv, fresh) // in-flight exchanges are accounted for below
 		}()
 	}
 	wg.Wait()

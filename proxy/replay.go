@@ -95,7 +95,8 @@ type Replayer struct {
 	openid  openIDEndpoint
 	sched   *scheduler
 	cache   renderCache
-	tun     tunnels // CONNECT tunnels: the listener as the bot's HTTPS_PROXY
+	tun     tunnels    // CONNECT tunnels: the listener as the bot's HTTPS_PROXY
+	fresh   freshConns // lets Close drop connections that never sent a request
 
 	ctx    context.Context // cancelled by Close: stops delays and the scheduler
 	cancel context.CancelFunc
@@ -168,6 +169,7 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 		Handler:           http.HandlerFunc(r.serveHTTP),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
+		ConnState:         r.fresh.track,
 	}
 	if cfg.TLS {
 		// The publishers' names too, for a bot that resolves them to graphvcr.
@@ -277,13 +279,10 @@ func (r *Replayer) finishOne() {
 func (r *Replayer) Close(ctx context.Context) error {
 	r.closeOnce.Do(func() {
 		r.cancel()
-		if err := r.srv.Shutdown(ctx); err != nil {
+		if err := shutdown(ctx, r.srv, &r.fresh); err != nil {
 			r.closeErr = fmt.Errorf("close replayer: %w", err)
-			r.srv.Close()
 		}
-		if err := r.tun.srv.Shutdown(ctx); err != nil {
-			r.tun.srv.Close()
-		}
+		_ = shutdown(ctx, r.tun.srv, &r.tun.fresh) // its requests are the listener's too
 		r.wg.Wait()
 		if r.transport != nil {
 			r.transport.CloseIdleConnections()

@@ -27,8 +27,9 @@ var replayHosts = map[string]bool{
 // Replayer's own handler: TLS is terminated with a leaf from the CA for the
 // host the bot asked for, and h2 or HTTP/1.1 served as negotiated.
 type tunnels struct {
-	srv *http.Server
-	ln  *connListener
+	srv   *http.Server
+	ln    *connListener
+	fresh freshConns
 }
 
 // startTunnels starts the server of the tunnels' requests; Close shuts it down.
@@ -38,6 +39,7 @@ func (r *Replayer) startTunnels() {
 		Handler:           http.HandlerFunc(r.serveHTTP),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
+		ConnState:         r.tun.fresh.track,
 	}
 	r.wg.Add(1)
 	go func() {

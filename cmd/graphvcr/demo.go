@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -30,7 +31,9 @@ func demoCommand() *cli.Command {
 		Description: "Starts a Graph simulator and a sample calling bot on 127.0.0.1, records the bot placing\n" +
 			"a call, inviting a participant and hanging up through graphvcr, with Graph's realistic\n" +
 			"delays, replays the cassette to a fresh bot using other ids, with no simulator, and prints\n" +
-			"both timelines side by side with their timing differences. The cassette and an HTML view\n" +
+			"both timelines side by side with their timing differences. The bot validates every\n" +
+			"notification's token both times: the simulator's while recording, the ones replay signs\n" +
+			"with a key of its own (kept in the demo's directory) in replay. The cassette and an HTML view\n" +
 			"of it are kept in a new temporary directory, whose path is printed. Needs no tenant and\n" +
 			"no network, and takes a few seconds.",
 		Action: func(c *cli.Context) error {
@@ -43,12 +46,17 @@ func demoCommand() *cli.Command {
 }
 
 // The demo's scenario and the names its bot and simulator use. The hosts
-// are placeholders: lateDialer connects them to graphvcr's listeners, which
-// only exist once the bot they need to know about does.
+// are placeholders: lateDialer connects them to the listeners (graphvcr's,
+// the bot's) that only exist once what they need to know about does.
 const (
-	demoScenario   = graphtest.FullCall
-	demoGraphBase  = "http://graph.demo.invalid"
-	demoCallback   = "http://bot.contoso.com/api/calls"
+	demoScenario  = graphtest.FullCall
+	demoGraphBase = "http://graph.demo.invalid"
+	demoCallback  = "http://bot.contoso.com/api/calls"
+	// demoBotBase is where the replayer posts notifications: the bot's
+	// public host, which lateDialer maps to the bot's listener as a tunnel
+	// would. The replayer starts first, so the bot can be given its
+	// notification metadata URL.
+	demoBotBase    = "http://bot.contoso.com"
 	demoSecret     = "demo-client-secret"
 	demoDelayScale = 1 // Graph's realistic notification delays: the timings mean something
 	demoSpeed      = 1 // replay at the recorded pace, so both timelines compare
@@ -85,12 +93,15 @@ func demo(ctx context.Context, stdout io.Writer, log *slog.Logger) (err error) {
 	fmt.Fprintf(stdout, "graphvcr demo: a sample bot places a call, invites a participant and hangs up (scenario %s),\n", demoScenario)
 	fmt.Fprintf(stdout, "against a Graph simulator with Graph's realistic delays; no tenant, no network.\n")
 	fmt.Fprintf(stdout, "\n== record: sample bot → graphvcr record → Graph simulator\n")
-	rec, sum, err := demoRecord(ctx, path, log)
+	rec, sum, recValid, err := demoRecord(ctx, path, log)
 	if err != nil {
 		return err
 	}
 	if err := rec.Err(); err != nil {
 		return fmt.Errorf("demo: the sample bot's checks failed while recording: %w", err)
+	}
+	if err := recValid.err("recording"); err != nil {
+		return err
 	}
 	fmt.Fprintln(stdout, sum)
 	res, err := scanFile(ctx, path)
@@ -103,11 +114,12 @@ func demo(ctx context.Context, stdout io.Writer, log *slog.Logger) (err error) {
 	}
 
 	fmt.Fprintf(stdout, "\n== replay: a fresh sample bot (other tenant, app and ids) → graphvcr replay --speed %d --strict; no simulator\n", demoSpeed)
-	played, report, err := demoReplay(ctx, path, log)
+	played, report, kid, err := demoReplay(ctx, dir, path, log)
 	if err != nil {
 		return err
 	}
 	writeReport(stdout, &report)
+	repValid := replayValidation(&report)
 
 	r, err := openCassette(path)
 	if err != nil {
@@ -126,10 +138,16 @@ func demo(ctx context.Context, stdout io.Writer, log *slog.Logger) (err error) {
 
 	fmt.Fprintf(stdout, "\nsample bot checks: %d/%d passed recording, %d/%d passed in replay\n",
 		passed(rec), len(rec.Checks), passed(played), len(played.Checks))
+	fmt.Fprintf(stdout, "notification tokens: the sample bot validated every notification's JWT (RS256 signature, iss, aud, exp): "+
+		"%d/%d accepted recording (the simulator's key), %d/%d accepted in replay (graphvcr's key %s)\n",
+		recValid.accepted, recValid.total, repValid.accepted, repValid.total, kid)
 	writeNext(stdout, path, htmlPath)
 
 	if err := played.Err(); err != nil {
 		return &checkError{msg: "demo: the sample bot's checks failed in replay: " + err.Error()}
+	}
+	if err := repValid.err("replay"); err != nil {
+		return &checkError{msg: err.Error()}
 	}
 	if report.Diverged() {
 		return &checkError{msg: "demo: the replay diverged from the recording (" + divergence(&report) + ")"}
@@ -164,21 +182,56 @@ func writeNext(w io.Writer, path, htmlPath string) {
 	fmt.Fprintf(w, "  graphvcr scan %s\n", path)
 	fmt.Fprintf(w, "  graphvcr replay --cassette %s --bot http://127.0.0.1:9442 --speed 0 --strict --exit-when-done\n", path)
 	fmt.Fprintf(w, "    (your bot's webhook on 127.0.0.1:9442, its Graph base URL and token authority http://127.0.0.1:8080)\n")
+	fmt.Fprintf(w, "    (a bot that validates notifications: its metadata URL is the one replay prints at start)\n")
 }
 
-// demoRecord runs the scenario through a recorder into a new cassette at path.
-func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtest.Result, _ proxy.RecordSummary, err error) {
+// validation counts the notifications a validating bot accepted.
+type validation struct{ accepted, total int }
+
+// err reports, for the run named when, a bot that accepted fewer
+// notifications than it got, or got none: either means the demo did not
+// show what it claims.
+func (v validation) err(when string) error {
+	switch {
+	case v.total == 0:
+		return fmt.Errorf("demo: no notification reached the sample bot while %s", when)
+	case v.accepted < v.total:
+		return fmt.Errorf("demo: the sample bot rejected %d of %d notification tokens in %s", v.total-v.accepted, v.total, when)
+	}
+	return nil
+}
+
+// replayValidation counts the replayed notifications the bot accepted
+// (answered 2xx: it answers 401 to a token that fails validation).
+func replayValidation(rep *proxy.Report) validation {
+	v := validation{total: len(rep.Notifications)}
+	for _, d := range rep.Notifications {
+		if d.Error == "" && d.Status/100 == 2 {
+			v.accepted++
+		}
+	}
+	return v
+}
+
+// demoRecord runs the scenario through a recorder into a new cassette at
+// path. The bot validates each notification's token against the
+// simulator's notification metadata, which it fetches through the recorder
+// like any Graph request; the cassette keeps no token.
+func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtest.Result, _ proxy.RecordSummary, _ validation, err error) {
 	toNotify, toGraph := &lateDialer{}, &lateDialer{}
 	defer toNotify.close()
 	defer toGraph.close()
 	g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 1, DelayScale: demoDelayScale, NotifyClient: toNotify.client(), Logger: log})
 	if err != nil {
-		return nil, proxy.RecordSummary{}, fmt.Errorf("demo: start the Graph simulator: %w", err)
+		return nil, proxy.RecordSummary{}, validation{}, fmt.Errorf("demo: start the Graph simulator: %w", err)
 	}
 	defer g.Close()
-	bot, err := graphtest.StartBot(demoBotOptions(g.TenantID(), g.ClientID(), 1, toGraph, log))
+	botOpts := demoBotOptions(g.TenantID(), g.ClientID(), 1, toGraph, log)
+	// The simulator's metadata URL, on the Graph base the bot uses.
+	botOpts.OpenIDConfigURL = demoGraphBase + strings.TrimPrefix(g.NotificationOpenIDConfigURL(), g.URL)
+	bot, err := graphtest.StartBot(botOpts)
 	if err != nil {
-		return nil, proxy.RecordSummary{}, fmt.Errorf("demo: start the sample bot: %w", err)
+		return nil, proxy.RecordSummary{}, validation{}, fmt.Errorf("demo: start the sample bot: %w", err)
 	}
 	defer bot.Close()
 
@@ -187,7 +240,7 @@ func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtes
 	meta.Version = version
 	w, err := cassette.Create(path, cassette.CreateOptions{Meta: meta})
 	if err != nil {
-		return nil, proxy.RecordSummary{}, &inputError{op: "create", path: path, err: err}
+		return nil, proxy.RecordSummary{}, validation{}, &inputError{op: "create", path: path, err: err}
 	}
 	defer func() {
 		if cerr := w.Close(); cerr != nil && err == nil {
@@ -199,7 +252,7 @@ func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtes
 		Cassette: w, Redactor: red, Logger: log,
 	})
 	if err != nil {
-		return nil, proxy.RecordSummary{}, fmt.Errorf("demo: start the recorder: %w", err)
+		return nil, proxy.RecordSummary{}, validation{}, fmt.Errorf("demo: start the recorder: %w", err)
 	}
 	toGraph.set(rec.URL())
 	toNotify.set(rec.NotifyURL())
@@ -210,34 +263,64 @@ func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtes
 		// the simulator's notifications are answered, all are in the cassette.
 		runErr = g.Flush(ctx)
 	}
+	// A connection dialled but never used holds a listener's shutdown for
+	// seconds: close the idle ones to the recorder before it stops.
+	toGraph.close()
+	toNotify.close()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	if err := errors.Join(runErr, rec.Close(sctx)); err != nil {
-		return nil, proxy.RecordSummary{}, fmt.Errorf("demo: record: %w", err)
+		return nil, proxy.RecordSummary{}, validation{}, fmt.Errorf("demo: record: %w", err)
 	}
-	return res, rec.Summary(), nil
+	sent := g.Sent()
+	v := validation{total: len(sent)}
+	for _, n := range sent {
+		if n.Err == nil && n.Status/100 == 2 {
+			v.accepted++
+		}
+	}
+	return res, rec.Summary(), v, nil
 }
 
 // demoReplay runs the scenario again, with other ids, against a replayer of
-// the cassette at path.
-func demoReplay(ctx context.Context, path string, log *slog.Logger) (*graphtest.Result, proxy.Report, error) {
+// the cassette at path that signs each notification with a key it creates
+// in dir (the demo's own directory: the demo never touches the user's
+// configuration). The replayer starts first, so the bot is given its
+// notification metadata URL; it reaches the bot through the bot's public
+// host, as notifications would through a tunnel. It returns the signing
+// key's id too.
+func demoReplay(ctx context.Context, dir, path string, log *slog.Logger) (*graphtest.Result, proxy.Report, string, error) {
 	r, err := openCassette(path)
 	if err != nil {
-		return nil, proxy.Report{}, err
+		return nil, proxy.Report{}, "", err
 	}
 	defer r.Close()
-	toGraph := &lateDialer{}
-	defer toGraph.close()
-	bot, err := graphtest.StartBot(demoBotOptions(demoReplayTenant, demoReplayClient, 2, toGraph, log))
+	signer, err := proxy.LoadSigner(dir)
 	if err != nil {
-		return nil, proxy.Report{}, fmt.Errorf("demo: start the sample bot: %w", err)
+		return nil, proxy.Report{}, "", fmt.Errorf("demo: %w", err)
+	}
+	defer signer.Close()
+	toGraph, toBot := &lateDialer{}, &lateDialer{}
+	defer toGraph.close()
+	defer toBot.close()
+	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{
+		Bot: demoBotBase, Transport: toBot.client().Transport,
+		Speed: demoSpeed, Strict: true, Cassette: r, Signer: signer, Logger: log,
+	})
+	if err != nil {
+		return nil, proxy.Report{}, "", fmt.Errorf("demo: start the replayer: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	toGraph.set(rep.URL())
+	botOpts := demoBotOptions(demoReplayTenant, demoReplayClient, 2, toGraph, log)
+	botOpts.OpenIDConfigURL = rep.OpenIDConfigURL()
+	bot, err := graphtest.StartBot(botOpts)
+	if err != nil {
+		return nil, proxy.Report{}, "", errors.Join(fmt.Errorf("demo: start the sample bot: %w", err), rep.Close(sctx))
 	}
 	defer bot.Close()
-	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{Bot: bot.URL, Speed: demoSpeed, Strict: true, Cassette: r, Logger: log})
-	if err != nil {
-		return nil, proxy.Report{}, fmt.Errorf("demo: start the replayer: %w", err)
-	}
-	toGraph.set(rep.URL())
+	toBot.set(bot.URL)
 
 	res, runErr := bot.Run(ctx, demoScenario)
 	if runErr == nil {
@@ -250,13 +333,15 @@ func demoReplay(ctx context.Context, path string, log *slog.Logger) (*graphtest.
 		}
 		wait.Stop()
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
+	// A connection dialled but never used holds a listener's shutdown for
+	// seconds: close the idle ones before each listener stops.
+	toGraph.close()
 	closeErr := rep.Close(sctx)
+	toBot.close()
 	if err := errors.Join(runErr, closeErr); err != nil {
-		return nil, proxy.Report{}, fmt.Errorf("demo: replay: %w", err)
+		return nil, proxy.Report{}, "", fmt.Errorf("demo: replay: %w", err)
 	}
-	return res, rep.Report(), nil
+	return res, rep.Report(), signer.KeyID(), nil
 }
 
 func demoBotOptions(tenant, client string, seed int64, toGraph *lateDialer, log *slog.Logger) graphtest.BotOptions {

@@ -27,6 +27,10 @@ var (
 	demoChecks  = regexp.MustCompile(`(?m)^sample bot checks: (\d+)/(\d+) passed recording, (\d+)/(\d+) passed in replay$`)
 	demoFile    = regexp.MustCompile(`(?m)^(cassette|HTML view): +(\S+)$`)
 	demoNext    = regexp.MustCompile(`(?m)^  graphvcr (.+)$`)
+	// demoTokens is the line on the bot's validation of notification tokens:
+	// accepted/received while recording, then in replay, and the replay key id.
+	demoTokens = regexp.MustCompile(`(?m)^notification tokens: the sample bot validated every notification's JWT \(RS256 signature, iss, aud, exp\): ` +
+		`(\d+)/(\d+) accepted recording \(the simulator's key\), (\d+)/(\d+) accepted in replay \(graphvcr's key ([A-Za-z0-9_-]{43})\)$`)
 )
 
 // TestDemoSideBySide runs `graphvcr demo` as a new user would and checks
@@ -61,7 +65,9 @@ func TestDemoSideBySide(t *testing.T) {
 	}
 	events := r.Len()
 	notifications := 0
+	offsets := map[uint64]time.Duration{}
 	err = r.EachHead(func(e *cassette.Event) error {
+		offsets[e.Seq] = e.Offset
 		if e.Kind == cassette.KindNotification {
 			notifications++
 		}
@@ -82,10 +88,10 @@ func TestDemoSideBySide(t *testing.T) {
 		if len(rows) != events {
 			t.Fatalf("%d rows with both offsets, want one per event of the cassette (%d):\n%s", len(rows), events, stdout)
 		}
-		var prev float64
 		kinds, fromGraph := map[string]bool{}, 0
 		for i, m := range rows {
-			if seq, _ := strconv.Atoi(m[1]); seq != i+1 {
+			seq, _ := strconv.Atoi(m[1])
+			if seq != i+1 {
 				t.Errorf("row %d is event #%d, want #%d", i, seq, i+1)
 			}
 			rec, _ := strconv.ParseFloat(m[2], 64)
@@ -94,10 +100,12 @@ func TestDemoSideBySide(t *testing.T) {
 			if want := int(math.Round((rep - rec) * 1000)); diff < want-1 || diff > want+1 {
 				t.Errorf("#%s: Δ %dms, but %s − %s is %dms", m[1], diff, m[3], m[2], want)
 			}
-			if rec < prev {
-				t.Errorf("#%s: recorded offset %s before the previous event's", m[1], m[2])
+			// Events are numbered as they complete, so a notification comes
+			// after the key fetches its validation started: compare each
+			// offset with its event's, not with the row before.
+			if want := offsets[uint64(seq)].Seconds(); math.Abs(rec-want) > 0.001 {
+				t.Errorf("#%s: recorded offset %s, the cassette says %+.3fs", m[1], m[2], want)
 			}
-			prev = rec
 			if m[5] == "Graph → bot" {
 				fromGraph++
 				_, kind, ok := strings.Cut(m[9], " · ")
@@ -131,6 +139,36 @@ func TestDemoSideBySide(t *testing.T) {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("output lacks %q", want)
 			}
+		}
+	})
+
+	t.Run("notification tokens validated", func(t *testing.T) {
+		m := demoTokens.FindStringSubmatch(stdout)
+		if m == nil {
+			t.Fatalf("the demo does not say the bot validated the notification tokens:\n%s", stdout)
+		}
+		want := strconv.Itoa(notifications)
+		for i, what := range []string{"accepted recording", "received recording", "accepted in replay", "received in replay"} {
+			if m[i+1] != want {
+				t.Errorf("%s: %s notification tokens, want every notification of the cassette (%s)", what, m[i+1], want)
+			}
+		}
+		// Every replayed notification was answered 2xx, as recorded: the
+		// table shows a replay status only when it differs.
+		for _, l := range strings.Split(stdout, "\n") {
+			r := demoRowLine.FindStringSubmatch(l)
+			if r == nil || r[5] != "Graph → bot" {
+				continue
+			}
+			if !strings.HasPrefix(r[8], "2") || strings.Contains(r[9], "(replay: ") {
+				t.Errorf("#%s: notification not accepted both times: %q", r[1], r[0])
+			}
+		}
+		// The replay's key stays in the demo's directory: graphvcr demo
+		// never writes the user's configuration.
+		key := filepath.Join(filepath.Dir(cassettePath), "notify-signing-key.pem")
+		if fi, err := os.Stat(key); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("signing key %s: %v, want a 0600 file beside the cassette", key, err)
 		}
 	})
 

@@ -6,6 +6,11 @@
 // the replayer (botURL): the bot gets the recorded answers, with its own ids
 // bound in, and the recorded notifications at their recorded offsets.
 // Everything stops, and the cassette is closed, when the test ends.
+//
+// With WithSignedNotifications, each notification recorded with a bearer
+// token carries a fresh RS256 token signed with a key made for the test; a
+// bot that validates notification tokens accepts them once its OpenID
+// metadata URL is srv.OpenIDConfigURL.
 package replaytest
 
 import (
@@ -24,36 +29,65 @@ type Server struct {
 	// URL is the Graph base URL (scheme and host, e.g. http://127.0.0.1:PORT):
 	// the bot appends /v1.0; the offline token endpoint is URL/{tenant}/oauth2/v2.0/token.
 	URL string
+	// OpenIDConfigURL is the OpenID configuration describing the key that
+	// signs notification tokens (URL + /__graphvcr/openid/.well-known/OpenIdConfiguration):
+	// a validating bot's metadata URL. It is "" unless notifications are
+	// signed (WithSignedNotifications, WithSigner).
+	OpenIDConfigURL string
 
 	rep *proxy.Replayer
 }
 
+// settings is what the options set.
+type settings struct {
+	cfg proxy.ReplayConfig
+	// sign makes Start create a signer in a temporary directory of the test
+	// when cfg.Signer is nil.
+	sign bool
+}
+
 // Option changes how Start replays.
-type Option func(*proxy.ReplayConfig)
+type Option func(*settings)
 
 // WithSpeed sets the replay speed: 1 (the default) replays recorded
 // latencies and notification gaps, 2 twice as fast, 0 with no delays at all
 // (notifications keep their order).
 func WithSpeed(speed float64) Option {
-	return func(c *proxy.ReplayConfig) { c.Speed = speed }
+	return func(s *settings) { s.cfg.Speed = speed }
 }
 
 // WithStrict makes any divergence (a request matching nothing, a
 // notification the bot did not take as recorded) fail the test when it ends.
 func WithStrict() Option {
-	return func(c *proxy.ReplayConfig) { c.Strict = true }
+	return func(s *settings) { s.cfg.Strict = true }
 }
 
 // WithAppID sets the bot's application id (the audience of signed
 // notifications); by default the client_id of the bot's token request.
 func WithAppID(id string) Option {
-	return func(c *proxy.ReplayConfig) { c.AppID = id }
+	return func(s *settings) { s.cfg.AppID = id }
 }
 
 // WithLogger sends the replayer's log (divergences, delivery failures) to l;
 // by default it is discarded.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *proxy.ReplayConfig) { c.Logger = l }
+	return func(s *settings) { s.cfg.Logger = l }
+}
+
+// WithSignedNotifications signs each notification recorded with a bearer
+// token with a new key made for the test (in a t.TempDir()), as graphvcr
+// replay does with its per-install key, and publishes that key at
+// Server.OpenIDConfigURL. Without it (or WithSigner) notifications are
+// replayed with no Authorization header.
+func WithSignedNotifications() Option {
+	return func(s *settings) { s.sign = true }
+}
+
+// WithSigner signs notifications with signer (see proxy.LoadSigner), e.g.
+// one key shared by many tests; the caller closes it after the test. A nil
+// signer signs nothing.
+func WithSigner(signer *proxy.Signer) Option {
+	return func(s *settings) { s.cfg.Signer = signer }
 }
 
 // closeTimeout bounds the replayer's shutdown when the test ends.
@@ -70,16 +104,28 @@ func Start(t testing.TB, cassettePath, botURL string, opts ...Option) *Server {
 	if err != nil {
 		t.Fatalf("replaytest: %v", err)
 	}
-	cfg := proxy.ReplayConfig{Listen: "127.0.0.1:0", Bot: strings.TrimRight(botURL, "/"), Speed: 1, Cassette: rd}
+	set := settings{cfg: proxy.ReplayConfig{Speed: 1}}
 	for _, o := range opts {
-		o(&cfg)
+		o(&set)
+	}
+	cfg := set.cfg
+	cfg.Listen, cfg.Bot, cfg.Cassette = "127.0.0.1:0", strings.TrimRight(botURL, "/"), rd
+	if set.sign && cfg.Signer == nil {
+		signer, err := proxy.LoadSigner(t.TempDir())
+		if err != nil {
+			rd.Close()
+			t.Fatalf("replaytest: %v", err)
+		}
+		// Registered before the replayer's cleanup, so it runs after it.
+		t.Cleanup(signer.Close)
+		cfg.Signer = signer
 	}
 	rep, err := proxy.StartReplayer(context.Background(), cfg)
 	if err != nil {
 		rd.Close()
 		t.Fatalf("replaytest: %v", err)
 	}
-	s := &Server{URL: rep.URL(), rep: rep}
+	s := &Server{URL: rep.URL(), OpenIDConfigURL: rep.OpenIDConfigURL(), rep: rep}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()

@@ -23,11 +23,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const (
 	recordedTenant = "c0ffee00-0000-4000-8000-000000000001"
 	recordedCall   = "c0ffee00-0000-4000-8000-000000000002"
+	recordedApp    = "c0ffee00-0000-4000-8000-000000000003"
 	liveTenant     = "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a"
 )
 
+// recordedLifetime is the lifetime of the recorded notification token.
+const recordedLifetime = 90 * time.Minute
+
 // writeCassette records, as the recorder would (redacted), a create-call
-// exchange and the notification it triggered.
+// exchange and the notification it triggered, with what the recorder keeps
+// of its bearer token.
 func writeCassette(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "call.bolt")
@@ -61,8 +66,13 @@ func writeCassette(t *testing.T) string {
 			Body:   []byte(`{"value":[{"resource":"/communications/calls/` + recordedCall + `","tenantId":"` + recordedTenant + `"}]}`),
 		},
 		Response: cassette.Response{Status: 202},
+		Bearer: &cassette.Bearer{
+			Header:   map[string]string{"alg": "RS256", "kid": "recorded-kid", "typ": "JWT"},
+			Claims:   map[string]string{"iss": "https://api.botframework.com", "aud": recordedApp, "appid": recordedApp, "tid": recordedTenant},
+			Lifetime: recordedLifetime,
+		},
 	}
-	if err := w.Append(t.Context(), notif); err != nil {
+	if err := w.Append(t.Context(), notif, recordedApp); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
@@ -129,8 +139,12 @@ func TestStartReplaysCassette(t *testing.T) {
 
 	select {
 	case n := <-got:
+		// Unsigned by default: no key, no Authorization.
 		if n.path != "/api/calls" || n.auth != "" || !strings.Contains(n.body, liveTenant) {
 			t.Errorf("notification %+v: want /api/calls, no Authorization, the live tenant", n)
+		}
+		if srv.OpenIDConfigURL != "" {
+			t.Errorf("OpenIDConfigURL %q without signing, want none", srv.OpenIDConfigURL)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no notification")
