@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"unicode/utf8"
@@ -48,14 +49,27 @@ type pass struct {
 	lits   *literals          // learned names and hosts; nil when none
 	depth  int
 	spans  []span
+	// scratch is where the JSON walk builds replacements; kept with the
+	// pass in the pool so a body's replacements allocate nothing.
+	scratch []byte
 	// barrier is where the last kept address ended: an email's local part
 	// never reaches back over it, whether the address was redacted (a
 	// span) or kept (already a pseudonym), so both passes agree.
 	barrier int
 }
 
+// sub returns a pass for a layer inside src (base64, percent-encoding);
+// release it when done.
 func (p *pass) sub() *pass {
-	return &pass{r: p.r, report: p.report, lits: p.lits, depth: p.depth + 1}
+	q := passes.Get().(*pass)
+	*q = pass{r: p.r, report: p.report, lits: p.lits, depth: p.depth + 1, spans: q.spans[:0], scratch: q.scratch[:0]}
+	return q
+}
+
+// release returns p to the pool; p must not be used afterwards.
+func (p *pass) release() {
+	*p = pass{spans: p.spans[:0], scratch: p.scratch[:0]}
+	passes.Put(p)
 }
 
 func (p *pass) add(s span) { p.spans = append(p.spans, s) }
@@ -166,43 +180,56 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 	if i > 0 && src[i-1] == '%' && w-i > 2 && isHex(src[i]) && isHex(src[i+1]) {
 		s0 = i + 2
 	}
+	// A base64 run that is just this word is too short to try: it only
+	// needs marking as tried.
+	short := w-i < minB64 && (w == n || cls[src[w]]&clsB64 == 0)
 	if i >= *b64Done && (i == 0 || cls[src[i-1]]&clsB64 == 0) {
-		if j := p.tryB64(src, i, b64Done); j > 0 {
+		if short {
+			*b64Done = w
+		} else if j := p.tryB64(src, i, b64Done); j > 0 {
 			return j
 		}
 	}
 	if s0 != i && s0 >= *b64Done {
-		if j := p.tryB64(src, s0, b64Done); j > 0 {
+		if short {
+			*b64Done = w
+		} else if j := p.tryB64(src, s0, b64Done); j > 0 {
 			return j
 		}
 	}
 	// A JWT may be glued to what precedes it ("%20eyJ...", "xeyJ..."): look
 	// for its "eyJ" anywhere in the word.
-	for k := i; k+3 <= w; {
-		x := bytes.Index(src[k:w], []byte("eyJ"))
-		if x < 0 {
-			break
+	for k := i; k+3 <= w; k++ {
+		if src[k+2] == 'J' && src[k+1] == 'y' && src[k] == 'e' {
+			if j := p.jwt(src, k); j > 0 {
+				return j
+			}
 		}
-		if j := p.jwt(src, k+x); j > 0 {
-			return j
-		}
-		k += x + 1
 	}
 	// Bearer <token> in free text (headers are handled by Header).
 	if w-i == 6 && w+1 < n && src[w] == ' ' && equalFold(src[i:w], "bearer") {
-		e := w + 1
-		for e < n && (cls[src[e]]&(clsB64|clsB64URL) != 0 || src[e] == '.' || src[e] == '~') {
-			e++
-		}
-		eq := e
-		for e < n && src[e] == '=' {
-			e++
+		e, eq := w+1, w+1
+		for {
+			for e < n && isTokenByte(src[e]) {
+				e++
+			}
+			eq = e
+			for e < n && src[e] == '=' {
+				e++
+			}
+			// Padding followed by more token ("0=+x") is inside the
+			// token: stopping there would leave "REDACTED+x", a longer
+			// token, for the next pass.
+			if e > eq && e < n && isTokenByte(src[e]) && !isAlnum(src[e]) {
+				continue
+			}
+			break
 		}
 		// Any token counts, however short (an address replaced by a longer
 		// one must not turn into a token on the next pass); an auth-param
-		// (realm="...") does not.
+		// (realm="...") does not, nor padding alone ("Bearer ==").
 		param := e > eq && e < n && (src[e] == '"' || cls[src[e]]&clsAlnum != 0)
-		if e > w+1 && !param && string(src[w+1:e]) != Removed {
+		if eq > w+1 && !param && string(src[w+1:e]) != Removed {
 			p.add(span{start: w + 1, end: e, kind: kSecret})
 			return e
 		}
@@ -253,6 +280,12 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 		}
 	}
 	return w
+}
+
+// isTokenByte reports whether c may be part of a bearer token (RFC 6750
+// b64token, without the trailing '=' padding).
+func isTokenByte(c byte) bool {
+	return cls[c]&(clsB64|clsB64URL) != 0 || c == '.' || c == '~'
 }
 
 // boundaryBefore reports whether a token may start at i: nothing
@@ -355,16 +388,35 @@ func (p *pass) b64(src []byte, s, e, end int, dec, enc *base64.Encoding) int {
 	if (e-s)%4 == 1 || !textPrefix(src[s:e], dec) {
 		return 0
 	}
+	// Redacting (not scanning, not probing): the outcome may be known.
+	cache := p.r != nil && p.report == nil
+	v := b64Layer(dec, enc)
+	if cache {
+		if o, ok := p.r.cachedLayer(src[s:end], v, p.depth, p.lits); ok {
+			if !o.replaced {
+				return 0
+			}
+			p.add(span{start: s, end: end, kind: kRepl, repl: o.repl})
+			return end
+		}
+	}
 	buf := make([]byte, dec.DecodedLen(e-s))
 	m, err := dec.Decode(buf, src[s:e])
 	if err != nil || !isText(buf[:m]) {
+		if cache {
+			p.r.cacheLayer(src[s:end], v, p.depth, layerOutcome{gen: p.lits.generation()})
+		}
 		return 0
 	}
 	decoded := buf[:m]
 	q := p.sub()
+	defer q.release()
 	q.find(decoded)
 	switch {
 	case len(q.spans) == 0:
+		if cache {
+			p.r.cacheLayer(src[s:end], v, p.depth, layerOutcome{gen: p.lits.generation()})
+		}
 		return 0
 	case p.report != nil:
 		q.reportAll(decoded)
@@ -372,7 +424,9 @@ func (p *pass) b64(src []byte, s, e, end int, dec, enc *base64.Encoding) int {
 		p.add(span{start: s, end: end, kind: kRepl})
 	default:
 		out := q.apply(nil, decoded)
-		p.add(span{start: s, end: end, kind: kRepl, repl: enc.EncodeToString(out)})
+		repl := enc.EncodeToString(out)
+		p.r.cacheLayer(src[s:end], v, p.depth, layerOutcome{gen: p.lits.generation(), replaced: true, repl: repl})
+		p.add(span{start: s, end: end, kind: kRepl, repl: repl})
 	}
 	return end
 }
@@ -535,10 +589,13 @@ func (p *pass) url(src []byte, i int) int {
 	if len(host) == 0 || !isAlnum(host[0]) || !isAlnum(host[len(host)-1]) {
 		return 0
 	}
-	if _, err := netip.ParseAddr(string(host)); err == nil {
+	if !mayBeAddr(host) {
+		// Not an address: no need to ask netip (and allocate its error).
+	} else if _, err := netip.ParseAddr(string(host)); err == nil {
 		return hs // an address: the IP rules handle it
 	}
-	lower := bytes.ToLower(host)
+	var buf [64]byte
+	lower := appendLower(buf[:0], host) // host bytes are ASCII (clsHost)
 	if isKeptHost(string(lower)) || IsPseudonym(string(lower)) {
 		return he
 	}
@@ -714,16 +771,65 @@ type literal struct {
 	text, repl string
 }
 
-// literals is an immutable snapshot of the learned literals, with a bitmap
-// of the byte pairs they start with.
+// literals is an immutable snapshot of the learned literals. To rule out
+// most positions of a text at once, it keeps the first bytes of the
+// literals (in cls) and hashes of their prefixes: the first 8 bytes of
+// literals that long, the first 4 of shorter ones. Names start like
+// camelCase words ("Reception" and "notRecording" share "Re"), so two bytes
+// would let most field names through.
 type literals struct {
-	list  []literal
-	first [1024]uint64
+	gen     uint64 // one more than the snapshot it replaced
+	list    []literal
+	cls     [256]uint16 // cls, plus clsLead on the first bytes of the literals
+	short   [1024]uint64
+	long    [1024]uint64
+	byFirst map[uint16][]int32 // list indexes (in order) of the literals starting with a byte pair
 }
 
-func bigramHas(b *[1024]uint64, c0, c1 byte) bool {
-	k := uint(c0)<<8 | uint(c1)
-	return b[k>>6]&(1<<(k&63)) != 0
+// prefixHash4 and prefixHash8 hash the first 4 or 8 bytes of b (which
+// must be that long) to a bit of the short or long bitmap.
+func prefixHash4(b []byte) uint { return uint(binary.LittleEndian.Uint32(b)*0x9E3779B1) >> 16 }
+
+func prefixHash8(b []byte) uint {
+	return uint(binary.LittleEndian.Uint64(b) * 0x9E3779B97F4A7C15 >> 48)
+}
+
+// add records the prefix of literal text t (4 bytes or more: learnable).
+func (l *literals) add(t string) {
+	if len(t) >= 8 {
+		h := prefixHash8([]byte(t))
+		l.long[h>>6] |= 1 << (h & 63)
+	} else {
+		h := prefixHash4([]byte(t))
+		l.short[h>>6] |= 1 << (h & 63)
+	}
+	l.cls[t[0]] |= clsLead
+}
+
+// leadAt reports whether a literal replacement may start at src[k]: false
+// is certain. A literal starting with a letter or digit is only replaced
+// where a word starts (see literals), so the inside of a word ("sendReceive",
+// an upper-case GUID) is passed over before any hashing.
+func (l *literals) leadAt(src []byte, k int) bool {
+	f := l.cls[src[k]]
+	return f&clsLead != 0 && (f&clsAlnum == 0 || boundaryBefore(src, k)) && l.maybeAt(src, k)
+}
+
+// maybeAt reports whether a literal may start at src[k]: false is certain.
+func (l *literals) maybeAt(src []byte, k int) bool {
+	if l.cls[src[k]]&clsLead == 0 {
+		return false
+	}
+	if len(src)-k >= 8 {
+		if h := prefixHash8(src[k:]); l.long[h>>6]&(1<<(h&63)) != 0 {
+			return true
+		}
+	}
+	if len(src)-k >= 4 {
+		h := prefixHash4(src[k:])
+		return l.short[h>>6]&(1<<(h&63)) != 0
+	}
+	return false
 }
 
 // literals replaces learned names and hosts that recur outside the fields
@@ -733,19 +839,27 @@ func (p *pass) literals(src []byte) {
 	if len(src) < 4 {
 		return
 	}
-	// Most strings hold no learned literal: one pass over the bigrams the
-	// literals start with rules them out before any search.
-	hit := false
+	// Most strings hold no learned literal: one pass over the places a
+	// literal could start (leadAt) rules them out before any search, and
+	// only the literals starting with a byte pair found there are searched
+	// for, in list order (longest first) as if every literal were: a
+	// literal that starts nowhere in src has no match to add.
+	var candBuf [16]int32
+	cands := candBuf[:0]
 	for k := 0; k+1 < len(src); k++ {
-		if bigramHas(&p.lits.first, src[k], src[k+1]) {
-			hit = true
-			break
+		if p.lits.leadAt(src, k) {
+			cands = append(cands, p.lits.byFirst[uint16(src[k])<<8|uint16(src[k+1])]...)
 		}
 	}
-	if !hit {
+	if len(cands) == 0 {
 		return
 	}
-	for _, l := range p.lits.list {
+	if len(cands) > 1 {
+		slices.Sort(cands)
+		cands = slices.Compact(cands)
+	}
+	for _, li := range cands {
+		l := &p.lits.list[li]
 		for off := 0; off < len(src); {
 			k := bytes.Index(src[off:], []byte(l.text))
 			if k < 0 {
@@ -862,6 +976,27 @@ func hasEscape(src []byte) bool {
 // encoded URL) shows once decoded. When the decoded text still holds
 // something, the whole text is decoded, redacted and re-encoded.
 func (p *pass) percent(src []byte) {
+	// Redacting (not scanning, not probing): the outcome may be known.
+	if p.r != nil && p.report == nil {
+		if o, ok := p.r.cachedLayer(src, layerPercent, p.depth, p.lits); ok {
+			if o.replaced {
+				p.spans = append(p.spans[:0], span{start: 0, end: len(src), kind: kRepl, repl: o.repl})
+			}
+			return
+		}
+		if repl, replaced := p.percentLayer(src); replaced {
+			p.r.cacheLayer(src, layerPercent, p.depth, layerOutcome{gen: p.lits.generation(), replaced: true, repl: repl})
+		} else {
+			p.r.cacheLayer(src, layerPercent, p.depth, layerOutcome{gen: p.lits.generation()})
+		}
+		return
+	}
+	p.percentLayer(src)
+}
+
+// percentLayer is percent without the cache; replaced reports whether the
+// spans became one replacing all of src by repl.
+func (p *pass) percentLayer(src []byte) (repl string, replaced bool) {
 	var cur []byte
 	if p.r == nil || len(p.spans) == 0 {
 		cur = src
@@ -870,29 +1005,31 @@ func (p *pass) percent(src []byte) {
 	}
 	dec, ok := percentDecode(cur)
 	if !ok {
-		return
+		return "", false
 	}
 	q := p.sub()
+	defer q.release()
 	q.report = nil
 	r := q.r
 	q.r = nil // probe only: nothing is issued for what the probe sees
 	q.find(dec)
 	q.r = r
 	if len(q.spans) == 0 {
-		return
+		return "", false
 	}
 	if p.r == nil && p.report == nil { // probing: that something is there is enough
 		p.spans = append(p.spans[:0], span{start: 0, end: len(src), kind: kRepl})
-		return
+		return "", false
 	}
 	if p.report != nil {
 		q.report = p.report
 		q.reportAll(dec)
-		return
+		return "", false
 	}
 	q.find(dec)
-	out := percentEncode(nil, q.apply(nil, dec))
-	p.spans = append(p.spans[:0], span{start: 0, end: len(src), kind: kRepl, repl: string(out)})
+	repl = string(percentEncode(nil, q.apply(nil, dec)))
+	p.spans = append(p.spans[:0], span{start: 0, end: len(src), kind: kRepl, repl: repl})
+	return repl, true
 }
 
 // percentDecode decodes %XX escapes ('+' stays: it is a space only in forms,
@@ -953,11 +1090,96 @@ func (p *pass) apply(dst, src []byte) []byte {
 // redact appends src, redacted, to dst; changed is false (and dst untouched)
 // when src holds nothing to redact.
 func (p *pass) redact(dst, src []byte) (out []byte, changed bool) {
+	if p.quiet(src) {
+		return dst, false
+	}
+	if len(src) == 36 && p.r != nil && len(p.r.policy.RedactPatterns) == 0 {
+		// A string that is one GUID (the commonest string to redact) is
+		// that GUID's span alone: nothing else fits in it, and a learned
+		// literal inside it is either covered by the span or part of a
+		// pseudonym. This is guid and apply without the span, reading
+		// the GUID once.
+		if g, form, ok := parseDashedGUID(src); ok {
+			if n, pseudo := isPseudonymGUID(g); pseudo {
+				p.r.reserve(&p.r.guidN, n)
+				return dst, false
+			}
+			if g == nilGUID {
+				return dst, false
+			}
+			return appendGUID(dst, guidPseudonym(p.r.guidNum(g)), form), true
+		}
+	}
 	p.find(src)
 	if len(p.spans) == 0 {
 		return dst, false
 	}
 	return p.apply(dst, src), true
+}
+
+// quiet reports whether find would find nothing in src, with one cheap
+// look at each byte: most JSON strings ("#microsoft.graph.participant",
+// "sendReceive", "en-US", field names) hold nothing, and are passed over
+// without the detailed scan. It answers false whenever src holds anything a
+// finding starts with: a hex run of 8 (a GUID's first group), a base64 run
+// of 40, "eyJ", "bearer ", a percent sign, a quote, '=', '+', an at sign
+// after an address character, a colon after a hex digit or before '/', '\\'
+// or ':' (URLs, IPv6), a dot after a digit (IPv4), or the prefix of a
+// learned literal. Policies with patterns always get the detailed scan.
+func (p *pass) quiet(src []byte) bool {
+	if p.r != nil && len(p.r.policy.RedactPatterns) > 0 {
+		return false
+	}
+	tab := &cls
+	if p.lits != nil {
+		tab = &p.lits.cls
+	}
+	// Runs are measured from the last byte outside their class (conditional
+	// moves, no dependency chain through arithmetic).
+	nonHex, nonB64 := -1, -1
+	for i, c := range src {
+		f := tab[c]
+		if f&clsHex == 0 {
+			nonHex = i
+		}
+		if f&clsB64 == 0 {
+			nonB64 = i
+		}
+		if i-nonHex < 8 && i-nonB64 < minB64 && f&(clsLook|clsLead) == 0 {
+			continue
+		}
+		if i-nonHex >= 8 || i-nonB64 >= minB64 {
+			return false
+		}
+		if f&clsLead != 0 && p.lits.leadAt(src, i) {
+			return false
+		}
+		switch c {
+		case '@':
+			if i > 0 && cls[src[i-1]]&clsLocal != 0 {
+				return false
+			}
+		case ':':
+			if (i > 0 && isHex(src[i-1])) || (i+1 < len(src) && (src[i+1] == '/' || src[i+1] == '\\' || src[i+1] == ':')) {
+				return false
+			}
+		case '.':
+			if i > 0 && isDigit(src[i-1]) {
+				return false
+			}
+		case 'J':
+			if i >= 2 && src[i-2] == 'e' && src[i-1] == 'y' {
+				return false
+			}
+		case ' ':
+			if i >= 6 && equalFold(src[i-6:i], "bearer") {
+				return false
+			}
+		case '%', '"', '=', '+':
+			return false
+		}
+	}
+	return true
 }
 
 // relearn redacts out again when the Redactor learned new names or hosts

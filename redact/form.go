@@ -35,6 +35,7 @@ func (r *Redactor) formPair(dst, pair []byte) []byte {
 		key = string(k)
 	}
 	p := r.newPass()
+	defer p.release()
 	kout, kchanged := p.redact(nil, k)
 	if !kchanged {
 		kout = k
@@ -63,6 +64,7 @@ func (r *Redactor) formPair(dst, pair []byte) []byte {
 		return append(dst, v...)
 	}
 	q := r.newPass()
+	defer q.release()
 	if red, changed := q.redact(nil, []byte(dec)); changed {
 		return append(dst, url.QueryEscape(string(red))...)
 	}

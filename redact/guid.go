@@ -10,6 +10,8 @@ const (
 	clsLocal              // email local part: alnum . _ + -
 	clsHost               // host name: alnum . -
 	clsKey                // key of a key=value pair: alnum _ . -
+	clsLook               // may start a finding, depending on its neighbours: see quiet
+	clsLead               // starts a learned literal (only in literals.cls, never in cls)
 )
 
 var cls = func() (t [256]uint16) {
@@ -38,6 +40,10 @@ var cls = func() (t [256]uint16) {
 			f |= clsB64URL | clsLocal | clsKey
 		case '.':
 			f |= clsLocal | clsHost | clsKey
+		}
+		switch b {
+		case '%', '"', '=', '+', '@', ':', '.', 'J', ' ':
+			f |= clsLook
 		}
 		t[c] = f
 	}
@@ -95,7 +101,7 @@ func parseGUIDBytes(t []byte) (g [16]byte) {
 	if len(t) == 36 {
 		// 8-4-4-4-12: skip the dashes at fixed offsets.
 		j := 0
-		for _, k := range [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34} {
+		for _, k := range guidHexAt {
 			g[j] = hexVals[t[k]]<<4 | hexVals[t[k+1]]
 			j++
 		}
@@ -105,6 +111,33 @@ func parseGUIDBytes(t []byte) (g [16]byte) {
 		g[i] = hexVals[t[2*i]]<<4 | hexVals[t[2*i+1]]
 	}
 	return g
+}
+
+// guidHexAt are the offsets of the hex digit pairs of a dashed GUID.
+var guidHexAt = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// parseDashedGUID reads t as a dashed GUID in one pass: what
+// isDashedGUID, parseGUIDBytes and guidForm say of it together.
+func parseDashedGUID(t []byte) (g [16]byte, form Form, ok bool) {
+	if len(t) != 36 || t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-' {
+		return g, 0, false
+	}
+	var all uint16 = clsHex
+	var upper, lower bool
+	for j, k := range guidHexAt {
+		c0, c1 := t[k], t[k+1]
+		all &= cls[c0] & cls[c1]
+		upper = upper || (c0 >= 'A' && c0 <= 'F') || (c1 >= 'A' && c1 <= 'F')
+		lower = lower || (c0 >= 'a' && c0 <= 'f') || (c1 >= 'a' && c1 <= 'f')
+		g[j] = hexVals[c0]<<4 | hexVals[c1]
+	}
+	if all&clsHex == 0 {
+		return g, 0, false
+	}
+	if upper && !lower {
+		return g, FormGUIDUpper, true
+	}
+	return g, FormGUIDLower, true
 }
 
 // parseGUIDText parses a GUID in any form (dashed, undashed, braced, any case).

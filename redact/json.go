@@ -2,7 +2,10 @@ package redact
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"slices"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -26,11 +29,23 @@ func (r *Redactor) Body(contentType string, body []byte) []byte {
 }
 
 func (r *Redactor) body(contentType string, body []byte) []byte {
+	if len(r.policy.KeepPaths) == 0 && len(r.policy.RedactPaths) == 0 && looksJSON(body) {
+		// One pass walks and validates (as gjson.Valid would): the walk
+		// does the same whether the JSON is valid or not, so invalid JSON
+		// only needs the byte scan on top.
+		out, valid := r.json(body, false, true)
+		if valid {
+			return out
+		}
+		return r.textBytes(out)
+	}
 	switch {
 	case gjson.ValidBytes(body):
-		return r.json(body, false)
+		out, _ := r.json(body, false, false)
+		return out
 	case looksJSON(body):
-		return r.textBytes(r.json(body, true))
+		out, _ := r.json(body, true, false)
+		return r.textBytes(out)
 	case isFormType(contentType) || looksForm(body):
 		return r.form(body) // pair by pair, raw and decoded: a text pass over the encoding would fight it
 	}
@@ -40,6 +55,7 @@ func (r *Redactor) body(contentType string, body []byte) []byte {
 // textBytes is Text on bytes.
 func (r *Redactor) textBytes(b []byte) []byte {
 	p := r.newPass()
+	defer p.release()
 	out, changed := p.redact(nil, b)
 	if !changed {
 		return b
@@ -77,21 +93,52 @@ type frame struct {
 	cur []byte // in an object: the key of the value being read
 }
 
+// Validation states of json: what the JSON grammar allows next.
+const (
+	vValue        = iota // a value (top level, after ':' or after ',' in an array)
+	vValueOrClose        // a value or ']' (just after '[')
+	vKeyOrClose          // a key or '}' (just after '{')
+	vKey                 // a key (after ',' in an object)
+	vColon               // ':' after a key
+	vAfter               // ',' or the container's close after a value; at top level, the end
+)
+
 // json redacts JSON in one pass over the bytes: only strings change; keys,
 // numbers, literals and whitespace are copied as they are. lenient accepts
-// invalid JSON (unbalanced, trailing commas, unterminated strings).
-func (r *Redactor) json(b []byte, lenient bool) []byte {
+// invalid JSON (unbalanced, trailing commas, unterminated strings). With
+// validate, valid reports whether b is valid JSON by the rules of
+// gjson.Valid, checked along the way; the walk itself is the same either way.
+// Validation assumes no policy paths: a kept value is skipped unchecked.
+func (r *Redactor) json(b []byte, lenient, validate bool) (result []byte, valid bool) {
 	keep, force := r.policyRanges(b, lenient)
 	p := r.newPass()
+	defer p.release()
 	var out []byte // nil until the first change
+	var outBuf *[]byte
 	copied := 0
-	stack := make([]frame, 0, 16)
-	var scratch []byte
+	var stackBuf [16]frame
+	stack := stackBuf[:0]
+	scratch := p.scratch[:0]
+	defer func() { p.scratch = scratch[:0] }() // keep the grown buffer for the next body
 	ki, fi := 0, 0
 	n := len(b)
+	valid, st := validate, vValue
 	for i := 0; i < n; {
 		c := b[i]
-		if c != '"' && c != '{' && c != '[' && c != '}' && c != ']' {
+		if jsonTab[c] != jStruct {
+			switch {
+			case !valid || jsonTab[c] == jSpace:
+			case c == ':':
+				valid, st = st == vColon, vValue
+			case c == ',' && st == vAfter && len(stack) > 0:
+				st = vValue
+				if stack[len(stack)-1].obj {
+					st = vKey
+				}
+			default:
+				i, valid, st = validGap(b, i, st)
+				continue
+			}
 			i++
 			continue
 		}
@@ -105,6 +152,13 @@ func (r *Redactor) json(b []byte, lenient bool) []byte {
 		}
 		switch c {
 		case '{', '[':
+			if valid {
+				valid = st == vValue || st == vValueOrClose
+				st = vKeyOrClose
+				if c == '[' {
+					st = vValueOrClose
+				}
+			}
 			var key []byte
 			if len(stack) > 0 {
 				key = stack[len(stack)-1].valueKey()
@@ -113,16 +167,36 @@ func (r *Redactor) json(b []byte, lenient bool) []byte {
 			i++
 			continue
 		case '}', ']':
+			if valid {
+				top := len(stack) > 0 && stack[len(stack)-1].obj == (c == '}')
+				valid = top && (st == vAfter || (c == '}' && st == vKeyOrClose) || (c == ']' && st == vValueOrClose))
+				st = vAfter
+			}
 			if len(stack) > 0 {
 				stack = stack[:len(stack)-1]
 			}
 			i++
 			continue
 		}
-		e, closed := stringEnd(b, i)
+		e, closed, plain := scanString(b, i)
 		raw := b[i+1 : e]
 		if closed {
 			raw = b[i+1 : e-1]
+		}
+		if valid {
+			switch st {
+			case vKeyOrClose, vKey:
+				st = vColon
+			case vValue, vValueOrClose:
+				st = vAfter
+			default:
+				valid = false
+			}
+			valid = valid && closed && (plain || validString(raw))
+		}
+		text := raw
+		if !plain {
+			text = unquote(raw)
 		}
 		var repl []byte
 		scratch = scratch[:0]
@@ -131,15 +205,16 @@ func (r *Redactor) json(b []byte, lenient bool) []byte {
 				stack[len(stack)-1].cur = raw
 			}
 			// Keys are data too: a map keyed by ids must not keep them.
-			if o, changed := p.redact(scratch, unquote(raw)); changed {
+			if o, changed := p.redact(scratch, text); changed {
 				repl = o
 			}
 		} else {
-			repl = r.jsonValue(p, stack, raw, i, force, &fi, scratch)
+			repl = r.jsonValue(p, stack, raw, text, i, force, &fi, scratch)
 		}
 		if repl != nil {
 			if out == nil {
-				out = make([]byte, 0, len(b)+len(b)/4)
+				outBuf = getBuf(len(b) + len(b)/4)
+				out = *outBuf
 			}
 			out = append(out, b[copied:i]...)
 			out = appendQuoted(out, repl)
@@ -148,15 +223,177 @@ func (r *Redactor) json(b []byte, lenient bool) []byte {
 		}
 		i = e
 	}
+	valid = valid && st == vAfter && len(stack) == 0
 	if out == nil {
-		return b
+		return b, valid
 	}
-	return append(out, b[copied:]...)
+	out = append(out, b[copied:]...)
+	// The caller keeps the result: an exact-size copy, while the scratch
+	// buffer (grown to the largest body) serves the next body.
+	result = append([]byte(nil), out...)
+	putBuf(outBuf, out)
+	return result, valid
+}
+
+// bufs recycles the buffers json writes into (as *[]byte, so putting one
+// back allocates nothing).
+var bufs sync.Pool
+
+// maxPooledBuf is the largest buffer kept for reuse: bigger ones (a rare
+// huge body) are left to the garbage collector.
+const maxPooledBuf = 1 << 20
+
+func getBuf(size int) *[]byte {
+	b, ok := bufs.Get().(*[]byte)
+	if !ok {
+		b = new([]byte)
+	}
+	if cap(*b) < size {
+		*b = make([]byte, 0, size)
+	}
+	*b = (*b)[:0]
+	return b
+}
+
+func putBuf(b *[]byte, grown []byte) {
+	if cap(grown) <= maxPooledBuf {
+		*b = grown[:0]
+		bufs.Put(b)
+	}
+}
+
+// Byte classes of the JSON walk.
+const (
+	jOther  = iota // numbers, literals, anything invalid
+	jSpace         // whitespace
+	jStruct        // '"', brackets and braces: what the walk acts on
+)
+
+var jsonTab = func() (t [256]uint8) {
+	for _, c := range " \t\n\r" {
+		t[c] = jSpace
+	}
+	for _, c := range `"{}[]` {
+		t[c] = jStruct
+	}
+	return t
+}()
+
+// validGap checks a number or literal at b[i] against the grammar state st
+// and returns where to go on; anything else between strings and brackets
+// (whitespace, colons and commas are handled by json) is invalid there.
+func validGap(b []byte, i, st int) (int, bool, int) {
+	switch c := b[i]; c {
+	case 't', 'f', 'n':
+		lit := "null"
+		if c == 't' {
+			lit = "true"
+		} else if c == 'f' {
+			lit = "false"
+		}
+		if (st != vValue && st != vValueOrClose) || len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+			return i + 1, false, st
+		}
+		return i + len(lit), true, vAfter
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		if st != vValue && st != vValueOrClose {
+			return i + 1, false, st
+		}
+		e, ok := numberEnd(b, i)
+		return e, ok, vAfter
+	}
+	return i + 1, false, st
+}
+
+// numberEnd returns the end of the JSON number at b[i] and whether it is
+// well formed: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func numberEnd(b []byte, i int) (int, bool) {
+	n := len(b)
+	if b[i] == '-' {
+		i++
+		if i == n || !isDigit(b[i]) {
+			return i, false
+		}
+	}
+	if b[i] == '0' {
+		i++
+	} else {
+		for i < n && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < n && b[i] == '.' {
+		i++
+		if i == n || !isDigit(b[i]) {
+			return i, false
+		}
+		for i < n && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < n && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < n && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i == n || !isDigit(b[i]) {
+			return i, false
+		}
+		for i < n && isDigit(b[i]) {
+			i++
+		}
+	}
+	return i, true
+}
+
+// validString reports whether the content of a JSON string (between its
+// quotes) is valid: no control characters, only the escapes JSON defines.
+// UTF-8 is not checked, as gjson.Valid does not.
+func validString(raw []byte) bool {
+	i := 0
+	// Eight bytes at a time: none below 0x20 and no backslash is the common case.
+	for ; i+8 <= len(raw); i += 8 {
+		x := binary.LittleEndian.Uint64(raw[i:])
+		const lo, hi = 0x0101010101010101, 0x8080808080808080
+		bs := x ^ (lo * '\\')
+		if ((x-lo*0x20)&^x|(bs-lo)&^bs)&hi != 0 {
+			break
+		}
+	}
+	for ; i < len(raw); i++ {
+		c := raw[i]
+		if c < 0x20 {
+			return false
+		}
+		if c != '\\' {
+			continue
+		}
+		i++
+		if i == len(raw) {
+			return false
+		}
+		switch raw[i] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case 'u':
+			if i+5 > len(raw) {
+				return false
+			}
+			for _, h := range raw[i+1 : i+5] {
+				if !isHex(h) {
+					return false
+				}
+			}
+			i += 4
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // jsonValue returns the replacement of the string value raw (content
 // between the quotes) at offset i, or nil to keep it.
-func (r *Redactor) jsonValue(p *pass, stack []frame, raw []byte, i int, force [][2]int, fi *int, scratch []byte) []byte {
+func (r *Redactor) jsonValue(p *pass, stack []frame, raw, text []byte, i int, force [][2]int, fi *int, scratch []byte) []byte {
 	var key []byte
 	if len(stack) > 0 {
 		key = stack[len(stack)-1].valueKey()
@@ -172,12 +409,11 @@ func (r *Redactor) jsonValue(p *pass, stack []frame, raw []byte, i int, force []
 			return append(scratch, Removed...)
 		}
 	case forced || kc == keyName:
-		v := unquote(raw)
-		if len(v) > 0 && !IsPseudonym(string(v)) {
-			return append(scratch, r.name(string(v))...)
+		if len(text) > 0 && !IsPseudonym(string(text)) {
+			return r.appendName(scratch, text)
 		}
 	default:
-		if o, changed := p.redact(scratch, unquote(raw)); changed {
+		if o, changed := p.redact(scratch, text); changed {
 			return o
 		}
 	}
@@ -191,6 +427,36 @@ func (f *frame) valueKey() []byte {
 		return f.cur
 	}
 	return f.key
+}
+
+// scanString finds the end of the string starting at b[i] == '"' in one
+// look at its bytes, eight at a time. plain reports a string without
+// backslashes and control characters, the common case: its content is
+// valid and needs no unquoting. Anything else is left to stringEnd,
+// validString and unquote.
+func scanString(b []byte, i int) (end int, closed, plain bool) {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	j := i + 1
+	for ; j+8 <= len(b); j += 8 {
+		x := binary.LittleEndian.Uint64(b[j:])
+		q, bs := x^(lo*'"'), x^(lo*'\\')
+		// The lowest flagged byte is exact: a false flag only ever sits
+		// above a true one.
+		if m := ((q - lo) &^ q & hi) | ((bs - lo) &^ bs & hi) | ((x - lo*0x20) &^ x & hi); m != 0 {
+			j += bits.TrailingZeros64(m) / 8
+			break
+		}
+	}
+	for ; j < len(b); j++ {
+		if c := b[j]; c == '"' || c == '\\' || c < 0x20 {
+			break
+		}
+	}
+	if j < len(b) && b[j] == '"' {
+		return j + 1, true, true
+	}
+	end, closed = stringEnd(b, i)
+	return end, closed, false
 }
 
 // stringEnd returns the index just past the string starting at b[i] == '"',
@@ -300,6 +566,15 @@ func hex4(b []byte, i int) (rune, bool) {
 func appendQuoted(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	for i := 0; i < len(s); {
+		// Copy what needs no escaping in one go.
+		j := i
+		for j < len(s) && s[j] >= 0x20 && s[j] != '"' && s[j] != '\\' && s[j] < utf8.RuneSelf {
+			j++
+		}
+		dst = append(dst, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			dst = append(dst, c)

@@ -96,13 +96,58 @@ var keyClasses = func() map[string]uint8 {
 	return m
 }()
 
+// keyEnds has a bit for each (first, last) pair of normalised letters of
+// the names in keyClasses: it rules out most field names ("@odata.type",
+// "tenantId", "status") before any normalising or lookup.
+var keyEnds = func() (t [1024]uint64) {
+	for k := range keyClasses {
+		i := uint(k[0])<<8 | uint(k[len(k)-1])
+		t[i>>6] |= 1 << (i & 63)
+	}
+	return t
+}()
+
 // keyClass says whether a field name holds a secret, a name, or neither.
-// Names longer than any known one are plain without normalising.
+// Names longer than any known one are plain without normalising. It runs for
+// every JSON string, so it normalises into a stack buffer: the map lookup on
+// string(buf[:n]) does not allocate.
 func keyClass(k []byte) uint8 {
-	if len(k) == 0 || len(k) > 20 {
+	if len(k) < 3 || len(k) > 20 {
 		return keyPlain
 	}
-	return keyClasses[normKey(k)]
+	first, last := 0, len(k)-1
+	for first < len(k) && (k[first] == '_' || k[first] == '-') {
+		first++
+	}
+	for last > first && (k[last] == '_' || k[last] == '-') {
+		last--
+	}
+	if first >= last {
+		return keyPlain
+	}
+	if i := uint(lowerASCII(k[first]))<<8 | uint(lowerASCII(k[last])); keyEnds[i>>6]&(1<<(i&63)) == 0 {
+		return keyPlain
+	}
+	var buf [20]byte
+	n := 0
+	for _, c := range k {
+		switch {
+		case c == '_' || c == '-':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf[n] = c
+		n++
+	}
+	return keyClasses[string(buf[:n])]
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // isSecretHeader reports whether a header (canonical or not) carries a

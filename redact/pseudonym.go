@@ -149,10 +149,34 @@ func IsPseudonym(s string) bool {
 	case strings.HasSuffix(s, hostSuffix) && strings.HasPrefix(s, hostPrefix):
 		return isDecimal(s[len(hostPrefix) : len(s)-len(hostSuffix)])
 	}
-	if a, err := netip.ParseAddr(s); err == nil {
+	if !mayBeAddr(s) {
+		return false
+	}
+	// A copy: netip may keep (a zone of) its argument, which would make
+	// every caller's string(bytes) conversion allocate.
+	if a, err := netip.ParseAddr(strings.Clone(s)); err == nil {
 		return isPseudonymAddr(a)
 	}
 	return false
+}
+
+// mayBeAddr reports whether netip.ParseAddr could accept s: before a zone
+// ("%eth0"), an address holds only hex digits, dots and colons, and at
+// least one dot or colon. It saves the parse (and its error) for the names,
+// hosts and words IsPseudonym and the URL rule look at.
+func mayBeAddr[T string | []byte](s T) bool {
+	sep := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '%':
+			return sep
+		case c == '.' || c == ':':
+			sep = true
+		case !isHex(c):
+			return false
+		}
+	}
+	return sep
 }
 
 // isPseudonymGUIDText reports whether t (36 dashed or 32 undashed hex chars,
@@ -184,14 +208,20 @@ func isPseudonymGUIDText(t []byte) bool {
 	return true
 }
 
-// isPseudonymGUID reports whether g is a GUID pseudonym, and its number.
+// isPseudonymGUID reports whether g is a GUID pseudonym, and its number:
+// the prefix bytes, then 12 decimal digits as the last 6 bytes' nibbles.
 func isPseudonymGUID(g [16]byte) (int, bool) {
-	var buf [36]byte
-	t := appendGUID(buf[:0], g, FormGUIDLower)
-	if !isPseudonymGUIDText(t) {
+	if [10]byte(g[:10]) != [10]byte{0xc0, 0xff, 0xee, 0x00, 0x00, 0x00, 0x40, 0x00, 0x80, 0x00} {
 		return 0, false
 	}
-	n, _ := strconv.Atoi(string(t[len(guidPrefix):]))
+	n := 0
+	for _, b := range g[10:] {
+		hi, lo := b>>4, b&15
+		if hi > 9 || lo > 9 {
+			return 0, false
+		}
+		n = n*100 + int(hi)*10 + int(lo)
+	}
 	return n, true
 }
 
@@ -252,14 +282,24 @@ func guidPseudonym(n int) [16]byte {
 
 // phonePseudonym returns the digits of phone pseudonym n with the given digit count.
 func phonePseudonym(n, digits int) string {
-	d := strconv.Itoa(n)
+	return string(appendPhonePseudonym(nil, n, digits))
+}
+
+// appendPhonePseudonym appends the digits of phone pseudonym n with the given digit count.
+func appendPhonePseudonym(dst []byte, n, digits int) []byte {
+	var buf [20]byte
+	d := strconv.AppendInt(buf[:0], int64(n), 10)
 	pad := digits - len(phonePrefix) - len(d)
 	if pad < 1 {
 		// The counter outgrew the number's length: keep the shape, lose uniqueness.
 		d = d[len(d)-(digits-len(phonePrefix)-1):]
 		pad = 1
 	}
-	return phonePrefix + strings.Repeat("0", pad) + d
+	dst = append(dst, phonePrefix...)
+	for range pad {
+		dst = append(dst, '0')
+	}
+	return append(dst, d...)
 }
 
 // ipPseudonym returns pseudonym n for an address of a's family.

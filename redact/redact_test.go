@@ -51,6 +51,9 @@ func TestTextForms(t *testing.T) {
 		{"secret in nested json", `{"client_secret":"abc","displayName":"Heidi Steen"}`, `{"client_secret":"REDACTED","displayName":"Person 1"}`},
 		{"pseudonym kept", "c0ffee00-0000-4000-8000-000000000007 user3@example.invalid +55500000009", "c0ffee00-0000-4000-8000-000000000007 user3@example.invalid +55500000009"},
 		{"removed kept", "Bearer REDACTED", "Bearer REDACTED"},
+		{"bearer padding alone", "Bearer ==", "Bearer =="},
+		{"bearer padding inside", "BeArer 0=+", "BeArer REDACTED"},
+		{"bearer padding first", "BeArer =+", "BeArer REDACTED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,9 @@ type Redactor struct {
 	issued                                          []string // every pseudonym issued, in order
 	taken                                           int      // issued[:taken] were returned by TakeNew
 
+	layersMu sync.RWMutex           // guards layers
+	layers   map[string]*layerEntry // outcomes of encoded texts: see cachedLayer
+
 	// lits is a copy-on-write snapshot of learned names and hosts, read
 	// without the lock by every pass.
 	lits atomic.Pointer[literals]
@@ -48,6 +51,7 @@ func New(p *Policy) *Redactor {
 		names:  map[string]int{},
 		hosts:  map[string]int{},
 		ips:    map[netip.Addr]int{},
+		layers: map[string]*layerEntry{},
 	}
 	for _, h := range p.KeepHeaders {
 		r.keepH[canonicalHeader(h)] = true
@@ -82,6 +86,7 @@ func (r *Redactor) Text(s string) string {
 	before := r.lits.Load()
 	p := r.newPass()
 	out, changed := p.redact(nil, []byte(s))
+	p.release()
 	if !changed {
 		out = []byte(s)
 	}
@@ -92,8 +97,15 @@ func (r *Redactor) Text(s string) string {
 	return string(out)
 }
 
+// passes recycles passes and their span slices: every Body, Text and URL
+// runs at least one.
+var passes = sync.Pool{New: func() any { return new(pass) }}
+
+// newPass returns a pass that redacts with r; release it when done.
 func (r *Redactor) newPass() *pass {
-	return &pass{r: r, lits: r.lits.Load()}
+	p := passes.Get().(*pass)
+	*p = pass{r: r, lits: r.lits.Load(), spans: p.spans[:0], scratch: p.scratch[:0]}
+	return p
 }
 
 // reserve keeps a counter past a pseudonym number seen in the input, so a
@@ -136,61 +148,100 @@ func (r *Redactor) guidNum(g [16]byte) int {
 		func(n int) { r.guids[g] = n })
 }
 
-func (r *Redactor) phoneDigits(digits string) string {
+// phoneNum returns the pseudonym number of a phone number's digits.
+func (r *Redactor) phoneNum(digits []byte) int {
+	r.mu.RLock()
+	n, ok := r.phones[string(digits)] // no allocation: the key is only looked up
+	r.mu.RUnlock()
+	if ok {
+		return n
+	}
+	d := string(digits)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n, ok := r.phones[digits]
-	n = r.lookup(n, ok, &r.phoneN,
-		func(n int) string { return "+" + phonePseudonym(n, len(digits)) },
-		func(n int) { r.phones[digits] = n })
-	return phonePseudonym(n, len(digits))
+	n, ok = r.phones[d]
+	return r.lookup(n, ok, &r.phoneN,
+		func(n int) string { return "+" + phonePseudonym(n, len(d)) },
+		func(n int) { r.phones[d] = n })
 }
 
-func (r *Redactor) emailNum(addr string) int {
+// emailNum returns the pseudonym number of an address (lower case, "@").
+func (r *Redactor) emailNum(addr []byte) int {
+	r.mu.RLock()
+	n, ok := r.emails[string(addr)]
+	r.mu.RUnlock()
+	if ok {
+		return n
+	}
+	a := string(addr)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n, ok := r.emails[addr]
+	n, ok = r.emails[a]
 	return r.lookup(n, ok, &r.emailN,
 		func(n int) string { return emailLocal + strconv.Itoa(n) + emailDomain },
-		func(n int) { r.emails[addr] = n })
+		func(n int) { r.emails[a] = n })
 }
 
 // name returns the pseudonym of a person's name, learning the name so that it
 // is replaced wherever else it appears.
 func (r *Redactor) name(v string) string {
-	r.mu.Lock()
-	n, ok := r.names[v]
-	n = r.lookup(n, ok, &r.nameN,
-		func(n int) string { return namePrefix + strconv.Itoa(n) },
-		func(n int) { r.names[v] = n })
-	r.mu.Unlock()
-	p := namePrefix + strconv.Itoa(n)
-	if !ok && learnable(v) {
-		r.learn(literal{text: v, repl: p})
-	}
-	return p
+	return string(r.appendName(nil, []byte(v)))
 }
 
-// host returns the pseudonym of a host (lower case), learning it.
-func (r *Redactor) host(h string) string {
-	r.mu.Lock()
-	n, ok := r.hosts[h]
-	n = r.lookup(n, ok, &r.hostN,
-		func(n int) string { return hostPrefix + strconv.Itoa(n) + hostSuffix },
-		func(n int) { r.hosts[h] = n })
-	r.mu.Unlock()
-	p := hostPrefix + strconv.Itoa(n) + hostSuffix
-	if !ok && learnable(h) {
-		r.learn(literal{text: h, repl: p})
+// appendName appends the pseudonym of the name v ("Person N"), learning the
+// name on first sight. Names recur in every roster update: a read-locked
+// lookup that allocates nothing serves them.
+func (r *Redactor) appendName(dst, v []byte) []byte {
+	r.mu.RLock()
+	n, ok := r.names[string(v)]
+	r.mu.RUnlock()
+	if !ok {
+		s := string(v)
+		r.mu.Lock()
+		n, ok = r.names[s]
+		n = r.lookup(n, ok, &r.nameN,
+			func(n int) string { return namePrefix + strconv.Itoa(n) },
+			func(n int) { r.names[s] = n })
+		r.mu.Unlock()
+		if !ok && learnable(s) {
+			r.learn(literal{text: s, repl: namePrefix + strconv.Itoa(n)})
+		}
 	}
-	return p
+	return strconv.AppendInt(append(dst, namePrefix...), int64(n), 10)
+}
+
+// appendHost appends the pseudonym of a host (already lower case), learning it.
+func (r *Redactor) appendHost(dst, h []byte) []byte {
+	r.mu.RLock()
+	n, ok := r.hosts[string(h)]
+	r.mu.RUnlock()
+	if !ok {
+		s := string(h)
+		r.mu.Lock()
+		n, ok = r.hosts[s]
+		n = r.lookup(n, ok, &r.hostN,
+			func(n int) string { return hostPrefix + strconv.Itoa(n) + hostSuffix },
+			func(n int) { r.hosts[s] = n })
+		r.mu.Unlock()
+		if !ok && learnable(s) {
+			r.learn(literal{text: s, repl: hostPrefix + strconv.Itoa(n) + hostSuffix})
+		}
+	}
+	dst = strconv.AppendInt(append(dst, hostPrefix...), int64(n), 10)
+	return append(dst, hostSuffix...)
 }
 
 func (r *Redactor) ip(a netip.Addr) netip.Addr {
 	a = a.Unmap()
+	r.mu.RLock()
+	n, ok := r.ips[a]
+	r.mu.RUnlock()
+	if ok {
+		return ipPseudonym(n, a.Is6())
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n, ok := r.ips[a]
+	n, ok = r.ips[a]
 	counter := &r.ip4N
 	if a.Is6() {
 		counter = &r.ip6N
@@ -227,15 +278,21 @@ func (r *Redactor) learn(l literal) {
 	next := &literals{}
 	if cur := r.lits.Load(); cur != nil {
 		next.list = append(next.list, cur.list...)
-		next.first = cur.first
+		next.gen = cur.gen
 	}
+	next.gen++
 	next.list = append(next.list, l)
 	// Longest first, so "bot.contoso.com" wins over a shorter learned name inside it.
 	for i := len(next.list) - 1; i > 0 && len(next.list[i].text) > len(next.list[i-1].text); i-- {
 		next.list[i], next.list[i-1] = next.list[i-1], next.list[i]
 	}
-	k := uint(l.text[0])<<8 | uint(l.text[1])
-	next.first[k>>6] |= 1 << (k & 63)
+	next.cls = cls
+	next.byFirst = make(map[uint16][]int32, len(next.list))
+	for i, l := range next.list {
+		next.add(l.text)
+		k := uint16(l.text[0])<<8 | uint16(l.text[1])
+		next.byFirst[k] = append(next.byFirst[k], int32(i))
+	}
 	r.lits.Store(next)
 }
 
@@ -247,14 +304,18 @@ func (r *Redactor) replacement(dst []byte, s span, v []byte) []byte {
 	case kSecret:
 		return append(dst, Removed...)
 	case kPhone:
-		return append(dst, r.phoneDigits(string(v))...)
+		return appendPhonePseudonym(dst, r.phoneNum(v), len(v))
 	case kEmail:
-		addr := bytes.ToLower(v)
+		var buf [128]byte
+		addr := appendLower(buf[:0], v)
 		if s.form == FormEmailURLEncoded {
-			addr = bytes.Replace(addr, []byte("%40"), []byte("@"), 1)
+			if k := bytes.Index(addr, []byte("%40")); k >= 0 {
+				addr = append(addr[:k+1], addr[k+3:]...)
+				addr[k] = '@'
+			}
 		}
 		dst = append(dst, emailLocal...)
-		dst = strconv.AppendInt(dst, int64(r.emailNum(string(addr))), 10)
+		dst = strconv.AppendInt(dst, int64(r.emailNum(addr)), 10)
 		if s.form == FormEmailURLEncoded {
 			return append(dst, "%40example.invalid"...)
 		}
@@ -264,12 +325,25 @@ func (r *Redactor) replacement(dst []byte, s span, v []byte) []byte {
 		if err != nil {
 			return append(dst, Removed...)
 		}
-		return append(dst, r.ip(a).String()...)
+		return r.ip(a).AppendTo(dst)
 	case kHost:
-		return append(dst, r.host(string(bytes.ToLower(v)))...)
+		var buf [128]byte
+		return r.appendHost(dst, appendLower(buf[:0], v))
 	case kName:
-		return append(dst, r.name(string(v))...)
+		return r.appendName(dst, v)
 	default:
 		return append(dst, s.repl...)
 	}
+}
+
+// appendLower appends b in ASCII lower case (what bytes.ToLower does to
+// the ASCII letters of an address or host; other bytes are copied).
+func appendLower(dst, b []byte) []byte {
+	for _, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
