@@ -9,9 +9,13 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 )
 
 // The token endpoint and the discovery documents MSAL and azidentity fetch
@@ -72,6 +76,57 @@ func (t *tokenEndpoint) add(c *candidate) bool {
 	return true
 }
 
+// tokenAnswer returns the body answering a token request with tok: the
+// recorded answer when the cassette holds a successful one, so the bot sees
+// the fields its identity provider really sent (ext_expires_in, refresh_in,
+// token_type...), with the secrets the recording removed replaced or dropped;
+// else a minimal client-credentials answer.
+func (t *tokenEndpoint) tokenAnswer(r *Replayer, tok string) []byte {
+	secs := int(tokenLifetime / time.Second)
+	minimal := fmt.Appendf(nil, `{"token_type":"Bearer","expires_in":%d,"ext_expires_in":%d,"access_token":%q}`, secs, secs, tok)
+	t.mu.Lock()
+	var seq uint64
+	for _, c := range t.recorded["token"] {
+		if c.status == http.StatusOK && c.errText == "" {
+			seq = c.seq
+			break
+		}
+	}
+	t.mu.Unlock()
+	if seq == 0 {
+		return minimal
+	}
+	ev, err := r.cfg.Cassette.Event(seq)
+	if err != nil || !gjson.ValidBytes(ev.Response.Body) || !gjson.GetBytes(ev.Response.Body, "access_token").Exists() {
+		return minimal
+	}
+	body := ev.Response.Body
+	type field struct {
+		path  string
+		value any
+	}
+	fields := []field{{"access_token", tok}, {"expires_in", secs}}
+	if gjson.GetBytes(body, "ext_expires_in").Exists() {
+		fields = append(fields, field{"ext_expires_in", secs})
+	}
+	if gjson.GetBytes(body, "refresh_in").Exists() {
+		fields = append(fields, field{"refresh_in", secs / 2})
+	}
+	for _, f := range fields {
+		if body, err = sjson.SetBytes(body, f.path, f.value); err != nil {
+			return minimal
+		}
+	}
+	// Secrets a client-credentials answer does not need: removed when
+	// recorded, they would only carry the REDACTED marker.
+	for _, path := range []string{"refresh_token", "id_token"} {
+		if body, err = sjson.DeleteBytes(body, path); err != nil {
+			return minimal
+		}
+	}
+	return body
+}
+
 // request returns what the bot's last token request said.
 func (t *tokenEndpoint) request(appID string) TokenRequest {
 	t.mu.Lock()
@@ -105,10 +160,11 @@ func (t *tokenEndpoint) serve(r *Replayer, w http.ResponseWriter, req *http.Requ
 			writeReplayJSON(w, http.StatusInternalServerError, map[string]any{"error": "server_error", "error_description": "graphvcr: " + err.Error()})
 			return true
 		}
-		secs := int(tokenLifetime / time.Second)
-		writeReplayJSON(w, http.StatusOK, map[string]any{
-			"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": tok,
-		})
+		body := t.tokenAnswer(r, tok)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
 	case cls == "openid" && (req.Method == http.MethodGet || req.Method == http.MethodHead):
 		tenant := openIDConfigPath.FindStringSubmatch(path)[1]
 		base := r.url + "/" + tenant
