@@ -99,6 +99,15 @@ func canonicalID(id string) string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
+// NotificationKinds names what each entry of a commsNotifications body
+// reports, in order: "call established", "operation completed", "roster
+// updated (2 participants)", "call terminated"... It is the classification
+// the timelines show; nil when the body holds no notification.
+func NotificationKinds(body []byte) []string {
+	kinds, _ := notificationKinds(body)
+	return kinds
+}
+
 // notificationKinds names what each entry of a commsNotifications body
 // reports, and returns the call of the first entry that names one. Bodies
 // that are not valid JSON (Graph has sent trailing commas) are read as far

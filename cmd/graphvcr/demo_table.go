@@ -9,9 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/timeline"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/redact"
 )
@@ -63,7 +62,7 @@ func demoRows(r *cassette.Reader, rep *proxy.Report) ([]demoRow, error) {
 			recorded: e.Offset, status: demoStatus(e.Response.Status),
 		}
 		if row.notification {
-			if kinds := notificationKinds(e.Request.Body); len(kinds) > 0 {
+			if kinds := timeline.NotificationKinds(e.Request.Body); len(kinds) > 0 {
 				row.status += " · " + strings.Join(kinds, ", ")
 			}
 			if d, ok := delivered[e.Seq]; ok {
@@ -201,30 +200,4 @@ func demoStatus(code int) string {
 		return "no response"
 	}
 	return fmt.Sprintf("%d %s", code, http.StatusText(code))
-}
-
-// notificationKinds names what each entry of a commsNotifications body
-// reports: "call established", "operation completed", "roster updated".
-// Bodies that are not valid JSON (Graph sends trailing commas) are read as
-// far as gjson can.
-func notificationKinds(body []byte) []string {
-	var kinds []string
-	for _, v := range gjson.GetBytes(body, "value").Array() {
-		change := v.Get("changeType").String()
-		resource := strings.ToLower(v.Get("resource").String())
-		data := v.Get("resourceData")
-		switch {
-		case strings.Contains(resource, "/operations/"):
-			kinds = append(kinds, "operation "+strings.ToLower(data.Get("status").String()))
-		case strings.HasSuffix(resource, "/participants") || data.IsArray():
-			kinds = append(kinds, fmt.Sprintf("roster %s (%d)", change, len(data.Array())))
-		case change == "deleted":
-			kinds = append(kinds, "call deleted")
-		case data.Get("state").String() != "":
-			kinds = append(kinds, "call "+data.Get("state").String())
-		default:
-			kinds = append(kinds, change)
-		}
-	}
-	return kinds
 }
