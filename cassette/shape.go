@@ -41,7 +41,8 @@ func Shape(method, rawURL string) string {
 	b.Grow(len(method) + 1 + len(path))
 	b.WriteString(strings.ToUpper(method))
 	b.WriteByte(' ')
-	for i, seg := range strings.Split(path, "/") {
+	for i := 0; ; i++ {
+		seg, rest, more := strings.Cut(path, "/")
 		if i > 0 {
 			b.WriteByte('/')
 		}
@@ -51,6 +52,10 @@ func Shape(method, rawURL string) string {
 			// A zero byte separates shape and seq in index keys.
 			b.WriteString(strings.ReplaceAll(seg, "\x00", "%00"))
 		}
+		if !more {
+			break
+		}
+		path = rest
 	}
 	return b.String()
 }
@@ -61,6 +66,12 @@ func isIDSegment(seg string) bool {
 	}
 	if s, err := url.PathUnescape(seg); err == nil {
 		seg = s
+	}
+	// Every pattern needs 32 hex digits (a GUID) or starts with a digit,
+	// "tel:" or "+": most segments ("v1.0", "calls", "invite") are none of
+	// these and need no regexp.
+	if c := seg[0]; len(seg) < 32 && (c < '0' || c > '9') && c != '+' && c != 't' {
+		return false
 	}
 	for _, re := range idSegment {
 		if re.MatchString(seg) {

@@ -2,6 +2,7 @@ package cassette
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"testing"
 )
@@ -37,6 +38,13 @@ func TestShape(t *testing.T) {
 		{"GET", "https://h/v1.0/me", "GET /v1.0/me"},
 		{"GET", "https://h/v1.0/deadbeef", "GET /v1.0/deadbeef"}, // 8 hex letters are a word, not an id
 		{"GET", "%zz/a/123?q", "GET %zz/a/{id}"},                 // unparsable URL: still shaped
+		// Segments an id pattern matches although they start with a letter
+		// or an escape: the pre-check before the patterns must let them through.
+		{"GET", "https://h/v1.0/calls/abcdefab-abcd-4bcd-abcd-abcdefabcdef/x", "GET /v1.0/calls/{id}/x"},
+		{"GET", "https://h/v1.0/users('8a34a46b-3d17-4ab6-8eca-4eaff4e8d8c5')", "GET /v1.0/{id}"},
+		{"GET", "https://h/v1.0/phones/tel:+12345678901", "GET /v1.0/phones/{id}"},
+		{"GET", "https://h/v1.0/phones/%2B12345678901", "GET /v1.0/phones/{id}"},
+		{"GET", "https://h/v1.0/threads/tabcdefabcdefabcdefabcdefabcdef", "GET /v1.0/threads/tabcdefabcdefabcdefabcdefabcdef"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.url, func(t *testing.T) {
@@ -103,5 +111,37 @@ func TestCandidates(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestIsIDSegmentPrecheck compares isIDSegment with the patterns alone on
+// segments around the pre-check's edges (first byte, 32 bytes), so the
+// shortcut never changes a Shape.
+func TestIsIDSegmentPrecheck(t *testing.T) {
+	patternsOnly := func(seg string) bool {
+		if s, err := url.PathUnescape(seg); err == nil {
+			seg = s
+		}
+		for _, re := range idSegment {
+			if re.MatchString(seg) {
+				return true
+			}
+		}
+		return false
+	}
+	var segs []string
+	for _, first := range []string{"a", "t", "tel:", "+", "0", "9", "%2B", "%30", "x", "(", "28:", "{"} {
+		for _, rest := range []string{
+			"", "1", "12345678901", "bcdefab-abcd-4bcd-abcd-abcdefabcdef", "abcdefabcdefabcdefabcdefabcdef",
+			"abcdefabcdefabcdefabcdefabcdefab", "a34a46b-3d17-4ab6-8eca-4eaff4e8d8c5", "el:+12345678901",
+			":meeting_NjQ0@thread.v2", "9:meeting_NjQ0@thread.v2", " (555) 123-4567",
+		} {
+			segs = append(segs, first+rest)
+		}
+	}
+	for _, seg := range segs {
+		if got, want := isIDSegment(seg), patternsOnly(seg); got != want {
+			t.Errorf("isIDSegment(%q) = %v, the patterns say %v", seg, got, want)
+		}
 	}
 }

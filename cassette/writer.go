@@ -174,9 +174,11 @@ func (w *Writer) Append(ctx context.Context, ev *Event, pseudonyms ...string) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	buf := getHeadBuf(headSize(ev))
+	defer putHeadBuf(buf) // once Append returns, no transaction holds p.head
 	p := &pending{
 		ctx:        ctx,
-		head:       encodeHead(make([]byte, 0, headSize(ev)), ev),
+		head:       encodeHead((*buf)[:0], ev),
 		body:       ev.Response.Body,
 		shape:      Shape(ev.Request.Method, ev.Request.URL),
 		pseudonyms: pseudonyms,
@@ -222,6 +224,35 @@ func (w *Writer) Append(ctx context.Context, ev *Event, pseudonyms ...string) er
 		}
 		w.mu.Unlock()
 	}
+}
+
+// headBufs recycles the buffers heads are encoded into. A head is only read
+// by the transaction that stores it (bbolt copies values into its pages on
+// commit), and Append returns after that transaction ends or without the
+// head ever being taken, so the buffer is free again when Append returns.
+var headBufs sync.Pool
+
+// maxPooledHead bounds the buffers kept in headBufs, so one huge event does
+// not pin its buffer.
+const maxPooledHead = 64 << 10
+
+func getHeadBuf(size int) *[]byte {
+	if b, ok := headBufs.Get().(*[]byte); ok {
+		if cap(*b) >= size {
+			return b
+		}
+		headBufs.Put(b)
+	}
+	b := make([]byte, 0, size)
+	return &b
+}
+
+func putHeadBuf(b *[]byte) {
+	if cap(*b) > maxPooledHead {
+		return
+	}
+	*b = (*b)[:0]
+	headBufs.Put(b)
 }
 
 // headSize is the capacity that holds ev's encoded head without growing:

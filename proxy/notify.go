@@ -57,7 +57,10 @@ func (r *Recorder) serveNotify(w http.ResponseWriter, req *http.Request) {
 		r.failNotify(w, ev, x, mark, calls, 0, http.StatusBadGateway, "build bot request: "+err.Error())
 		return
 	}
-	out.Header = x.reqHeader.Clone()
+	// Shared, not copied: neither the Client (it copies a request before
+	// adding anything) nor its RoundTripper changes the request, and
+	// x.reqHeader is only read (storable and the Redactor copy it).
+	out.Header = x.reqHeader
 	out.ContentLength = int64(len(body))
 	if len(body) == 0 {
 		out.Body = http.NoBody
@@ -76,8 +79,8 @@ func (r *Recorder) serveNotify(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	x.status = resp.StatusCode
-	x.respHeader = resp.Header.Clone()
-	removeHopHeaders(x.respHeader)
+	removeHopHeaders(resp.Header) // resp is ours: no copy for what is stored
+	x.respHeader = resp.Header
 	x.respBody = answer
 	ev.Latency = latency
 	ev.Trigger = r.calls.trigger(r.abortCtx, mark, calls)

@@ -145,6 +145,10 @@ type Recorder struct {
 	botClient *http.Client
 	tunnelTr  *http.Transport // goproxy's transport, for plain-http forward requests to other hosts
 
+	// upstreamStr and tokenUpStr are upstream and tokenUp as strings, made
+	// once: every relayed response is rewritten from them.
+	upstreamStr, tokenUpStr string
+
 	gp        *goproxy.ProxyHttpServer
 	admin     *adminHandler
 	ready     atomic.Bool
@@ -227,6 +231,7 @@ func newRecorder(cfg RecordConfig) (*Recorder, error) {
 	if r.tokenUp, err = parseBase("token upstream", cfg.TokenUpstream); err != nil {
 		return nil, err
 	}
+	r.upstreamStr, r.tokenUpStr = r.upstream.String(), r.tokenUp.String()
 	if r.bot, err = parseBase("bot", cfg.Bot); err != nil {
 		return nil, err
 	}

@@ -68,10 +68,12 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 
 	target := joinURL(rt.base, req.URL)
 	x := &rawExchange{method: req.Method, url: target}
+	var pathCalls []string // the call in the URL path, found once for begin and finish
 	if rt.kind == cassette.KindGraph {
 		// Noted on arrival: a notification arriving from now on may be
 		// about this request (see callTracker).
-		x.mark = r.calls.begin(req.Method, callIDsOf(req.Method, req.URL.Path, 0, nil))
+		pathCalls = callIDsOf(req.Method, req.URL.Path, 0, nil)
+		x.mark = r.calls.begin(req.Method, pathCalls)
 		defer r.calls.finish(x.mark, 0, nil) // for paths that commit nothing
 	}
 	x.reqHeader = req.Header.Clone()
@@ -132,13 +134,18 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 			"graphvcr: could not record the exchange, so it was not relayed: "+err.Error())
 	}
 
-	ids := callIDsOf(req.Method, req.URL.Path, x.status, plainResp)
+	ids := pathCalls // a call in the path wins over the response, as in callIDsOf
+	if ids == nil {
+		ids = callIDsOf(req.Method, req.URL.Path, x.status, plainResp)
+	}
 	r.calls.finish(x.mark, ev.Seq, ids)
 	r.calls.saw(ids)
 
 	// What is relayed is what was received, except that absolute upstream
 	// URLs point back at the base the bot used.
-	relayHeader := resp.Header.Clone() // rewritten below; x.respHeader stays as received
+	// ev holds redacted copies and the exchange is committed, so the
+	// received header is no longer needed as received: rewrite it in place.
+	relayHeader := resp.Header
 	rw := r.relayRewriter(rt)
 	rw.Header(relayHeader)
 	relay := respBody
@@ -265,7 +272,7 @@ func (r *Recorder) relayRewriter(rt route) urlRewriter {
 			graphBase = rt.clientBase
 		}
 	}
-	up, tok := r.upstream.String(), r.tokenUp.String()
+	up, tok := r.upstreamStr, r.tokenUpStr
 	if rt.kind == cassette.KindToken {
 		return newURLRewriter(tok, tokenBase, up, graphBase)
 	}
@@ -320,7 +327,7 @@ func textResponse(req *http.Request, status int, msg string) *http.Response {
 // fitting Content-Length.
 func relayResponse(req *http.Request, status int, h http.Header, body []byte) *http.Response {
 	resp := &http.Response{
-		Status:     fmt.Sprintf("%d %s", status, http.StatusText(status)),
+		Status:     strconv.Itoa(status) + " " + http.StatusText(status),
 		StatusCode: status,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,

@@ -5,6 +5,7 @@ import (
 	"net/textproto"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 func canonicalHeader(h string) string { return textproto.CanonicalMIMEHeaderKey(h) }
@@ -21,16 +22,26 @@ func (r *Redactor) Header(h http.Header) http.Header {
 		return nil
 	}
 	out := make(http.Header, len(h))
-	// Sorted, so pseudonyms are numbered the same way on every run.
-	names := make([]string, 0, len(h))
-	for name := range h {
+	// Sorted, so pseudonyms are numbered the same way on every run. A
+	// request or response has a handful of headers: the names fit on the
+	// stack, and all values share one allocation.
+	var nameBuf [16]string
+	names, total := nameBuf[:0], 0
+	for name, vals := range h {
 		names = append(names, name)
+		total += len(vals)
 	}
 	slices.Sort(names)
+	all := make([]string, total)
 	for _, name := range names {
 		vals := h[name]
+		if vals == nil {
+			out[name] = []string{}
+			continue
+		}
 		cname := canonicalHeader(name)
-		nv := make([]string, len(vals))
+		nv := all[:len(vals):len(vals)] // full slice expression: an append to one value list cannot overwrite the next
+		all = all[len(vals):]
 		for i, v := range vals {
 			nv[i] = r.headerValue(cname, v)
 		}
@@ -62,7 +73,27 @@ func (r *Redactor) headerValue(name, v string) string {
 		}
 		return Removed
 	}
+	if r.quietText(v) {
+		return v
+	}
 	return r.Text(v)
+}
+
+// quietText reports whether Text(s) would return s unchanged by the cheap
+// test Text itself starts with (nothing that could start an id, a secret or
+// a learned name), without copying s: most header values (Content-Type,
+// Date, User-Agent) hold nothing to find. False means "look closer", so a
+// value is never let through that Text would change: the test reads the
+// same literals snapshot and gives up if the Redactor learned meanwhile.
+func (r *Redactor) quietText(s string) bool {
+	if s == "" {
+		return true
+	}
+	before := r.lits.Load()
+	p := pass{r: r, lits: before}
+	// Read only: quiet never writes to its input, so s's bytes are viewed in place.
+	quiet := p.quiet(unsafe.Slice(unsafe.StringData(s), len(s)))
+	return quiet && r.lits.Load() == before
 }
 
 // authValue keeps the scheme of an Authorization value and removes the rest.
