@@ -53,6 +53,30 @@ type recording struct {
 // Recorder and returns the closed cassette's path.
 func recordScenario(t *testing.T, s graphtest.Scenario, seed int64) recording {
 	t.Helper()
+	return recordScenarioWith(t, s, seed, scenarioOptions{delayScale: replayDelayScale}).recording
+}
+
+// scenarioOptions vary a recorded session.
+type scenarioOptions struct {
+	delayScale float64 // the simulator's GraphOptions.DelayScale
+	// validating makes the bot check every notification's JWT against the
+	// simulator's metadata, fetched through the recorder.
+	validating bool
+}
+
+// scenarioRun is a scenario recorded through the Recorder, with what the
+// simulator knew of it.
+type scenarioRun struct {
+	recording
+	sent             []graphtest.Sent // the notifications the simulator sent
+	tenant, clientID string           // the simulator's original ids
+}
+
+// recordScenarioWith runs scenario s with a simulator and a sample bot through a
+// Recorder, both reaching it by name as they would through a tunnel, and
+// returns the closed cassette's path with what the bot and the simulator saw.
+func recordScenarioWith(t *testing.T, s graphtest.Scenario, seed int64, o scenarioOptions) scenarioRun {
+	t.Helper()
 	var notifyAddr, recAddr laterAddr
 	notifyTr := &http.Transport{DialContext: notifyAddr.dial}
 	defer notifyTr.CloseIdleConnections()
@@ -60,14 +84,14 @@ func recordScenario(t *testing.T, s graphtest.Scenario, seed int64) recording {
 		Seed:         seed,
 		ClientSecret: "rec-secret~1",
 		CallbackBase: "http://notify.graphvcr.test",
-		DelayScale:   replayDelayScale,
+		DelayScale:   o.delayScale,
 		NotifyClient: &http.Client{Transport: notifyTr, Timeout: 10 * time.Second},
 	})
 	defer g.Close()
 	botTr := &http.Transport{DisableCompression: true, DialContext: recAddr.dial}
 	defer botTr.CloseIdleConnections()
 	base := "http://graphvcr.test:8080"
-	bot := graphtest.NewBot(graphtest.BotOptions{
+	opts := graphtest.BotOptions{
 		GraphURL:     base,
 		TokenURL:     base + "/" + g.TenantID() + "/oauth2/v2.0/token",
 		ClientID:     g.ClientID(),
@@ -76,7 +100,11 @@ func recordScenario(t *testing.T, s graphtest.Scenario, seed int64) recording {
 		Seed:         seed + 1,
 		HTTPClient:   &http.Client{Transport: botTr, Timeout: 20 * time.Second},
 		WaitTimeout:  10 * time.Second,
-	})
+	}
+	if o.validating {
+		opts.OpenIDConfigURL = base + "/v1/.well-known/OpenIdConfiguration"
+	}
+	bot := graphtest.NewBot(opts)
 	defer bot.Close()
 
 	path := filepath.Join(t.TempDir(), string(s)+".bolt")
@@ -85,24 +113,28 @@ func recordScenario(t *testing.T, s graphtest.Scenario, seed int64) recording {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		if err := w.Close(); err != nil {
-			t.Errorf("close cassette: %v", err)
-		}
-	}()
 	rec, err := proxy.StartRecorder(t.Context(), proxy.RecordConfig{
 		Upstream: g.URL, TokenUpstream: g.URL, Bot: bot.URL, Cassette: w, Redactor: red,
 	})
 	if err != nil {
+		w.Close()
 		t.Fatal(err)
 	}
 	recAddr.set(hostOf(rec.URL()))
 	notifyAddr.set(hostOf(rec.NotifyURL()))
 	res, err := bot.Run(t.Context(), s)
+	if err == nil {
+		// The run may end before the last notification was answered; the
+		// recorder relays it only once it is in the cassette.
+		err = g.Flush(t.Context())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if cerr := rec.Close(ctx); cerr != nil {
 		t.Errorf("close recorder: %v", cerr)
+	}
+	if cerr := w.Close(); cerr != nil {
+		t.Errorf("close cassette: %v", cerr)
 	}
 	if err != nil {
 		t.Fatalf("record %s: %v", s, err)
@@ -110,7 +142,7 @@ func recordScenario(t *testing.T, s graphtest.Scenario, seed int64) recording {
 	if err := res.Err(); err != nil {
 		t.Fatalf("record %s: the bot's checks failed through the recorder: %v", s, err)
 	}
-	return recording{path: path, result: res}
+	return scenarioRun{recording: recording{path: path, result: res}, sent: g.Sent(), tenant: g.TenantID(), clientID: g.ClientID()}
 }
 
 // replayRun is one replay of a cassette to a fresh sample bot.

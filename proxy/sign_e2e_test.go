@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
-	"github.com/graphvcr/graphvcr/redact"
 )
 
 // Ids of the replaying bot: another tenant and application than recorded.
@@ -113,75 +111,15 @@ func checkReplayedToken(t *testing.T, signer *proxy.Signer, authz string) {
 // or original tenant or app id, and returns its path.
 func recordValidated(t *testing.T, s graphtest.Scenario, seed int64) string {
 	t.Helper()
-	var notifyAddr, recAddr laterAddr
-	notifyTr := &http.Transport{DialContext: notifyAddr.dial}
-	defer notifyTr.CloseIdleConnections()
-	g := graphtest.NewGraph(graphtest.GraphOptions{
-		Seed:         seed,
-		ClientSecret: "rec-secret~1",
-		CallbackBase: "http://notify.graphvcr.test",
-		DelayScale:   0.02,
-		NotifyClient: &http.Client{Transport: notifyTr, Timeout: 10 * time.Second},
-	})
-	defer g.Close()
-	botTr := &http.Transport{DisableCompression: true, DialContext: recAddr.dial}
-	defer botTr.CloseIdleConnections()
-	base := "http://graphvcr.test:8080"
-	bot := graphtest.NewBot(graphtest.BotOptions{
-		GraphURL:        base,
-		TokenURL:        base + "/" + g.TenantID() + "/oauth2/v2.0/token",
-		ClientID:        g.ClientID(),
-		ClientSecret:    "rec-secret~1",
-		CallbackURL:     "https://calls.contoso-bot.example/api/calls",
-		Seed:            seed + 1,
-		HTTPClient:      &http.Client{Transport: botTr, Timeout: 20 * time.Second},
-		WaitTimeout:     10 * time.Second,
-		OpenIDConfigURL: base + "/v1/.well-known/OpenIdConfiguration",
-	})
-	defer bot.Close()
+	rs := recordScenarioWith(t, s, seed, scenarioOptions{delayScale: 0.02, validating: true})
+	path := rs.path
 
-	path := filepath.Join(t.TempDir(), string(s)+".bolt")
-	red := redact.New(nil)
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: proxy.RecordMeta(g.URL, g.URL, red)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := proxy.StartRecorder(t.Context(), proxy.RecordConfig{
-		Upstream: g.URL, TokenUpstream: g.URL, Bot: bot.URL, Cassette: w, Redactor: red,
-	})
-	if err != nil {
-		w.Close()
-		t.Fatal(err)
-	}
-	recAddr.set(hostOf(rec.URL()))
-	notifyAddr.set(hostOf(rec.NotifyURL()))
-	res, err := bot.Run(t.Context(), s)
-	if err == nil {
-		// The run may end before the last notification was answered; the
-		// recorder relays it only once it is in the cassette.
-		err = g.Flush(t.Context())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if cerr := rec.Close(ctx); cerr != nil {
-		t.Errorf("close recorder: %v", cerr)
-	}
-	if cerr := w.Close(); cerr != nil {
-		t.Errorf("close cassette: %v", cerr)
-	}
-	if err != nil {
-		t.Fatalf("record %s: %v", s, err)
-	}
-	if err := res.Err(); err != nil {
-		t.Fatalf("record %s: the validating bot's checks failed through the recorder: %v", s, err)
-	}
-
-	sent := g.Sent()
+	sent := rs.sent
 	if len(sent) == 0 {
 		t.Fatal("the simulator sent no notification")
 	}
 	o := originals{}
-	for _, v := range []string{g.TenantID(), g.ClientID()} {
+	for _, v := range []string{rs.tenant, rs.clientID} {
 		o[strings.ToLower(strings.ReplaceAll(v, "-", ""))] = "tenant or app guid"
 		o[v] = "tenant or app guid"
 	}
