@@ -97,8 +97,10 @@ type Meta struct {
 	Created time.Time
 	// Version is the graphvcr version that wrote the file.
 	Version string
-	// Upstream is the Graph host as recorded (e.g. "graph.microsoft.com").
+	// Upstream is the base URL of Graph as recorded, in the redacted form
+	// the stored URLs use (e.g. "https://graph.microsoft.com"): replay
+	// rewrites it to its own listener in what it serves.
 	Upstream string
-	// TokenUpstream is the token endpoint host as recorded.
+	// TokenUpstream is the base URL of the token endpoint, likewise.
 	TokenUpstream string
 }
