@@ -40,8 +40,20 @@ func writeMermaidEvent(w io.Writer, s summary) {
 	line := func(format string, args ...any) { fmt.Fprintf(w, "    "+format+"\n", args...) }
 	req := mermaidText(s.Method + " " + s.Path)
 	answer := statusText(s.Status) + ", " + formatLatency(s.Latency)
+	// exchange draws the request from one side through graphvcr to the
+	// other, and the answer (or the transport error) back.
+	exchange := func(from, to string) {
+		line("%s->>graphvcr: %s", from, req)
+		line("graphvcr->>%s: %s", to, req)
+		if s.Error != "" {
+			line("%s--xgraphvcr: %s", to, mermaidText("error: "+s.Error))
+		} else {
+			line("%s-->>graphvcr: %s", to, mermaidText(answer))
+		}
+		line("graphvcr-->>%s: %s", from, mermaidText(statusText(s.Status)))
+	}
+	note := fmt.Sprintf("#%d %s", s.Seq, formatOffset(s.Offset))
 	if s.Kind != cassette.KindNotification {
-		note := fmt.Sprintf("#%d %s", s.Seq, formatOffset(s.Offset))
 		if s.Kind == cassette.KindToken {
 			note += " token"
 		}
@@ -49,18 +61,9 @@ func writeMermaidEvent(w io.Writer, s summary) {
 			note += " call " + shortID(s.Call)
 		}
 		line("Note left of bot: %s", mermaidText(note))
-		line("bot->>graphvcr: %s", req)
-		line("graphvcr->>Graph: %s", req)
-		if s.Error != "" {
-			line("Graph--xgraphvcr: %s", mermaidText("error: "+s.Error))
-			line("graphvcr-->>bot: %s", mermaidText(statusText(s.Status)))
-			return
-		}
-		line("Graph-->>graphvcr: %s", mermaidText(answer))
-		line("graphvcr-->>bot: %s", mermaidText(statusText(s.Status)))
+		exchange("bot", "Graph")
 		return
 	}
-	note := fmt.Sprintf("#%d %s", s.Seq, formatOffset(s.Offset))
 	if len(s.Kinds) > 0 {
 		note += " " + strings.Join(s.Kinds, ", ")
 	}
@@ -68,15 +71,7 @@ func writeMermaidEvent(w io.Writer, s summary) {
 		note += fmt.Sprintf(" ← #%d", s.Trigger)
 	}
 	line("Note right of Graph: %s", mermaidText(note))
-	line("Graph->>graphvcr: %s", req)
-	line("graphvcr->>bot: %s", req)
-	if s.Error != "" {
-		line("bot--xgraphvcr: %s", mermaidText("error: "+s.Error))
-		line("graphvcr-->>Graph: %s", mermaidText(statusText(s.Status)))
-		return
-	}
-	line("bot-->>graphvcr: %s", mermaidText(answer))
-	line("graphvcr-->>Graph: %s", mermaidText(statusText(s.Status)))
+	exchange("Graph", "bot")
 }
 
 // shortID keeps the distinctive tail of a pseudonymous GUID
