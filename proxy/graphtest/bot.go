@@ -124,13 +124,7 @@ func StartBot(opts BotOptions) (*Bot, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/calls", b.handleNotification)
 	b.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(b.logger.Handler(), slog.LevelDebug)}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		if err := b.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			b.logger.Error("bot webhook serve", "err", err)
-		}
-	}()
+	serve(&b.wg, b.srv, ln, b.logger, "bot webhook serve")
 	return b, nil
 }
 

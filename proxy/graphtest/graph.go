@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -171,13 +170,7 @@ func StartGraph(opts GraphOptions) (*Graph, error) {
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.start = time.Now()
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		if err := g.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			g.logger.Error("graph simulator serve", "err", err)
-		}
-	}()
+	serve(&g.wg, g.srv, ln, g.logger, "graph simulator serve")
 	return g, nil
 }
 

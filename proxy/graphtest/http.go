@@ -3,10 +3,14 @@ package graphtest
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -98,4 +102,16 @@ func (g *Graph) graphError(w http.ResponseWriter, r *http.Request, status int, c
 		}},
 	})
 	write(w, r, status, odataJSON, body)
+}
+
+// serve runs srv on ln in a goroutine counted by wg, logging (as what) any
+// error but the one Close and Shutdown cause.
+func serve(wg *sync.WaitGroup, srv *http.Server, ln net.Listener, log *slog.Logger, what string) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error(what, "err", err)
+		}
+	}()
 }
