@@ -98,7 +98,8 @@ func BenchmarkAppend(b *testing.B) {
 			b.ReportMetric(rate, "events/s")
 			b.ReportMetric(naive, "naive-events/s")
 			b.ReportMetric(rate/naive, "x-vs-naive")
-			b.ReportMetric(float64(b.N)/float64(w.commits), "events/commit")
+			st := w.CommitStats()
+			b.ReportMetric(float64(st.Events)/float64(st.Commits), "events/commit")
 		})
 	}
 }

@@ -44,7 +44,7 @@ type Writer struct {
 	committing bool       // a commitLoop goroutine is running
 	closed     bool
 	last       uint64 // Seq of the last committed event
-	commits    int    // transactions committed, for tests of batching
+	stats      CommitStats
 
 	// names holds the pseudonyms this Writer has stored, so that one passed
 	// with many Appends is written once. Only commitLoop uses it.
@@ -153,6 +153,22 @@ func create(path string, opts CreateOptions) (*Writer, error) {
 
 // Path returns the file the Writer writes.
 func (w *Writer) Path() string { return w.path }
+
+// CommitStats describes a Writer's group commits so far.
+type CommitStats struct {
+	Commits int           // transactions committed
+	Events  int           // events they stored
+	Busy    time.Duration // time spent committing, fsyncs included (failed commits too)
+}
+
+// CommitStats returns the Writer's commit figures: how well concurrent
+// Appends are batched, and how busy the disk path is (Busy over a period
+// near the period itself means Appends queue for the disk).
+func (w *Writer) CommitStats() CommitStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats
+}
 
 // Len returns the number of events in the cassette (committed ones only).
 func (w *Writer) Len() int {
@@ -303,12 +319,17 @@ func (w *Writer) commitLoop() {
 		first := w.last + 1
 		w.mu.Unlock()
 
+		began := time.Now()
 		err := w.commit(batch, first)
+		took := time.Since(began)
 
 		w.mu.Lock()
 		if err == nil {
 			w.last = first + uint64(len(batch)) - 1
+			w.stats.Commits++
+			w.stats.Events += len(batch)
 		}
+		w.stats.Busy += took
 		for i, p := range batch {
 			if err != nil {
 				w.finish(p, 0, fmt.Errorf("append to %s: %w", w.path, err))
@@ -340,7 +361,6 @@ func (w *Writer) commit(batch []*pending, first uint64) error {
 	if w.beforeCommit != nil {
 		w.beforeCommit(len(batch))
 	}
-	w.commits++        // only the one commitLoop gets here
 	var added []string // pseudonyms this transaction stores, already in w.names
 	err := w.db.Update(func(tx *bolt.Tx) error {
 		events, bodies := tx.Bucket(bucketEvents), tx.Bucket(bucketBodies)

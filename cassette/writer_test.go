@@ -124,8 +124,8 @@ func TestGroupCommit(t *testing.T) {
 	if n := <-sizes; n != 31 {
 		t.Fatalf("second batch has %d events, want 31", n)
 	}
-	if w.commits != 2 || w.Len() != 32 {
-		t.Fatalf("%d commits for %d events, want 2 for 32", w.commits, w.Len())
+	if st := w.CommitStats(); st.Commits != 2 || st.Events != 32 || w.Len() != 32 || st.Busy <= 0 {
+		t.Fatalf("%+v for %d events, want 2 commits of 32 events in all", st, w.Len())
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 func (r *Recorder) serveNotify(w http.ResponseWriter, req *http.Request) {
 	arrived := time.Now()
 	mark := r.calls.mark()
+	defer r.calls.release(mark)
 	if !r.beginExchange() {
 		http.Error(w, "graphvcr: shutting down", http.StatusServiceUnavailable)
 		return

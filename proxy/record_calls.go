@@ -102,9 +102,12 @@ func notificationCallIDs(body []byte) []string {
 type callTracker struct {
 	mu     sync.Mutex
 	n      uint64                  // exchanges begun so far; a mark is a value of n
-	all    []*relayMark            // every exchange, in arrival order
-	byCall map[string][]*relayMark // exchanges per call id, in arrival order
+	all    []*relayMark            // exchanges still worth considering, in arrival order
+	byCall map[string][]*relayMark // the same, per call id
 	seen   map[string]struct{}     // every call id seen, for the summary
+	// watching counts the marks held by notifications whose trigger is not
+	// chosen yet (from mark to release): what they may still pick is kept.
+	watching map[uint64]int
 }
 
 // relayMark is one outbound exchange as the tracker knows it. seq is set,
@@ -113,6 +116,7 @@ type callTracker struct {
 type relayMark struct {
 	n        uint64 // position in arrival order, from 1
 	mutating bool   // not a GET, HEAD or OPTIONS
+	calls    []string
 	done     chan struct{}
 	seq      uint64 // guarded by callTracker.mu; final once done is closed
 }
@@ -124,6 +128,7 @@ const triggerWait = 5 * time.Second
 func (t *callTracker) init() {
 	t.byCall = map[string][]*relayMark{}
 	t.seen = map[string]struct{}{}
+	t.watching = map[uint64]int{}
 }
 
 // begin notes that an outbound exchange (method, about calls) has arrived.
@@ -143,12 +148,14 @@ func (t *callTracker) begin(method string, calls []string) *relayMark {
 	return m
 }
 
-// index files m under calls. Caller holds t.mu.
+// index files m under those of calls it is not filed under yet. Caller
+// holds t.mu.
 func (t *callTracker) index(m *relayMark, calls []string) {
 	for _, c := range calls {
-		if l := t.byCall[c]; len(l) > 0 && l[len(l)-1] == m {
+		if slices.Contains(m.calls, c) {
 			continue
 		}
+		m.calls = append(m.calls, c)
 		// Keep each list in arrival order: a create-call is filed under
 		// its call only when its answer arrives.
 		l := t.byCall[c]
@@ -156,7 +163,7 @@ func (t *callTracker) index(m *relayMark, calls []string) {
 		for i > 0 && l[i-1].n > m.n {
 			i--
 		}
-		t.byCall[c] = append(l[:i], append([]*relayMark{m}, l[i:]...)...)
+		t.byCall[c] = slices.Insert(l, i, m)
 	}
 }
 
@@ -177,6 +184,29 @@ func (t *callTracker) finish(m *relayMark, seq uint64, calls []string) {
 	m.seq = seq
 	t.index(m, calls)
 	close(m.done)
+	if seq != 0 {
+		t.prune(m)
+	}
+}
+
+// prune forgets the exchanges that committed m makes unreachable, so that a
+// long session's tracker holds about what is in flight, not its history.
+// trigger walks each kind of candidate latest first and stops at the first
+// committed one, so an older exchange of m's kind (change or read) in a
+// list m is in is never reached by a notification whose mark is at or after
+// m; notifications arriving later all are. An older one is kept while a
+// notification with an earlier mark is still choosing its trigger.
+func (t *callTracker) prune(m *relayMark) {
+	for w := range t.watching {
+		if w < m.n {
+			return
+		}
+	}
+	older := func(x *relayMark) bool { return x.n < m.n && x.mutating == m.mutating }
+	t.all = slices.DeleteFunc(t.all, older)
+	for _, c := range m.calls {
+		t.byCall[c] = slices.DeleteFunc(t.byCall[c], older)
+	}
 }
 
 // saw notes call ids met anywhere.
@@ -192,11 +222,22 @@ func (t *callTracker) saw(calls []string) {
 }
 
 // mark returns the current position in arrival order: what a notification
-// arriving now may be triggered by.
+// arriving now may be triggered by. The exchanges it may pick are kept
+// until release is called with it, which the caller must do once.
 func (t *callTracker) mark() uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.watching[t.n]++
 	return t.n
+}
+
+// release ends the hold of a mark returned by mark.
+func (t *callTracker) release(mark uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.watching[mark]--; t.watching[mark] <= 0 {
+		delete(t.watching, mark)
+	}
 }
 
 // trigger returns the seq of a notification's trigger given the mark taken

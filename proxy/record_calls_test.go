@@ -109,3 +109,65 @@ func TestCallTrackerWaitsForInFlightTrigger(t *testing.T) {
 		t.Errorf("trigger after an uncommitted exchange = %d, want 5", seq)
 	}
 }
+
+// A long session's tracker keeps about what is in flight, not its history,
+// and still answers like one that kept everything: a notification that
+// arrived before later exchanges were committed still gets its trigger from
+// before them.
+func TestCallTrackerForgetsUnreachable(t *testing.T) {
+	var tr callTracker
+	tr.init()
+	tr.finish(tr.begin("POST", nil), 1, []string{"a"}) // create call
+	seq := uint64(1)
+	var held, heldWant uint64
+	for i := range 10000 {
+		poll := tr.begin("GET", []string{"a"})
+		invite := tr.begin("POST", []string{"a"})
+		seq++
+		tr.finish(invite, seq, nil)
+		seq++
+		tr.finish(poll, seq, nil)
+		if i == 5000 {
+			held, heldWant = tr.mark(), seq-1 // arrives now, chooses later
+		}
+		if i%100 == 0 {
+			m := tr.mark()
+			if got := tr.trigger(t.Context(), m, []string{"a"}); got != seq-1 {
+				t.Fatalf("exchange %d: trigger = %d, want the latest invite %d", i, got, seq-1)
+			}
+			tr.release(m)
+		}
+	}
+	if got := tr.trigger(t.Context(), held, []string{"a"}); got != heldWant {
+		t.Errorf("held mark: trigger = %d, want %d (an invite from before it)", got, heldWant)
+	}
+	tr.release(held)
+	// The next commits of each kind prune what the held mark kept.
+	poll := tr.begin("GET", []string{"a"})
+	tr.finish(tr.begin("POST", []string{"a"}), seq+1, nil)
+	tr.finish(poll, seq+2, nil)
+	if n, na := len(tr.all), len(tr.byCall["a"]); n > 4 || na > 4 {
+		t.Errorf("after 20,000 exchanges the tracker holds %d exchanges, %d on the call; want a handful", n, na)
+	}
+	if got := tr.trigger(t.Context(), tr.mark(), []string{"zzz"}); got != seq+1 {
+		t.Errorf("fallback to the latest change = %d, want %d", got, seq+1)
+	}
+}
+
+// An exchange filed under its call at arrival and again when its answer
+// names the same call is listed once.
+func TestCallTrackerFilesOnce(t *testing.T) {
+	var tr callTracker
+	tr.init()
+	a := tr.begin("POST", []string{"a"})
+	tr.mark() // a notification that may pick a: nothing is pruned
+	b := tr.begin("POST", []string{"a"})
+	tr.finish(b, 2, []string{"a"})
+	tr.finish(a, 1, []string{"a", "b"})
+	if got := len(tr.byCall["a"]); got != 2 {
+		t.Errorf("call a lists %d exchanges, want 2", got)
+	}
+	if got := len(tr.byCall["b"]); got != 1 {
+		t.Errorf("call b lists %d exchanges, want 1", got)
+	}
+}
