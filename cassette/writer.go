@@ -62,7 +62,7 @@ type pending struct {
 	body       []byte // nil when Response.Body is nil
 	shape      string
 	pseudonyms []string
-	wake       chan struct{} // buffered 1: a state change to look at
+	wake       chan struct{} // buffered 1: sent to once, when state becomes stateDone
 
 	state int
 	seq   uint64
@@ -218,28 +218,36 @@ func (w *Writer) Append(ctx context.Context, ev *Event, pseudonyms ...string) er
 	for {
 		select {
 		case <-p.wake:
+			// Only finish wakes, after setting the outcome: the channel
+			// orders those writes before this read, so no lock is needed
+			// (the committer, finishing a whole batch under w.mu, would
+			// otherwise have every woken Append queue for it).
+			return p.outcome(ev)
 		case <-done:
 		}
 		w.mu.Lock()
 		switch p.state {
-		case stateDone:
-			w.mu.Unlock()
-			if p.err != nil {
-				return p.err
-			}
-			ev.Seq = p.seq
-			return nil
 		case stateQueued:
-			if ctx.Err() != nil {
-				w.queue = slices.DeleteFunc(w.queue, func(q *pending) bool { return q == p })
-				w.mu.Unlock()
-				return ctx.Err()
-			}
+			w.queue = slices.DeleteFunc(w.queue, func(q *pending) bool { return q == p })
+			w.mu.Unlock()
+			return ctx.Err()
 		case stateTaken:
 			done = nil // committing: the result comes, whatever ctx says
+		case stateDone:
+			w.mu.Unlock()
+			return p.outcome(ev)
 		}
 		w.mu.Unlock()
 	}
+}
+
+// outcome returns the error of a finished pending, or sets ev.Seq.
+func (p *pending) outcome(ev *Event) error {
+	if p.err != nil {
+		return p.err
+	}
+	ev.Seq = p.seq
+	return nil
 }
 
 // headBufs recycles the buffers heads are encoded into. A head is only read
@@ -340,17 +348,11 @@ func (w *Writer) commitLoop() {
 	}
 }
 
-// finish records the outcome of p; w.mu is held.
+// finish records the outcome of p and wakes its Append; w.mu is held. It is
+// called once per pending, so the send never blocks.
 func (w *Writer) finish(p *pending, seq uint64, err error) {
 	p.state, p.seq, p.err = stateDone, seq, err
-	notify(p)
-}
-
-func notify(p *pending) {
-	select {
-	case p.wake <- struct{}{}:
-	default: // a wake-up is already pending; the state is read under mu
-	}
+	p.wake <- struct{}{}
 }
 
 // commit writes batch with Seqs from first on, in one fsynced transaction.
