@@ -49,6 +49,11 @@ type Writer struct {
 	// names holds the pseudonyms this Writer has stored, so that one passed
 	// with many Appends is written once. Only commitLoop uses it.
 	names map[string]struct{}
+	// takeNames, when set, yields the pseudonyms issued since its previous
+	// call (see StorePseudonymsFrom); unsaved holds those taken and not yet
+	// committed. Only commitLoop uses them once Appends have begun.
+	takeNames func() []string
+	unsaved   []string
 
 	// beforeCommit, when set by a test, is called by commitLoop with the
 	// batch size before each commit, without w.mu held.
@@ -153,6 +158,18 @@ func create(path string, opts CreateOptions) (*Writer, error) {
 
 // Path returns the file the Writer writes.
 func (w *Writer) Path() string { return w.path }
+
+// StorePseudonymsFrom makes every commit store, with its events, the
+// pseudonyms take returns: take yields those issued since its previous call
+// (redact.Redactor.TakeNew does). take is called once per transaction,
+// after its events are taken from the queue, so a pseudonym issued before
+// an Append is stored with that event or earlier, and no Append needs to
+// carry pseudonyms. Call it before the first Append.
+func (w *Writer) StorePseudonymsFrom(take func() []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.takeNames = take
+}
 
 // CommitStats describes a Writer's group commits so far.
 type CommitStats struct {
@@ -327,12 +344,18 @@ func (w *Writer) commitLoop() {
 		first := w.last + 1
 		w.mu.Unlock()
 
+		if w.takeNames != nil {
+			// After the batch is taken: every pseudonym its events use was
+			// issued before they were queued, so it is among these.
+			w.unsaved = append(w.unsaved, w.takeNames()...)
+		}
 		began := time.Now()
 		err := w.commit(batch, first)
 		took := time.Since(began)
 
 		w.mu.Lock()
 		if err == nil {
+			w.unsaved = w.unsaved[:0]
 			w.last = first + uint64(len(batch)) - 1
 			w.stats.Commits++
 			w.stats.Events += len(batch)
@@ -367,6 +390,22 @@ func (w *Writer) commit(batch []*pending, first uint64) error {
 	err := w.db.Update(func(tx *bolt.Tx) error {
 		events, bodies := tx.Bucket(bucketEvents), tx.Bucket(bucketBodies)
 		index, names := tx.Bucket(bucketIndex), tx.Bucket(bucketPseudonyms)
+		// A pseudonym may come with many Appends (one redacted concurrently
+		// with others cannot tell which of them stores it first) and from
+		// takeNames too: write each once.
+		putNames := func(list []string) error {
+			for _, name := range list {
+				if _, ok := w.names[name]; ok || name == "" {
+					continue
+				}
+				if err := names.Put([]byte(name), nil); err != nil {
+					return fmt.Errorf("put pseudonym: %w", err)
+				}
+				w.names[name] = struct{}{}
+				added = append(added, name)
+			}
+			return nil
+		}
 		// Keys only grow: full pages instead of half-empty splits.
 		events.FillPercent, bodies.FillPercent = 1, 1
 		for i, p := range batch {
@@ -383,21 +422,11 @@ func (w *Writer) commit(batch []*pending, first uint64) error {
 			if err := index.Put(indexKey(p.shape, seq), nil); err != nil {
 				return fmt.Errorf("put index %d: %w", seq, err)
 			}
-			for _, name := range p.pseudonyms {
-				// Callers may pass a pseudonym with many Appends (one
-				// redacted concurrently with others cannot tell which of
-				// them stores it first): write each once.
-				if _, ok := w.names[name]; ok || name == "" {
-					continue
-				}
-				if err := names.Put([]byte(name), nil); err != nil {
-					return fmt.Errorf("put pseudonym: %w", err)
-				}
-				w.names[name] = struct{}{}
-				added = append(added, name)
+			if err := putNames(p.pseudonyms); err != nil {
+				return err
 			}
 		}
-		return nil
+		return putNames(w.unsaved)
 	})
 	if err != nil {
 		for _, name := range added { // not stored after all

@@ -270,3 +270,54 @@ func TestAppendPseudonymsRepeated(t *testing.T) {
 		})
 	}
 }
+
+// TestStorePseudonymsFrom checks that a pseudonym issued before an Append
+// is stored with that event when no Append carries it, and that one taken
+// for a transaction that failed is stored by the next.
+func TestStorePseudonymsFrom(t *testing.T) {
+	w := newCassette(t, Meta{})
+	var (
+		mu     sync.Mutex
+		issued []string
+		takes  int
+	)
+	issue := func(names ...string) {
+		mu.Lock()
+		defer mu.Unlock()
+		issued = append(issued, names...)
+	}
+	w.StorePseudonymsFrom(func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		takes++
+		out := issued
+		issued = nil
+		return out
+	})
+
+	issue("Person 1")
+	if err := w.Append(t.Context(), sampleEvent(0, 10)); err != nil {
+		t.Fatal(err)
+	}
+	issue("Person 2")
+	// An index key over bbolt's size limit makes the whole transaction fail.
+	bad := sampleEvent(1, 10)
+	bad.Request.URL = "https://graph.microsoft.com/v1.0/" + strings.Repeat("x", 40_000)
+	if err := w.Append(t.Context(), bad); err == nil {
+		t.Fatal("append with an oversized index key succeeded")
+	}
+	if err := w.Append(t.Context(), sampleEvent(2, 10)); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if takes != 3 {
+		t.Errorf("pseudonyms taken %d times, want once per transaction (3)", takes)
+	}
+	r := openReader(t, w.Path())
+	if got, want := r.Pseudonyms(), []string{"Person 1", "Person 2"}; !slices.Equal(got, want) {
+		t.Fatalf("pseudonyms = %q, want %q", got, want)
+	}
+	if r.Len() != 2 {
+		t.Fatalf("%d events stored, want 2", r.Len())
+	}
+}

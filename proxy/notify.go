@@ -85,8 +85,8 @@ func (r *Recorder) serveNotify(w http.ResponseWriter, req *http.Request) {
 	x.respBody = answer
 	ev.Latency = latency
 	ev.Trigger = r.calls.trigger(r.abortCtx, mark, calls)
-	_, _, pseudonyms := r.redactInto(ev, x)
-	if err := r.commit(ev, pseudonyms); err != nil {
+	r.redactInto(ev, x)
+	if err := r.commit(ev); err != nil {
 		// Durable first: an unrecorded notification is not acknowledged, so
 		// Graph retries it (and the bot, idempotent on notifications, copes).
 		http.Error(w, "graphvcr: could not record the notification: "+err.Error(), http.StatusInternalServerError)
@@ -115,8 +115,8 @@ func (r *Recorder) failNotify(w http.ResponseWriter, ev *cassette.Event, x *rawE
 	x.failure = failure
 	ev.Latency = latency
 	ev.Trigger = r.calls.trigger(r.abortCtx, mark, calls)
-	_, _, pseudonyms := r.redactInto(ev, x)
-	if err := r.commit(ev, pseudonyms); err != nil {
+	r.redactInto(ev, x)
+	if err := r.commit(ev); err != nil {
 		msg += "; and it could not be recorded: " + err.Error()
 	}
 	r.calls.saw(calls)

@@ -171,8 +171,7 @@ type Recorder struct {
 	stopped  time.Time
 	inflight sync.WaitGroup
 
-	names  pendingNames // pseudonyms issued and not yet known to be stored
-	progMu sync.Mutex   // serialises Progress lines
+	progMu sync.Mutex // serialises Progress lines
 	calls  callTracker
 	stats  recordStats
 }
@@ -258,6 +257,9 @@ func newRecorder(cfg RecordConfig) (*Recorder, error) {
 	r.stats.byKind = map[cassette.Kind]int{}
 	r.admin = &adminHandler{mode: "record", ready: &r.ready}
 	r.gp = r.newGoproxy()
+	// The cassette stores, with each commit, every pseudonym issued before
+	// it: all that the events it holds use (see cassette.StorePseudonymsFrom).
+	cfg.Cassette.StorePseudonymsFrom(r.red.TakeNew)
 	return r, nil
 }
 
@@ -456,12 +458,11 @@ func (s *recordStats) summary() RecordSummary {
 // the pseudonyms from redactInto, durable on return, then counts it and
 // prints its progress line. The Append context survives the client going
 // away (the exchange happened and must be kept) but not an abandoned Close.
-func (r *Recorder) commit(ev *cassette.Event, pseudonyms []string) error {
-	if err := r.cfg.Cassette.Append(r.abortCtx, ev, pseudonyms...); err != nil {
+func (r *Recorder) commit(ev *cassette.Event) error {
+	if err := r.cfg.Cassette.Append(r.abortCtx, ev); err != nil {
 		r.log.Error("record exchange", "kind", ev.Kind.String(), "err", err)
 		return fmt.Errorf("record exchange: %w", err)
 	}
-	r.names.stored(pseudonyms)
 	r.stats.add(ev)
 	r.progress(ev)
 	return nil

@@ -128,8 +128,8 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 	x.respBody = respBody
 
 	ev := &cassette.Event{Kind: rt.kind, Offset: arrived.Sub(r.start), Latency: latency}
-	plainResp, respDecoded, pseudonyms := r.redactInto(ev, x)
-	if err := r.commit(ev, pseudonyms); err != nil {
+	plainResp, respDecoded := r.redactInto(ev, x)
+	if err := r.commit(ev); err != nil {
 		return textResponse(req, http.StatusInternalServerError,
 			"graphvcr: could not record the exchange, so it was not relayed: "+err.Error())
 	}
@@ -171,8 +171,8 @@ func (r *Recorder) fail(req *http.Request, rt route, arrived time.Time, latency 
 	x.respBody = []byte(msg)
 	x.failure = failure
 	ev := &cassette.Event{Kind: rt.kind, Offset: arrived.Sub(r.start), Latency: latency}
-	_, _, pseudonyms := r.redactInto(ev, x)
-	if err := r.commit(ev, pseudonyms); err != nil {
+	r.redactInto(ev, x)
+	if err := r.commit(ev); err != nil {
 		msg += "; and it could not be recorded: " + err.Error()
 	} else {
 		r.calls.finish(x.mark, ev.Seq, nil)
@@ -184,11 +184,11 @@ func (r *Recorder) fail(req *http.Request, rt route, arrived time.Time, latency 
 
 // redactInto fills ev's request, response, error and (for a notification)
 // bearer from x, decoded and redacted. It returns the decoded response body
-// (before redaction, for URL rewriting and call ids), whether decoding
-// succeeded, and the pseudonyms to append with ev: every one issued and not
-// yet known to be stored, which includes all that ev uses (see pendingNames).
-// Redactions run concurrently: the Redactor is safe for concurrent use.
-func (r *Recorder) redactInto(ev *cassette.Event, x *rawExchange) (plain []byte, ok bool, pseudonyms []string) {
+// (before redaction, for URL rewriting and call ids) and whether decoding
+// succeeded. The pseudonyms ev uses reach the cassette with the commit that
+// stores ev (see cassette.Writer.StorePseudonymsFrom). Redactions run
+// concurrently: the Redactor is safe for concurrent use.
+func (r *Recorder) redactInto(ev *cassette.Event, x *rawExchange) (plain []byte, ok bool) {
 	reqHeader, reqBody, _ := r.storable(x.reqHeader, x.reqBody)
 	respHeader, respBody, ok := r.storable(x.respHeader, x.respBody)
 
@@ -209,7 +209,7 @@ func (r *Recorder) redactInto(ev *cassette.Event, x *rawExchange) (plain []byte,
 	if ev.Kind == cassette.KindNotification {
 		ev.Bearer = r.bearer(x.bearer)
 	}
-	return respBody, ok, r.names.take(r.red)
+	return respBody, ok
 }
 
 // redactedText redacts a message meant for the bot or the log.
