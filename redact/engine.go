@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -78,10 +79,25 @@ func (p *pass) add(s span) { p.spans = append(p.spans, s) }
 func (p *pass) find(src []byte) {
 	p.spans = p.spans[:0]
 	p.barrier = 0
+	p.scan(src, 0)
+	if p.lits != nil {
+		p.literals(src)
+	}
+	if p.r != nil && len(p.r.policy.RedactPatterns) > 0 {
+		p.patterns(src)
+	}
+	if p.depth < maxDepth && hasEscape(src) {
+		p.percent(src)
+	}
+}
+
+// scan adds the spans of src[from:], in order: what find finds but the
+// learned literals, the policy's patterns and percent-encoded text.
+func (p *pass) scan(src []byte, from int) {
 	n := len(src)
 	b64Done := 0 // base64 runs are tried once, from their first byte
 	resume := -1 // where a match ended inside a word: the rest is a word of its own
-	for i := 0; i < n; {
+	for i := from; i < n; {
 		c := src[i]
 		f := cls[c]
 		if f&clsAlnum != 0 {
@@ -99,7 +115,7 @@ func (p *pass) find(src []byte) {
 		switch c {
 		case '/', '+':
 			if i >= b64Done && (i == 0 || cls[src[i-1]]&clsB64 == 0) {
-				if j := p.tryB64(src, i, &b64Done); j > 0 {
+				if j := p.tryB64(src, i, i, &b64Done); j > 0 {
 					i = j
 					continue
 				}
@@ -152,33 +168,33 @@ func (p *pass) find(src []byte) {
 		}
 		i++
 	}
-	if p.lits != nil {
-		p.literals(src)
-	}
-	if p.r != nil && len(p.r.policy.RedactPatterns) > 0 {
-		p.patterns(src)
-	}
-	if p.depth < maxDepth && hasEscape(src) {
-		p.percent(src)
-	}
 }
 
 // word handles an alphanumeric run starting at i and returns where to go on.
 func (p *pass) word(src []byte, i int, b64Done *int) int {
 	n := len(src)
 	w := i
-	allHex, allDigit := true, true
+	// Counting (not and-ing flags) keeps the loop branch-free, and the
+	// count of hex digits rules out an undashed GUID in most long words.
+	hexes, digits := 0, 0
 	for w < n && cls[src[w]]&clsAlnum != 0 {
 		f := cls[src[w]]
-		allHex = allHex && f&clsHex != 0
-		allDigit = allDigit && f&clsDigit != 0
+		hexes += int(f & clsHex)
+		digits += int(f&clsDigit) >> 1
 		w++
 	}
-	// s0 skips the two hex digits of a %XX escape glued to the word
-	// ("%20eyJ...", "%22<32 hex>"), which belong to the escape, not the word.
+	allHex, allDigit := hexes == w-i, digits == w-i
+	// s0 skips the hex digits of an escape glued to the word, which belong
+	// to the escape, not the word: the two of a %XX escape ("%20eyJ...",
+	// "%22<32 hex>"), or the "u" and four of a JSON \uXXXX escape (the
+	// lenient walk writes "\u0006" for a control character, and "0006"
+	// must not complete the first group of a GUID that is not there: the
+	// next redaction would read the escape and find something else).
 	s0 := i
 	if i > 0 && src[i-1] == '%' && w-i > 2 && isHex(src[i]) && isHex(src[i+1]) {
 		s0 = i + 2
+	} else if src[i] == 'u' && w-i > 5 && isJSONEscape(src, i) {
+		s0 = i + 5
 	}
 	// A base64 run that is just this word is too short to try: it only
 	// needs marking as tried.
@@ -186,24 +202,27 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 	if i >= *b64Done && (i == 0 || cls[src[i-1]]&clsB64 == 0) {
 		if short {
 			*b64Done = w
-		} else if j := p.tryB64(src, i, b64Done); j > 0 {
+		} else if j := p.tryB64(src, i, w, b64Done); j > 0 {
 			return j
 		}
 	}
 	if s0 != i && s0 >= *b64Done {
 		if short {
 			*b64Done = w
-		} else if j := p.tryB64(src, s0, b64Done); j > 0 {
+		} else if j := p.tryB64(src, s0, w, b64Done); j > 0 {
 			return j
 		}
 	}
 	// A JWT may be glued to what precedes it ("%20eyJ...", "xeyJ..."): look
 	// for its "eyJ" anywhere in the word.
 	for k := i; k+3 <= w; k++ {
-		if src[k+2] == 'J' && src[k+1] == 'y' && src[k] == 'e' {
-			if j := p.jwt(src, k); j > 0 {
-				return j
-			}
+		x := bytes.Index(src[k:w], []byte("eyJ"))
+		if x < 0 {
+			break
+		}
+		k += x
+		if j := p.jwt(src, k); j > 0 {
+			return j
 		}
 	}
 	// Bearer <token> in free text (headers are handled by Header).
@@ -244,7 +263,7 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 	if dashed {
 		limit = w - 8
 	}
-	if limit-s0 >= 32 {
+	if limit-s0 >= 32 && hexes >= 32 {
 		for k := s0; k+32 <= limit; {
 			if !isHex(src[k]) {
 				k++
@@ -280,6 +299,19 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 		}
 	}
 	return w
+}
+
+// isJSONEscape reports whether src[i:i+5] ("u" and four hex digits) ends a
+// \uXXXX escape: an odd run of backslashes precedes it.
+func isJSONEscape(src []byte, i int) bool {
+	if i+5 > len(src) || !isHex(src[i+1]) || !isHex(src[i+2]) || !isHex(src[i+3]) || !isHex(src[i+4]) {
+		return false
+	}
+	bs := 0
+	for k := i - 1; k >= 0 && src[k] == '\\'; k-- {
+		bs++
+	}
+	return bs%2 == 1
 }
 
 // isTokenByte reports whether c may be part of a bearer token (RFC 6750
@@ -360,9 +392,11 @@ func (p *pass) jwt(src []byte, s int) int {
 // tryB64 decodes the standard-alphabet base64 run starting at s (once per run)
 // and, when it hides text with something to redact, redacts it and
 // re-encodes it so the shape stays. It returns the end of a replaced run, or 0.
-func (p *pass) tryB64(src []byte, s int, done *int) int {
+// src[s:from] is known to be in the alphabet already (a word just measured),
+// so the run is measured from there.
+func (p *pass) tryB64(src []byte, s, from int, done *int) int {
 	n := len(src)
-	e := s
+	e := from
 	for e < n && cls[src[e]]&clsB64 != 0 {
 		e++
 	}
@@ -396,7 +430,7 @@ func (p *pass) b64(src []byte, s, e, end int, dec, enc *base64.Encoding) int {
 			if !o.replaced {
 				return 0
 			}
-			p.add(span{start: s, end: end, kind: kRepl, repl: o.repl})
+			p.add(span{start: s, end: end, kind: kRepl, repl: tokenSafe(o.repl, src[end:])})
 			return end
 		}
 	}
@@ -426,9 +460,40 @@ func (p *pass) b64(src []byte, s, e, end int, dec, enc *base64.Encoding) int {
 		out := q.apply(nil, decoded)
 		repl := enc.EncodeToString(out)
 		p.r.cacheLayer(src[s:end], v, p.depth, layerOutcome{gen: p.lits.generation(), replaced: true, repl: repl})
-		p.add(span{start: s, end: end, kind: kRepl, repl: repl})
+		p.add(span{start: s, end: end, kind: kRepl, repl: tokenSafe(repl, src[end:])})
 	}
 	return end
+}
+
+// tokenSafe returns repl, the re-encoding of a redacted base64 run, or
+// Removed when repl followed by rest would read as a JWT: base64 of `{"c0ffee00...`
+// starts with "eyJ", and with ".sig" after it the next redaction would
+// remove it as a token (so this one does). What follows the run is not
+// part of the cached outcome, hence a check of its own.
+func tokenSafe(repl string, rest []byte) string {
+	for off := 0; ; {
+		k := strings.Index(repl[off:], "eyJ")
+		if k < 0 {
+			return repl
+		}
+		k += off
+		off = k + 1
+		e := k
+		for e < len(repl) && cls[repl[e]]&clsB64URL != 0 {
+			e++
+		}
+		if e < len(repl) {
+			continue // the segment ends inside repl, where no dot is
+		}
+		j := 0
+		for j < len(rest) && cls[rest[j]]&clsB64URL != 0 {
+			j++
+		}
+		// As jwt: a first segment of 10 or more, a dot, and more after it.
+		if len(repl)-k+j >= 10 && j+1 < len(rest) && rest[j] == '.' && cls[rest[j+1]]&clsB64URL != 0 {
+			return Removed
+		}
+	}
 }
 
 // textPrefix decodes the first 8 characters of a base64 run and reports
@@ -519,13 +584,33 @@ func (p *pass) email(src []byte, at, atLen int) int {
 	if ls >= at || labels < 2 || !lastAlpha || lastLen < 2 {
 		return 0
 	}
+	if string(src[ls:at]) == Removed {
+		// A removed secret before an at sign ("Bearer .@x.com": the token
+		// was "."), not a local part it could have been part of.
+		return 0
+	}
+	if bytes.HasSuffix(src[e-lastLen:e], []byte(Removed)) {
+		// A removed secret, not a top-level domain: "x@y.eyJ...<JWT>" (or
+		// "x@y.AeyJ...", the token glued to a word) has no address until
+		// the token becomes the marker, and must not gain one when
+		// redacted again. A token always ends the label it is in.
+		return 0
+	}
 	dom := src[ds:e]
 	if hasPrefixFold(dom, "thread.") || equalFold(dom, "unq.gbl.spaces") {
 		return 0 // Teams thread ids ("19:...@thread.v2") are not addresses
 	}
 	if equalFold(dom, "example.invalid") || (len(dom) > 16 && equalFold(dom[len(dom)-16:], ".example.invalid")) {
+		// Already redacted: no real address lives under example.invalid.
+		// A pseudonym stays whole, like an address replaced: what was
+		// found inside its local part ("Bearer user1@...") is not replaced.
+		if ls < at && IsPseudonym(string(src[ls:e])) {
+			for len(p.spans) > 0 && p.spans[len(p.spans)-1].start >= ls {
+				p.spans = p.spans[:len(p.spans)-1]
+			}
+		}
 		p.barrier = e
-		return e // already redacted: no real address lives under example.invalid
+		return e
 	}
 	// The address covers anything found in its local part already.
 	for len(p.spans) > 0 && p.spans[len(p.spans)-1].end > ls {
@@ -576,8 +661,16 @@ func (p *pass) url(src []byte, i int) int {
 	}
 	if at := bytes.LastIndexByte(src[hs:ae], '@'); at >= 0 {
 		at += hs
-		if c := bytes.IndexByte(src[hs:at], ':'); c >= 0 && string(src[hs+c+1:at]) != Removed && at > hs+c+1 {
-			p.add(span{start: hs + c + 1, end: at, kind: kSecret})
+		// The user name is text like any other (an id, an address): it
+		// is scanned, where it ends. The password is removed.
+		ue := at
+		c := bytes.IndexByte(src[hs:at], ':')
+		if c >= 0 {
+			ue = hs + c
+		}
+		p.scan(src[:ue], hs)
+		if c >= 0 && string(src[ue+1:at]) != Removed && at > ue+1 {
+			p.add(span{start: ue + 1, end: at, kind: kSecret})
 		}
 		hs = at + 1
 	}
@@ -596,7 +689,8 @@ func (p *pass) url(src []byte, i int) int {
 	}
 	var buf [64]byte
 	lower := appendLower(buf[:0], host) // host bytes are ASCII (clsHost)
-	if isKeptHost(string(lower)) || IsPseudonym(string(lower)) {
+	// A learned name replaced after "://" ("Person 3") is a pseudonym, not a host.
+	if isKeptHost(string(lower)) || IsPseudonym(string(lower)) || inPseudonym(src, hs, he) {
 		return he
 	}
 	p.add(span{start: hs, end: he, kind: kHost, form: FormHost})
@@ -728,6 +822,9 @@ func (p *pass) quotedPair(src []byte, i int) int {
 	v := src[vs:ve]
 	switch {
 	case len(v) == 0, secret && string(v) == Removed, !secret && IsPseudonym(string(v)):
+	case !secret && !hasWordByte(v):
+		// Punctuation is no name ("}" between quotes of broken JSON):
+		// replaced, it would change how the JSON reads the next time.
 	case secret:
 		p.add(span{start: vs, end: ve, kind: kSecret})
 	default:
@@ -756,6 +853,16 @@ func (p *pass) keyValue(src []byte, i int) int {
 	}
 	p.add(span{start: i + 1, end: e, kind: kSecret})
 	return e
+}
+
+// hasWordByte reports whether v has a letter or digit (ASCII or not).
+func hasWordByte(v []byte) bool {
+	for _, c := range v {
+		if isAlnum(c) || c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
 }
 
 func isValueEnd(c byte) bool {
@@ -846,8 +953,10 @@ func (p *pass) literals(src []byte) {
 	// literal that starts nowhere in src has no match to add.
 	var candBuf [16]int32
 	cands := candBuf[:0]
+	tab := &p.lits.cls
 	for k := 0; k+1 < len(src); k++ {
-		if p.lits.leadAt(src, k) {
+		// Most bytes start no literal: the table rules them out without a call.
+		if tab[src[k]]&clsLead != 0 && p.lits.leadAt(src, k) {
 			cands = append(cands, p.lits.byFirst[uint16(src[k])<<8|uint16(src[k+1])]...)
 		}
 	}

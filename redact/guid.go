@@ -1,5 +1,7 @@
 package redact
 
+import "slices"
+
 // Character classes, looked up once per byte by the scanners.
 const (
 	clsHex    = 1 << iota // 0-9 a-f A-F
@@ -201,6 +203,15 @@ func appendGUID(dst []byte, g [16]byte, f Form) []byte {
 	case FormGUIDBracedUpper:
 		digits, braced = hexUpper, true
 	}
+	// One growth for the whole GUID, not one per pair of digits.
+	size := 32
+	if dashed {
+		size += 4
+	}
+	if braced {
+		size += 2
+	}
+	dst = slices.Grow(dst, size)
 	if braced {
 		dst = append(dst, '{')
 	}

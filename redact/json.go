@@ -49,7 +49,14 @@ func (r *Redactor) body(contentType string, body []byte) []byte {
 	case isFormType(contentType) || looksForm(body):
 		return r.form(body) // pair by pair, raw and decoded: a text pass over the encoding would fight it
 	}
-	return r.textBytes(body)
+	out := r.textBytes(body)
+	if looksForm(out) { // never when nothing changed: body is no form
+		// Redacted, the text reads as a form (what kept it from being one,
+		// a brace or a space, was in a removed secret): it is redacted as
+		// one, as it would be the next time.
+		return r.form(out)
+	}
+	return out
 }
 
 // textBytes is Text on bytes.

@@ -153,6 +153,32 @@ func lowerASCII(c byte) byte {
 // isSecretHeader reports whether a header (canonical or not) carries a
 // secret in its value as a whole.
 func isSecretHeader(name string) bool {
+	if secret, ok := commonHeaders[name]; ok {
+		return secret
+	}
+	return secretHeaderName(name)
+}
+
+// commonHeaders holds what secretHeaderName says of the headers every
+// Graph exchange carries (canonical names), so Header looks them up rather
+// than searching each for seven words.
+var commonHeaders = func() map[string]bool {
+	m := map[string]bool{}
+	for _, h := range []string{
+		"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Client-Request-Id",
+		"Connection", "Content-Encoding", "Content-Length", "Content-Type", "Date", "Expires", "Host",
+		"Location", "Odata-Version", "Pragma", "Request-Id", "Retry-After", "Scenario-Id", "Sdkversion",
+		"Strict-Transport-Security", "Transfer-Encoding", "User-Agent", "Vary", "Www-Authenticate",
+		"X-Content-Type-Options", "X-Forwarded-For", "X-Ms-Ags-Diagnostic", "X-Ms-Client-Request-Id",
+		"X-Ms-Request-Id", "X-Ms-Resource-Unit", "X-Microsoft-Skype-Chain-Id",
+	} {
+		m[h] = secretHeaderName(h)
+	}
+	return m
+}()
+
+// secretHeaderName is isSecretHeader without the table of common headers.
+func secretHeaderName(name string) bool {
 	n := normKey([]byte(name))
 	if n == "" {
 		return false

@@ -271,14 +271,20 @@ func guidPseudonym(n int) [16]byte {
 	g := [16]byte{0xc0, 0xff, 0xee, 0x00, 0x00, 0x00, 0x40, 0x00, 0x80, 0x00}
 	n %= 1_000_000_000_000
 	for i := 15; i >= 10; i-- {
-		lo := byte(n % 10)
-		n /= 10
-		hi := byte(n % 10)
-		n /= 10
-		g[i] = hi<<4 | lo
+		g[i] = bcd100[n%100]
+		n /= 100
 	}
 	return g
 }
+
+// bcd100 holds the two decimal digits of 0-99 as nibbles: a GUID
+// pseudonym is rendered for every GUID redacted, one division per byte.
+var bcd100 = func() (t [100]byte) {
+	for v := range t {
+		t[v] = byte(v/10)<<4 | byte(v%10)
+	}
+	return t
+}()
 
 // phonePseudonym returns the digits of phone pseudonym n with the given digit count.
 func phonePseudonym(n, digits int) string {

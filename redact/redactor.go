@@ -17,16 +17,17 @@ type Redactor struct {
 	policy *Policy
 	keepH  map[string]bool // canonical header names from Policy.KeepHeaders
 
-	mu                                              sync.RWMutex // guards everything below
-	guids                                           map[[16]byte]int
-	phones                                          map[string]int
-	emails                                          map[string]int
-	names                                           map[string]int
-	hosts                                           map[string]int
-	ips                                             map[netip.Addr]int
-	guidN, phoneN, emailN, nameN, hostN, ip4N, ip6N int
-	issued                                          []string // every pseudonym issued, in order
-	taken                                           int      // issued[:taken] were returned by TakeNew
+	// The tables are read without a lock (see idTable); mu serialises
+	// issuing: every table's writes, the counters' writes, issued, taken,
+	// and learn.
+	mu                                  sync.Mutex
+	guids                               guidTable
+	phones, emails, names, hosts        idTable[string]
+	ips                                 idTable[netip.Addr]
+	guidN, phoneN, emailN, nameN, hostN atomic.Int64 // the last number issued or reserved
+	ip4N, ip6N                          atomic.Int64
+	issued                              []pseudonym // every pseudonym issued, in order
+	taken                               int         // issued[:taken] were returned by TakeNew
 
 	layersMu sync.RWMutex           // guards layers
 	layers   map[string]*layerEntry // outcomes of encoded texts: see cachedLayer
@@ -45,12 +46,6 @@ func New(p *Policy) *Redactor {
 	r := &Redactor{
 		policy: p,
 		keepH:  map[string]bool{},
-		guids:  map[[16]byte]int{},
-		phones: map[string]int{},
-		emails: map[string]int{},
-		names:  map[string]int{},
-		hosts:  map[string]int{},
-		ips:    map[netip.Addr]int{},
 		layers: map[string]*layerEntry{},
 	}
 	for _, h := range p.KeepHeaders {
@@ -61,34 +56,55 @@ func New(p *Policy) *Redactor {
 
 // TakeNew returns the pseudonyms issued since the previous call (in their
 // canonical form: lower dashed GUID, "+555...", "user1@example.invalid",
-// "Person 1", "bot1.example.invalid", "192.0.2.1"). The recorder passes them
-// to cassette.Writer.Append with the event that first used them.
+// "Person 1", "bot1.example.invalid", "192.0.2.1"). An id found already
+// issued was issued before the lookup that found it, so a TakeNew after
+// redacting returns every pseudonym the redaction used that an earlier
+// TakeNew did not: the recorder's cassette calls it once per commit (see
+// cassette.Writer.StorePseudonymsFrom).
 func (r *Redactor) TakeNew() []string {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.taken == len(r.issued) {
-		return nil
-	}
-	out := append([]string(nil), r.issued[r.taken:]...)
+	// issued only grows: the elements of this batch never change, and are
+	// rendered after unlocking.
+	batch := r.issued[r.taken:]
 	r.taken = len(r.issued)
-	return out
+	r.mu.Unlock()
+	return render(batch)
 }
 
 // Pseudonyms returns every pseudonym issued so far, in order of issue.
 func (r *Redactor) Pseudonyms() []string {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.issued...)
+	all := r.issued[:len(r.issued):len(r.issued)]
+	r.mu.Unlock()
+	return render(all)
+}
+
+// render returns the canonical forms of ps; nil when there are none.
+func render(ps []pseudonym) []string {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
 }
 
 // Text returns s redacted: identifiers pseudonymised, secrets removed.
 func (r *Redactor) Text(s string) string {
 	before := r.lits.Load()
 	p := r.newPass()
-	out, changed := p.redact(nil, []byte(s))
-	p.release()
-	if !changed {
-		out = []byte(s)
+	defer p.release()
+	// Redacting only reads its input: s's bytes are viewed in place. The
+	// result is built in the pass's scratch buffer (kept for the next text)
+	// and copied once, into the string returned.
+	src := viewBytes(s)
+	out, changed := p.redact(p.scratch[:0], src)
+	if changed {
+		defer func() { p.scratch = out[:0] }()
+	} else {
+		out = src
 	}
 	out = r.relearn(before, out, r.textBytes)
 	if !changed && len(out) == len(s) && string(out) == s {
@@ -110,76 +126,55 @@ func (r *Redactor) newPass() *pass {
 
 // reserve keeps a counter past a pseudonym number seen in the input, so a
 // pseudonym already present (redacting redacted text) never gets issued
-// again for a different original.
-func (r *Redactor) reserve(counter *int, n int) {
+// again for a different original. Redacted text is full of pseudonyms,
+// nearly all below the counter: those take no lock.
+func (r *Redactor) reserve(counter *atomic.Int64, n int) {
+	if int64(n) <= counter.Load() {
+		return
+	}
 	r.mu.Lock()
-	if n > *counter {
-		*counter = n
+	if int64(n) > counter.Load() {
+		counter.Store(int64(n))
 	}
 	r.mu.Unlock()
 }
 
-// lookup returns the pseudonym number of key in m, issuing the next one
-// (and recording its canonical rendering) on first sight.
-func (r *Redactor) lookup(n int, ok bool, counter *int, render func(int) string, store func(int)) int {
-	if ok {
-		return n
-	}
-	*counter++
-	n = *counter
-	store(n)
-	r.issued = append(r.issued, render(n))
-	return n
-}
-
+// guidNum returns the pseudonym number of a GUID, issuing it on first sight.
 func (r *Redactor) guidNum(g [16]byte) int {
-	// Most GUIDs recur (the call id in every notification): read-locked fast path.
-	r.mu.RLock()
-	n, ok := r.guids[g]
-	r.mu.RUnlock()
-	if ok {
+	hi, lo, h := guidWords(g)
+	if n, ok := r.guids.get(hi, lo, h); ok {
 		return n
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n, ok = r.guids[g]
-	return r.lookup(n, ok, &r.guidN,
-		func(n int) string { return string(appendGUID(nil, guidPseudonym(n), FormGUIDLower)) },
-		func(n int) { r.guids[g] = n })
+	if n, ok := r.guids.get(hi, lo, h); ok {
+		return n // another goroutine issued it meanwhile
+	}
+	n := int(r.guidN.Add(1))
+	r.issued = append(r.issued, pseudonym{n: n, kind: kGUID})
+	r.guids.put(hi, lo, h, n) // last: once found, the number is in issued
+	return n
 }
 
 // phoneNum returns the pseudonym number of a phone number's digits.
 func (r *Redactor) phoneNum(digits []byte) int {
-	r.mu.RLock()
-	n, ok := r.phones[string(digits)] // no allocation: the key is only looked up
-	r.mu.RUnlock()
-	if ok {
+	h := hashBytes(digits)
+	if n, ok := r.phones.get(h, viewString(digits)); ok {
 		return n
 	}
-	d := string(digits)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n, ok = r.phones[d]
-	return r.lookup(n, ok, &r.phoneN,
-		func(n int) string { return "+" + phonePseudonym(n, len(d)) },
-		func(n int) { r.phones[d] = n })
+	n, _ := issueNum(r, &r.phones, &idEntry[string]{key: string(digits), hash: h}, &r.phoneN,
+		pseudonym{kind: kPhone, width: uint8(len(digits))})
+	return n
 }
 
 // emailNum returns the pseudonym number of an address (lower case, "@").
 func (r *Redactor) emailNum(addr []byte) int {
-	r.mu.RLock()
-	n, ok := r.emails[string(addr)]
-	r.mu.RUnlock()
-	if ok {
+	h := hashBytes(addr)
+	if n, ok := r.emails.get(h, viewString(addr)); ok {
 		return n
 	}
-	a := string(addr)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n, ok = r.emails[a]
-	return r.lookup(n, ok, &r.emailN,
-		func(n int) string { return emailLocal + strconv.Itoa(n) + emailDomain },
-		func(n int) { r.emails[a] = n })
+	n, _ := issueNum(r, &r.emails, &idEntry[string]{key: string(addr), hash: h}, &r.emailN, pseudonym{kind: kEmail})
+	return n
 }
 
 // name returns the pseudonym of a person's name, learning the name so that it
@@ -189,21 +184,16 @@ func (r *Redactor) name(v string) string {
 }
 
 // appendName appends the pseudonym of the name v ("Person N"), learning the
-// name on first sight. Names recur in every roster update: a read-locked
-// lookup that allocates nothing serves them.
+// name on first sight. Names recur in every roster update: a lookup that
+// takes no lock and allocates nothing serves them.
 func (r *Redactor) appendName(dst, v []byte) []byte {
-	r.mu.RLock()
-	n, ok := r.names[string(v)]
-	r.mu.RUnlock()
+	h := hashBytes(v)
+	n, ok := r.names.get(h, viewString(v))
 	if !ok {
 		s := string(v)
-		r.mu.Lock()
-		n, ok = r.names[s]
-		n = r.lookup(n, ok, &r.nameN,
-			func(n int) string { return namePrefix + strconv.Itoa(n) },
-			func(n int) { r.names[s] = n })
-		r.mu.Unlock()
-		if !ok && learnable(s) {
+		var fresh bool
+		n, fresh = issueNum(r, &r.names, &idEntry[string]{key: s, hash: h}, &r.nameN, pseudonym{kind: kName})
+		if fresh && learnable(s) {
 			r.learn(literal{text: s, repl: namePrefix + strconv.Itoa(n)})
 		}
 	}
@@ -211,19 +201,14 @@ func (r *Redactor) appendName(dst, v []byte) []byte {
 }
 
 // appendHost appends the pseudonym of a host (already lower case), learning it.
-func (r *Redactor) appendHost(dst, h []byte) []byte {
-	r.mu.RLock()
-	n, ok := r.hosts[string(h)]
-	r.mu.RUnlock()
+func (r *Redactor) appendHost(dst, host []byte) []byte {
+	h := hashBytes(host)
+	n, ok := r.hosts.get(h, viewString(host))
 	if !ok {
-		s := string(h)
-		r.mu.Lock()
-		n, ok = r.hosts[s]
-		n = r.lookup(n, ok, &r.hostN,
-			func(n int) string { return hostPrefix + strconv.Itoa(n) + hostSuffix },
-			func(n int) { r.hosts[s] = n })
-		r.mu.Unlock()
-		if !ok && learnable(s) {
+		s := string(host)
+		var fresh bool
+		n, fresh = issueNum(r, &r.hosts, &idEntry[string]{key: s, hash: h}, &r.hostN, pseudonym{kind: kHost})
+		if fresh && learnable(s) {
 			r.learn(literal{text: s, repl: hostPrefix + strconv.Itoa(n) + hostSuffix})
 		}
 	}
@@ -233,22 +218,15 @@ func (r *Redactor) appendHost(dst, h []byte) []byte {
 
 func (r *Redactor) ip(a netip.Addr) netip.Addr {
 	a = a.Unmap()
-	r.mu.RLock()
-	n, ok := r.ips[a]
-	r.mu.RUnlock()
-	if ok {
+	h := ipKey(a)
+	if n, ok := r.ips.get(h, a); ok {
 		return ipPseudonym(n, a.Is6())
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n, ok = r.ips[a]
-	counter := &r.ip4N
+	counter, p := &r.ip4N, pseudonym{kind: kIP, width: 4}
 	if a.Is6() {
-		counter = &r.ip6N
+		counter, p.width = &r.ip6N, 6
 	}
-	n = r.lookup(n, ok, counter,
-		func(n int) string { return ipPseudonym(n, a.Is6()).String() },
-		func(n int) { r.ips[a] = n })
+	n, _ := issueNum(r, &r.ips, &idEntry[netip.Addr]{key: a, hash: h}, counter, p)
 	return ipPseudonym(n, a.Is6())
 }
 
