@@ -46,8 +46,9 @@ type Writer struct {
 	last       uint64 // Seq of the last committed event
 	stats      CommitStats
 
-	// names holds the pseudonyms this Writer has stored, so that one passed
-	// with many Appends is written once. Only commitLoop uses it.
+	// names holds the pseudonyms passed to Append that this Writer has
+	// stored, so that one passed with many Appends is written once. Only
+	// commitLoop uses it.
 	names map[string]struct{}
 	// takeNames, when set, yields the pseudonyms issued since its previous
 	// call (see StorePseudonymsFrom); unsaved holds those taken and not yet
@@ -391,8 +392,8 @@ func (w *Writer) commit(batch []*pending, first uint64) error {
 		events, bodies := tx.Bucket(bucketEvents), tx.Bucket(bucketBodies)
 		index, names := tx.Bucket(bucketIndex), tx.Bucket(bucketPseudonyms)
 		// A pseudonym may come with many Appends (one redacted concurrently
-		// with others cannot tell which of them stores it first) and from
-		// takeNames too: write each once.
+		// with others cannot tell which of them stores it first): write
+		// each once.
 		putNames := func(list []string) error {
 			for _, name := range list {
 				if _, ok := w.names[name]; ok || name == "" {
@@ -426,7 +427,14 @@ func (w *Writer) commit(batch []*pending, first uint64) error {
 				return err
 			}
 		}
-		return putNames(w.unsaved)
+		// takeNames yields each pseudonym once: no need to remember them,
+		// which would grow w.names by every id of a long session.
+		for _, name := range w.unsaved {
+			if err := names.Put([]byte(name), nil); err != nil {
+				return fmt.Errorf("put pseudonym: %w", err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		for _, name := range added { // not stored after all
