@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
 )
@@ -197,15 +196,5 @@ func (r *Replayer) metadataAnswered() {
 	recs := o.recorded
 	o.recorded = nil
 	o.mu.Unlock()
-	if len(recs) == 0 {
-		return
-	}
-	now := time.Now()
-	for _, c := range recs {
-		r.m.mu.Lock()
-		c.used = true
-		r.m.mu.Unlock()
-		r.noteMatch(c, true, c.method, c.url, now)
-		r.sched.arm(c.seq, now)
-	}
+	r.servedOffline(recs)
 }

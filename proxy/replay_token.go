@@ -207,14 +207,7 @@ func (r *Replayer) tokenAnswered(cls string) {
 	recs := t.recorded[cls]
 	delete(t.recorded, cls)
 	t.mu.Unlock()
-	now := time.Now()
-	for _, c := range recs {
-		r.m.mu.Lock()
-		c.used = true
-		r.m.mu.Unlock()
-		r.noteMatch(c, true, c.method, c.url, now)
-		r.sched.arm(c.seq, now)
-	}
+	r.servedOffline(recs)
 }
 
 // token returns a synthetic JWT: well formed, HS256-signed with a key that
