@@ -98,9 +98,10 @@ func startBot(t *testing.T) (*httptest.Server, <-chan received) {
 	return bot, ch
 }
 
-func post(t *testing.T, url, body string) (*http.Response, string) {
+// send makes one request with http.DefaultClient and reads the whole answer.
+func send(t *testing.T, method, url string, body io.Reader) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), "POST", url, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +112,14 @@ func post(t *testing.T, url, body string) (*http.Response, string) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
+	return resp, b
+}
+
+func post(t *testing.T, url, body string) (*http.Response, string) {
+	t.Helper()
+	resp, b := send(t, http.MethodPost, url, strings.NewReader(body))
 	return resp, string(b)
 }
 
