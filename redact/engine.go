@@ -293,7 +293,7 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 			return j
 		}
 	}
-	if allHex && w-i <= 4 && w < n && src[w] == ':' && (i == 0 || (src[i-1] != ':' && src[i-1] != '.' && src[i-1] != '%')) {
+	if allHex && w-i <= 4 && w < n && src[w] == ':' && (i == 0 || (src[i-1] != ':' && src[i-1] != '%')) {
 		if j := p.ipv6(src, i); j > 0 {
 			return j
 		}
