@@ -214,8 +214,13 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 		}
 	}
 	// A JWT may be glued to what precedes it ("%20eyJ...", "xeyJ..."): look
-	// for its "eyJ" anywhere in the word.
-	for k := i; k+3 <= w; k++ {
+	// for its "eyJ" anywhere in the word. Each try measures the run to its
+	// end, so a word of many "eyJ" gets maxJWTTries of them: time stays
+	// linear in the word. The first is the one that matters for a token
+	// with dots (every "eyJ" of the word has the same run end and dots
+	// after it, and the first the longest head); later ones only open
+	// dotless base64url from other offsets.
+	for k, tries := i, 0; k+3 <= w && tries < maxJWTTries; k, tries = k+1, tries+1 {
 		x := bytes.Index(src[k:w], []byte("eyJ"))
 		if x < 0 {
 			break
@@ -357,6 +362,9 @@ func (p *pass) guid(src []byte, s, e int) {
 	p.add(span{start: s, end: e, kind: kGUID, form: guidForm(t)})
 }
 
+// maxJWTTries bounds the "eyJ" of one word tried as a token start.
+const maxJWTTries = 8
+
 // jwt removes a JWT (or JWE) starting at s: "eyJ" base64url segments joined
 // by dots. A dotless "eyJ..." run is base64url JSON (MSAL's client_info):
 // opened and redacted like any base64.
@@ -368,7 +376,10 @@ func (p *pass) jwt(src []byte, s int) int {
 	}
 	first := e - s
 	dots := 0
-	for e < n && src[e] == '.' {
+	// A JWS has two dots, a JWE four: a longer chain is cut there (what
+	// follows is tried as tokens of its own), which keeps a long chain of
+	// "eyJ" segments linear.
+	for e < n && src[e] == '.' && dots < 4 {
 		j := e + 1
 		for j < n && cls[src[j]]&clsB64URL != 0 {
 			j++
@@ -556,10 +567,13 @@ func (p *pass) email(src []byte, at, atLen int) int {
 	if ls > 0 && src[ls-1] == '%' && at-ls >= 2 && isHex(src[ls]) && isHex(src[ls+1]) {
 		ls += 2 // the hex digits of an escape before the address ("%3auser@...")
 	}
+	// Dots are skipped after the barrier is applied: a local part cut by
+	// a match before it ("2001:db8::1.@x.com") starts after its dots, as
+	// the same text would without the match.
+	ls = max(ls, p.barrier)
 	for ls < at && src[ls] == '.' {
 		ls++
 	}
-	ls = max(ls, p.barrier)
 	ds := at + atLen
 	e, labels, lastAlpha, lastLen := ds, 0, true, 0
 	for {
@@ -738,6 +752,11 @@ func (p *pass) ipv4(src []byte, i int) int {
 	return e
 }
 
+// maxIPv6Run is the longest run ipv6 measures: the longest address text
+// ("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", 45 bytes) and trailing
+// punctuation it trims.
+const maxIPv6Run = 47
+
 // ipv6 records an IPv6 address starting at i: it needs "::" or all eight
 // groups, so times ("15:58:41") and MRIs ("28:...") never match.
 func (p *pass) ipv6(src []byte, i int) int {
@@ -748,6 +767,12 @@ func (p *pass) ipv6(src []byte, i int) int {
 			colons++
 		}
 		e++
+		if e-i > maxIPv6Run {
+			// Longer than any address with trailing punctuation: not one.
+			// Stopping here keeps a long run of such bytes linear, where
+			// every position of it may start a try.
+			return 0
+		}
 	}
 	for e > i && (src[e-1] == '.' || (src[e-1] == ':' && (e-2 < i || src[e-2] != ':'))) {
 		if src[e-1] == ':' {
