@@ -238,9 +238,9 @@ func TestCloseWaitsForQueued(t *testing.T) {
 }
 
 // TestAppendPseudonymsRepeated checks the pseudonym set when one pseudonym
-// comes with many Appends (the recorder passes every pseudonym not yet
-// known to be stored), and that one whose transaction failed is written by
-// the next Append that carries it.
+// comes with many Appends (a caller that cannot tell which of its
+// concurrent Appends stores it first passes it with each), and that one
+// whose transaction failed is written by the next Append that carries it.
 func TestAppendPseudonymsRepeated(t *testing.T) {
 	tests := []struct {
 		name    string

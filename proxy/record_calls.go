@@ -114,9 +114,9 @@ type callTracker struct {
 // and done closed, once the exchange is committed (seq stays 0 if it could
 // not be).
 type relayMark struct {
-	n        uint64 // position in arrival order, from 1
-	mutating bool   // not a GET, HEAD or OPTIONS
-	calls    []string
+	n        uint64   // position in arrival order, from 1
+	mutating bool     // not a GET, HEAD or OPTIONS
+	calls    []string // the calls it is filed under
 	done     chan struct{}
 	seq      uint64 // guarded by callTracker.mu; final once done is closed
 }
