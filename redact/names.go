@@ -36,18 +36,7 @@ func normKey(k []byte) string {
 	if len(k) > len(buf) {
 		return ""
 	}
-	n := 0
-	for _, c := range k {
-		switch {
-		case c == '_' || c == '-':
-			continue
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		buf[n] = c
-		n++
-	}
-	return string(buf[:n])
+	return string(appendNormKey(buf[:0], k))
 }
 
 // secretKeys are field, form and query names (normalised by normKey) whose
@@ -129,7 +118,12 @@ func keyClass(k []byte) uint8 {
 		return keyPlain
 	}
 	var buf [20]byte
-	n := 0
+	return keyClasses[string(appendNormKey(buf[:0], k))]
+}
+
+// appendNormKey appends k normalised as normKey says. Callers pass a
+// buffer with room for all of k, so nothing is allocated.
+func appendNormKey(dst, k []byte) []byte {
 	for _, c := range k {
 		switch {
 		case c == '_' || c == '-':
@@ -137,10 +131,9 @@ func keyClass(k []byte) uint8 {
 		case c >= 'A' && c <= 'Z':
 			c += 'a' - 'A'
 		}
-		buf[n] = c
-		n++
+		dst = append(dst, c)
 	}
-	return keyClasses[string(buf[:n])]
+	return dst
 }
 
 func lowerASCII(c byte) byte {
