@@ -57,6 +57,8 @@ func encodeHead(dst []byte, ev *Event) []byte {
 			dst = append(dst, 0)
 		}
 	}
+	// Appended after the first layout: heads written before it end above.
+	dst = binary.AppendVarint(dst, int64(ev.Abandoned))
 	return dst
 }
 
@@ -159,10 +161,35 @@ func decodeHead(b []byte, ev *Event) (bodyState byte, err error) {
 	if d.err != nil {
 		return 0, d.err
 	}
+	if len(d.b) == 0 {
+		upgradeAbandoned(ev) // a head of the first layout: no Abandoned field
+	} else {
+		ev.Abandoned = time.Duration(d.varint())
+		if d.err != nil || ev.Abandoned < 0 {
+			return 0, errDecode
+		}
+	}
 	if bodyState > bodyStored {
 		return 0, errDecode
 	}
 	return bodyState, nil
+}
+
+// legacyAbandonedError is the Error the first layout's recorder stored when
+// the bot gave up on an exchange: graphvcr then cancelled the upstream
+// request and stored a 502 it made up.
+const legacyAbandonedError = "canceled"
+
+// upgradeAbandoned marks an event of the first layout that recorded the bot
+// giving up (a 502 with Error "canceled") as abandoned, Latency after its
+// arrival (when graphvcr stopped waiting; at least 1ns, as zero means not
+// abandoned). Its Error stays: Graph's answer was never recorded.
+func upgradeAbandoned(ev *Event) {
+	if ev.Kind == KindNotification || ev.Error != legacyAbandonedError ||
+		ev.Response.Status != http.StatusBadGateway {
+		return
+	}
+	ev.Abandoned = max(ev.Latency, 1)
 }
 
 func (d *decoder) fail() {

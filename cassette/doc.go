@@ -49,12 +49,15 @@
 //	  map     Claims
 //	  varint  Lifetime (ns)
 //	  u8      Malformed (0/1)
+//	varint  Abandoned (ns)              absent from heads written before it
 //
 // hdr is uvarint 0 for a nil header, else n+1, then n entries in sorted key
 // order (so equal headers encode equally): str name, uvarint 0 for nil values
 // or m+1, then m × str. Bodies are raw bytes, never base64. A decoder rejects
 // a higher encoding version (ErrNewerVersion) and ignores bytes after the
-// fields it knows, so fields can be appended without a new version.
+// fields it knows, so fields can be appended without a new version. A head
+// that ends before Abandoned is of the first layout: see Event.Abandoned for
+// how its abandoned exchanges read.
 //
 // Every byte slice or string a Reader returns is copied out of its bbolt
 // transaction.

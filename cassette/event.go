@@ -49,10 +49,24 @@ type Event struct {
 	Request Request
 	// Response is what the upstream answered (for a notification, the bot's answer).
 	// When Error is set, Response.Status is the status the client was given (usually 502).
+	// When Abandoned is set, the bot never saw it: it is what Graph answered after.
 	Response Response
 	// Error describes a transport failure ("connection reset by peer", "timeout");
 	// empty when a response arrived.
 	Error string
+	// Abandoned is, for a Graph or token exchange the bot gave up on (its
+	// timeout fired, or it closed the connection) before the answer came,
+	// how long after the request arrived it gave up; zero means the bot was
+	// still waiting when the answer (or Error) came. The upstream request
+	// went on regardless: Response (or Error) is what the upstream did.
+	//
+	// Events stored before this field existed recorded an abandoned
+	// exchange as a 502 with Error "canceled" and no answer; reading one
+	// sets Abandoned to its Latency (when graphvcr stopped waiting, at
+	// least 1ns) and keeps its Error, Response and Latency as stored. An
+	// event with both Abandoned and Error set is one whose upstream answer
+	// is unknown (it failed, or was never recorded).
+	Abandoned time.Duration
 	// Bearer holds the non-secret parts of a notification's Authorization JWT;
 	// nil when the notification carried no bearer token.
 	Bearer *Bearer

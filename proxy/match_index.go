@@ -23,7 +23,11 @@ type candidate struct {
 	status  int
 	header  http.Header
 	errText string
-	used    bool // guarded by matcher.mu
+	// abandoned is when the bot gave up on this exchange when recording,
+	// from its arrival (cassette.Event.Abandoned); zero when it did not.
+	// Replay answers it with nothing, and never serves it again.
+	abandoned time.Duration
+	used      bool // guarded by matcher.mu
 }
 
 // The index. Candidates are grouped by shape, then by template key, then by
@@ -181,8 +185,8 @@ func recordedValue(v *value) string {
 
 // match returns the recorded exchange answering a live request, binding its
 // pseudonyms: the first unused one in recorded order that fits, else the last
-// used one that fits (first is then false: it is served again). It returns
-// nil when nothing fits.
+// used one that fits and was not abandoned (first is then false: it is
+// served again). It returns nil when nothing fits.
 func (m *matcher) match(shape string, live *template) (c *candidate, first bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -323,8 +327,8 @@ func (m *matcher) lastUsed(cl *class, live *template, limit *candidate) *candida
 		if limit != nil && c.seq < limit.seq {
 			break
 		}
-		if !c.used {
-			continue
+		if !c.used || c.abandoned > 0 {
+			continue // an abandoned exchange has no answer to repeat
 		}
 		m.t.reset()
 		if m.b.fits(c.tmpl.values, live.values, &m.t) {

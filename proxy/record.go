@@ -97,6 +97,8 @@ type RecordSummary struct {
 	Notifications int
 	// Errors counts events that recorded a failure instead of an answer.
 	Errors int
+	// Abandoned counts exchanges the bot gave up on before the answer came.
+	Abandoned int
 	// Calls is the number of distinct call ids seen in URLs and notifications.
 	Calls int
 	// Duration is how long the session lasted, until Close (or now, before Close).
@@ -105,9 +107,13 @@ type RecordSummary struct {
 
 // String formats the summary as one line for people.
 func (s RecordSummary) String() string {
-	return fmt.Sprintf("recorded %d events (%d graph, %d token, %d notifications), %d calls, %d errors, in %s",
+	abandoned := ""
+	if s.Abandoned > 0 {
+		abandoned = fmt.Sprintf(", %d abandoned by the bot", s.Abandoned)
+	}
+	return fmt.Sprintf("recorded %d events (%d graph, %d token, %d notifications), %d calls, %d errors%s, in %s",
 		s.Events, s.ByKind[cassette.KindGraph], s.ByKind[cassette.KindToken], s.Notifications,
-		s.Calls, s.Errors, s.Duration.Round(time.Millisecond))
+		s.Calls, s.Errors, abandoned, s.Duration.Round(time.Millisecond))
 }
 
 // RecordMeta returns the cassette Meta for a recording to upstream and
@@ -165,6 +171,10 @@ type Recorder struct {
 
 	abortCtx context.Context    // cancelled when Close gives up waiting: in-flight work stops
 	abort    context.CancelFunc // cancels abortCtx
+	// closingCtx is cancelled as soon as Close begins: upstream requests
+	// the bot has abandoned stop then, as nobody waits for their answer.
+	closingCtx context.Context
+	closeNow   context.CancelFunc // cancels closingCtx
 
 	mu       sync.Mutex // guards closing, inflight.Add, stopped
 	closing  bool
@@ -253,6 +263,7 @@ func newRecorder(cfg RecordConfig) (*Recorder, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	r.abortCtx, r.abort = context.WithCancel(context.Background())
+	r.closingCtx, r.closeNow = context.WithCancel(r.abortCtx)
 	r.calls.init()
 	r.stats.byKind = map[cassette.Kind]int{}
 	r.admin = &adminHandler{mode: "record", ready: &r.ready}
@@ -360,6 +371,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 	r.closing = true
 	r.mu.Unlock()
 	r.ready.Store(false)
+	r.closeNow()
 
 	var errs []error
 	var wg sync.WaitGroup
@@ -431,7 +443,8 @@ type recordStats struct {
 	mu     sync.Mutex
 	events int
 	byKind map[cassette.Kind]int
-	errors int
+	errors    int
+	abandoned int
 }
 
 func (s *recordStats) add(ev *cassette.Event) {
@@ -442,6 +455,9 @@ func (s *recordStats) add(ev *cassette.Event) {
 	if ev.Error != "" {
 		s.errors++
 	}
+	if ev.Abandoned > 0 {
+		s.abandoned++
+	}
 }
 
 func (s *recordStats) summary() RecordSummary {
@@ -451,7 +467,7 @@ func (s *recordStats) summary() RecordSummary {
 	for k, v := range s.byKind {
 		by[k] = v
 	}
-	return RecordSummary{Events: s.events, ByKind: by, Errors: s.errors, Notifications: by[cassette.KindNotification]}
+	return RecordSummary{Events: s.events, ByKind: by, Errors: s.errors, Abandoned: s.abandoned, Notifications: by[cassette.KindNotification]}
 }
 
 // commit redacts nothing itself: ev is already redacted. It appends ev with
@@ -489,6 +505,9 @@ func (r *Recorder) progress(ev *cassette.Event) {
 		lat = ev.Latency.Round(10 * time.Microsecond)
 	}
 	fmt.Fprintf(&b, "%s %s  %d  %s", ev.Request.Method, path, ev.Response.Status, lat)
+	if ev.Abandoned > 0 {
+		fmt.Fprintf(&b, "  abandoned by the bot after %s", ev.Abandoned.Round(time.Millisecond))
+	}
 	if ev.Error != "" {
 		fmt.Fprintf(&b, "  error: %s", ev.Error)
 	}

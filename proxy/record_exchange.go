@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,6 +50,9 @@ type rawExchange struct {
 	respHeader http.Header
 	respBody   []byte // as received (possibly content-encoded)
 	failure    string // transport failure; status/respHeader/respBody are then what the client got
+	// gaveUp is when the bot gave up on a Graph or token exchange, from the
+	// request's arrival; 0 while it waits (see watchAbandon).
+	gaveUp atomic.Int64
 	// bearer is a notification's Authorization header, kept only as the
 	// non-secret parts of its JWT; unused for other kinds.
 	bearer string
@@ -91,10 +96,14 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 	}
 	x.reqBody = body
 
-	ctx, cancel := context.WithCancel(req.Context())
-	defer cancel()
-	stop := context.AfterFunc(r.abortCtx, cancel)
+	// The upstream request does not end with the bot's: Graph may act on
+	// it (create the call, send the invite) and notify about it whether or
+	// not the bot still waits, so its answer is recorded either way.
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(req.Context()))
+	defer cancel(nil)
+	stop := context.AfterFunc(r.abortCtx, func() { cancel(errRecorderClosed) })
 	defer stop()
+	defer r.watchAbandon(req.Context(), arrived, x, cancel)()
 	out, err := http.NewRequestWithContext(ctx, req.Method, target, bytes.NewReader(body))
 	if err != nil {
 		return r.fail(req, rt, arrived, 0, x, http.StatusBadGateway, "build upstream request: "+err.Error())
@@ -110,7 +119,7 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 	sent := time.Now()
 	resp, err := r.transport.RoundTrip(out)
 	if err != nil {
-		return r.fail(req, rt, arrived, time.Since(sent), x, http.StatusBadGateway, classify(err))
+		return r.fail(req, rt, arrived, time.Since(sent), x, http.StatusBadGateway, classifyUpstream(ctx, err))
 	}
 	respBody, err := readBoundedSize(resp.Body, r.cfg.MaxBody, resp.ContentLength)
 	resp.Body.Close()
@@ -120,7 +129,7 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 			return r.fail(req, rt, arrived, latency, x, http.StatusBadGateway,
 				fmt.Sprintf("response body exceeds the %d-byte limit; raise it with --max-body", r.cfg.MaxBody))
 		}
-		return r.fail(req, rt, arrived, latency, x, http.StatusBadGateway, "read response body: "+classify(err))
+		return r.fail(req, rt, arrived, latency, x, http.StatusBadGateway, "read response body: "+classifyUpstream(ctx, err))
 	}
 	x.status = resp.StatusCode
 	removeHopHeaders(resp.Header) // resp is ours: no copy for what is stored
@@ -159,6 +168,60 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 		}
 	}
 	return relayResponse(req, x.status, relayHeader, relay)
+}
+
+// Causes of an upstream request's end other than its answer, recorded as
+// the exchange's Error.
+var (
+	errRecorderClosed = errors.New("graphvcr closed before the upstream answered")
+	errAbandonedLimit = errors.New("no answer within the upstream timeout after the bot gave up")
+)
+
+// abandonedUpstreamTimeout bounds how long an upstream request the bot has
+// abandoned goes on: the default transport's header timeout, which a custom
+// Transport (RecordConfig.Transport) may not have.
+const abandonedUpstreamTimeout = upstreamHeaderTimeout
+
+// watchAbandon notes in x when the bot gives up on its request (botCtx
+// done: its timeout fired or it closed the connection), measured from
+// arrived. From then on nothing waits for the upstream request, so it is
+// bounded by abandonedUpstreamTimeout and stopped when Close begins: cancel
+// ends it with the reason. The returned func stops watching; call it once
+// the exchange is over.
+func (r *Recorder) watchAbandon(botCtx context.Context, arrived time.Time, x *rawExchange,
+	cancel context.CancelCauseFunc) (stop func()) {
+	var mu sync.Mutex // guards stopped and bounds
+	stopped := false
+	var bounds []func() bool
+	stopWatch := context.AfterFunc(botCtx, func() {
+		x.gaveUp.Store(int64(max(time.Since(arrived), 1))) // zero means "still waiting"
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		t := time.AfterFunc(abandonedUpstreamTimeout, func() { cancel(errAbandonedLimit) })
+		c := context.AfterFunc(r.closingCtx, func() { cancel(errRecorderClosed) })
+		bounds = append(bounds, t.Stop, c)
+	})
+	return func() {
+		stopWatch()
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		for _, b := range bounds {
+			b()
+		}
+	}
+}
+
+// classifyUpstream is classify for an upstream request's error, naming the
+// reason when graphvcr itself ended the request (ctx's cause).
+func classifyUpstream(ctx context.Context, err error) string {
+	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
+		return "canceled: " + cause.Error()
+	}
+	return classify(err)
 }
 
 // fail records an exchange that got no (usable) answer and returns the
@@ -206,6 +269,7 @@ func (r *Recorder) redactInto(ev *cassette.Event, x *rawExchange) (plain []byte,
 	if x.failure != "" {
 		ev.Error = r.red.Text(x.failure)
 	}
+	ev.Abandoned = time.Duration(x.gaveUp.Load())
 	if ev.Kind == cassette.KindNotification {
 		ev.Bearer = r.bearer(x.bearer)
 	}
@@ -294,7 +358,7 @@ func joinURL(base, u *url.URL) string {
 
 // classify names a transport failure the way the cassette records it:
 // "connection refused", "connection reset by peer", "timeout",
-// "unexpected EOF", "canceled" (the bot gave up or graphvcr was closing),
+// "unexpected EOF", "canceled" (the request was ended on this side),
 // or the error's own text.
 func classify(err error) string {
 	var ne net.Error

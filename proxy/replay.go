@@ -110,6 +110,7 @@ type Replayer struct {
 	servedAgain map[uint64]*ServedAgain
 	unmatched   map[string]*Unmatched
 	unused      map[uint64]*candidate // graph and token exchanges not yet matched
+	abandoned   []Abandonment         // holds of abandoned exchanges, as they ended
 
 	closeOnce sync.Once
 	closeErr  error

@@ -29,6 +29,12 @@ func (r *Replayer) load() ([]*notification, error) {
 		switch ev.Kind {
 		case cassette.KindGraph, cassette.KindToken:
 			answered[ev.Seq] = ev.Offset + ev.Latency
+			if ev.Abandoned > 0 {
+				// The bot never got this answer: replay arms its
+				// notifications when the request is matched, so their
+				// gaps count from its arrival.
+				answered[ev.Seq] = ev.Offset
+			}
 			base := graphBase
 			if ev.Kind == cassette.KindToken {
 				base = tokenBase
@@ -41,6 +47,7 @@ func (r *Replayer) load() ([]*notification, error) {
 				seq: ev.Seq, kind: ev.Kind, offset: ev.Offset, latency: ev.Latency,
 				method: ev.Request.Method, url: requestURI(ev.Request.URL, base),
 				status: ev.Response.Status, header: ev.Response.Header, errText: ev.Error,
+				abandoned: ev.Abandoned,
 			}
 			r.unused[ev.Seq] = c
 			if ev.Kind == cassette.KindToken && r.tokens.add(c) {

@@ -27,6 +27,11 @@ func (r *Replayer) serveGraph(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.noteMatch(c, first, req.Method, uri, arrived)
+	if c.abandoned > 0 {
+		r.answered(c, first)
+		r.holdAbandoned(req, c, uri, arrived)
+		return
+	}
 	header, respBody, err := r.render(c)
 	if err != nil {
 		r.log.Error("read recorded response", "seq", c.seq, "err", err)
@@ -43,6 +48,49 @@ func (r *Replayer) serveGraph(w http.ResponseWriter, req *http.Request) {
 	}
 	writeRecorded(w, c.status, header, respBody)
 	r.answered(c, first)
+}
+
+// Bounds of holding a request that matched an abandoned exchange.
+const (
+	// abandonMargin is how much longer than recorded (scaled by the speed)
+	// a live bot may wait before graphvcr stops holding its request: timers
+	// of a loaded machine fire late, and that is not a divergence.
+	abandonMargin = time.Second
+	// maxAbandonHold bounds any hold, also at speed 0 (where graphvcr holds
+	// until the bot gives up) and for huge recorded times: like Graph's own
+	// gateway, graphvcr does not keep a request open for ever.
+	maxAbandonHold = 2 * time.Minute
+)
+
+// holdAbandoned reproduces an exchange the bot abandoned when recording: it
+// holds the request without an answer until the bot gives up (its request
+// context ends: its timeout fired or it closed the connection), or until the
+// recorded time to abandon, scaled by the speed, plus abandonMargin (at speed
+// 0: maxAbandonHold), then closes the connection without answering (an
+// HTTP/2 stream is reset). It never returns: panic(http.ErrAbortHandler) is
+// net/http's way to abort a handler.
+func (r *Replayer) holdAbandoned(req *http.Request, c *candidate, uri string, arrived time.Time) {
+	limit := maxAbandonHold
+	if r.speed > 0 {
+		limit = min(r.sched.scale(c.abandoned)+abandonMargin, maxAbandonHold)
+	}
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	a := Abandonment{Seq: c.seq, Method: req.Method, Path: uri, Recorded: c.abandoned}
+	select {
+	case <-req.Context().Done():
+		a.Reproduced = true
+	case <-t.C:
+		r.log.Warn("the bot waited longer than recorded on an abandoned exchange; closing its connection",
+			"seq", c.seq, "method", req.Method, "recorded", c.abandoned, "held", time.Since(arrived))
+	case <-r.ctx.Done():
+		a.Closed = true // replay ends: the bot's outcome is unknown
+	}
+	a.Held = time.Since(arrived)
+	r.mu.Lock()
+	r.abandoned = append(r.abandoned, a)
+	r.mu.Unlock()
+	panic(http.ErrAbortHandler)
 }
 
 // answered starts the clock of the notifications a first match triggers.
@@ -70,7 +118,11 @@ func (r *Replayer) servedOffline(recs []*candidate) {
 func (r *Replayer) noteMatch(c *candidate, first bool, method, uri string, arrived time.Time) {
 	r.mu.Lock()
 	if first {
-		r.matched[c.seq] = Match{Seq: c.seq, Method: method, Path: uri, Status: c.status, At: r.since(arrived)}
+		m := Match{Seq: c.seq, Method: method, Path: uri, Status: c.status, At: r.since(arrived)}
+		if c.abandoned > 0 {
+			m.Status, m.Abandoned = 0, true
+		}
+		r.matched[c.seq] = m
 		delete(r.unused, c.seq)
 	} else {
 		sa := r.servedAgain[c.seq]

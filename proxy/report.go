@@ -28,6 +28,10 @@ type Report struct {
 	Unmatched []Unmatched `json:"unmatched"`
 	// Unused lists the recorded exchanges no request has matched yet.
 	Unused []Unused `json:"unused"`
+	// Abandoned lists the requests held without an answer because they
+	// matched an exchange the bot abandoned when recording, once each hold
+	// has ended.
+	Abandoned []Abandonment `json:"abandoned"`
 	// Notifications lists the notifications delivered (or given up on).
 	Notifications []Delivery `json:"notifications"`
 	// Pending lists the notifications not delivered yet.
@@ -41,8 +45,12 @@ type Match struct {
 	Method string `json:"method"`
 	Path   string `json:"path"`
 	// Status is the recorded status served; 0 when the recorded transport
-	// error was reproduced by closing the connection.
+	// error, or the bot abandoning the exchange, was reproduced by closing
+	// the connection.
 	Status int `json:"status"`
+	// Abandoned is true when the bot abandoned this exchange when recording:
+	// the request was held without an answer (see Report.Abandoned).
+	Abandoned bool `json:"abandoned,omitempty"`
 	// At is when the request arrived, from replay start.
 	At time.Duration `json:"at_ns"`
 }
@@ -74,6 +82,28 @@ type NearMiss struct {
 	// Differences says how the live request differs, one item per
 	// difference ("method GET, recorded POST", "body field participants.0.id missing").
 	Differences []string `json:"differences"`
+}
+
+// Abandonment is a live request that matched an exchange the bot abandoned
+// when recording: graphvcr held it without an answer, then closed the
+// connection.
+type Abandonment struct {
+	Seq uint64 `json:"seq"`
+	// Method and Path (with query) are the live request's.
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// Recorded is when the bot gave up when recording, from its request's
+	// arrival; Held how long the live request was held.
+	Recorded time.Duration `json:"recorded_ns"`
+	Held     time.Duration `json:"held_ns"`
+	// Reproduced is true when the live bot gave up by itself, as it did
+	// when recording. False when graphvcr stopped holding first: the bot
+	// waited longer than recorded (scaled by the speed) by more than a
+	// margin of a second, a divergence.
+	Reproduced bool `json:"reproduced"`
+	// Closed is true when the replay was closed while the request was held:
+	// neither reproduced nor a divergence.
+	Closed bool `json:"closed,omitempty"`
 }
 
 // Unused is a recorded exchange not matched yet.
@@ -118,12 +148,18 @@ type Pending struct {
 }
 
 // Diverged reports whether the live session left the recording: a request
-// matched nothing, a notification could not be delivered, or the bot
-// answered one with another class of status (2xx or not) than recorded.
-// Serving an exchange again is not a divergence: a polling bot needs it.
+// matched nothing, the bot waited on an abandoned exchange longer than
+// recorded, a notification could not be delivered, or the bot answered one
+// with another class of status (2xx or not) than recorded. Serving an
+// exchange again is not a divergence: a polling bot needs it.
 func (r Report) Diverged() bool {
 	if len(r.Unmatched) > 0 {
 		return true
+	}
+	for _, a := range r.Abandoned {
+		if !a.Reproduced && !a.Closed {
+			return true
+		}
 	}
 	for _, d := range r.Notifications {
 		if d.Error != "" || (d.RecordedStatus != 0 && d.RecordedStatus/100 != d.Status/100) {

@@ -17,6 +17,7 @@ func (r *Replayer) Report() Report {
 		ServedAgain:   []ServedAgain{},
 		Unmatched:     []Unmatched{},
 		Unused:        []Unused{},
+		Abandoned:     []Abandonment{},
 		Notifications: []Delivery{},
 		Pending:       []Pending{},
 	}
@@ -38,7 +39,9 @@ func (r *Replayer) Report() Report {
 	for _, c := range r.unused {
 		rep.Unused = append(rep.Unused, Unused{Seq: c.seq, Method: c.method, Path: c.url})
 	}
+	rep.Abandoned = append(rep.Abandoned, r.abandoned...)
 	r.mu.Unlock()
+	slices.SortFunc(rep.Abandoned, func(a, b Abandonment) int { return cmp.Compare(a.Seq, b.Seq) })
 	slices.SortFunc(rep.Matched, func(a, b Match) int { return cmp.Compare(a.Seq, b.Seq) })
 	slices.SortFunc(rep.ServedAgain, func(a, b ServedAgain) int { return cmp.Compare(a.Seq, b.Seq) })
 	slices.SortFunc(rep.Unused, func(a, b Unused) int { return cmp.Compare(a.Seq, b.Seq) })

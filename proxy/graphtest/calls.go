@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -98,7 +99,59 @@ func (g *Graph) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g.graphError(w, r, http.StatusNotFound, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
 	})
-	return g.logged(mux)
+	return g.logged(g.delayed(mux))
+}
+
+// delayed holds each answer of next for GraphOptions.AnswerDelay: the
+// handler runs at once into a buffer, which is written out after the delay
+// unless the client or the simulator gives up first.
+func (g *Graph) delayed(next http.Handler) http.Handler {
+	if g.opts.AnswerDelay == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := g.opts.AnswerDelay(r)
+		if d <= 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		held := &heldAnswer{header: http.Header{}}
+		next.ServeHTTP(held, r)
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		case <-g.ctx.Done():
+			return
+		}
+		for k, vs := range held.header {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(held.status)
+		w.Write(held.body.Bytes())
+	})
+}
+
+// heldAnswer is a ResponseWriter that keeps the answer for later.
+type heldAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldAnswer) Header() http.Header { return h.header }
+
+func (h *heldAnswer) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
+
+func (h *heldAnswer) Write(b []byte) (int, error) {
+	h.WriteHeader(http.StatusOK)
+	return h.body.Write(b)
 }
 
 // logged logs each request at debug level (method and path only).

@@ -42,6 +42,12 @@ type GraphOptions struct {
 	// milliseconds). 1 is realistic, 0.01 fast for tests, 0 sends at once
 	// (still in order).
 	DelayScale float64
+	// AnswerDelay, when set, is asked for every request how long to hold
+	// its answer: the simulator does the work at once (a call is created,
+	// its notifications go out on their usual schedule) and answers after
+	// the delay, like a Graph slow to reply. A client that gives up before
+	// gets nothing. nil (or a zero delay) answers at once.
+	AnswerDelay func(r *http.Request) time.Duration
 	// TLS serves HTTPS with a self-signed certificate for the loopback
 	// names; Client and Certificate trust it.
 	TLS bool
