@@ -28,6 +28,10 @@ type candidate struct {
 	// Replay answers it with nothing, and never serves it again.
 	abandoned time.Duration
 	used      bool // guarded by matcher.mu
+	// rank is the candidate's place in the matcher's recorded order, from
+	// 1: the order the requests arrived in, which differs from seq (the
+	// order of commits) when a slow answer was overtaken.
+	rank uint64
 }
 
 // The index. Candidates are grouped by shape, then by template key, then by
@@ -96,6 +100,7 @@ type matcher struct {
 	b      bindings
 	gen    uint64 // counts changes of b, to key cached renderings
 	t      tentative
+	n      uint64 // candidates indexed so far
 
 	// Scratch of match, reused so that matching allocates nothing itself.
 	sig     []byte
@@ -108,7 +113,22 @@ func newMatcher(pseudonyms pseudonymSet) *matcher {
 
 // add indexes a recorded exchange. Exchanges must be added in recorded order.
 func (m *matcher) add(c *candidate, body []byte) {
+	m.prepare(c, body)
+	m.index(c)
+}
+
+// prepare builds c's template from its recorded request body, so that the
+// body need not be kept until index.
+func (m *matcher) prepare(c *candidate, body []byte) {
 	c.tmpl = newTemplate(c.method, c.url, body, m.pseudonyms)
+}
+
+// index indexes a prepared exchange. Exchanges must be indexed in the
+// order their requests arrived when recording: repeated identical requests
+// are served in that order.
+func (m *matcher) index(c *candidate) {
+	m.n++
+	c.rank = m.n
 	shape := cassette.Shape(c.method, c.url)
 	sg := m.shapes[shape]
 	if sg == nil {
@@ -275,7 +295,7 @@ func (m *matcher) firstUnused(cl *class, live *template, limit *candidate) *cand
 	kept, r := 0, 0
 	for ; r < len(open); r++ {
 		c := open[r]
-		if limit != nil && c.seq > limit.seq {
+		if limit != nil && c.rank > limit.rank {
 			break
 		}
 		if c.used || (fresh && m.anyBound(cl, c)) {
@@ -324,7 +344,7 @@ func (m *matcher) lastUsed(cl *class, live *template, limit *candidate) *candida
 	}
 	for i := len(q.cands) - 1; i >= 0; i-- {
 		c := q.cands[i]
-		if limit != nil && c.seq < limit.seq {
+		if limit != nil && c.rank < limit.rank {
 			break
 		}
 		if !c.used || c.abandoned > 0 {

@@ -440,9 +440,9 @@ func (r *Recorder) beginExchange() bool {
 
 // recordStats counts what was appended.
 type recordStats struct {
-	mu     sync.Mutex
-	events int
-	byKind map[cassette.Kind]int
+	mu        sync.Mutex
+	events    int
+	byKind    map[cassette.Kind]int
 	errors    int
 	abandoned int
 }

@@ -1,8 +1,10 @@
 package proxy
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
@@ -25,6 +27,7 @@ func (r *Replayer) load() ([]*notification, error) {
 	var notifs []*notification
 	offsets := map[uint64]time.Duration{} // notification seq -> offset
 	seenOrigin := map[string]bool{}
+	var graph []*candidate // in seq (commit) order
 	err := rd.EachHead(func(ev *cassette.Event) error {
 		switch ev.Kind {
 		case cassette.KindGraph, cassette.KindToken:
@@ -53,7 +56,8 @@ func (r *Replayer) load() ([]*notification, error) {
 			if ev.Kind == cassette.KindToken && r.tokens.add(c) {
 				return nil
 			}
-			r.m.add(c, ev.Request.Body)
+			r.m.prepare(c, ev.Request.Body)
+			graph = append(graph, c)
 		case cassette.KindNotification:
 			offsets[ev.Seq] = ev.Offset
 			answered[ev.Seq] = ev.Offset + ev.Latency
@@ -66,6 +70,13 @@ func (r *Replayer) load() ([]*notification, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load cassette: %w", err)
+	}
+	// Served in the order the requests arrived: an answer that came late
+	// (the bot gave up on it and retried) is committed after the retry's,
+	// but the retry followed it.
+	slices.SortStableFunc(graph, func(a, b *candidate) int { return cmp.Compare(a.offset, b.offset) })
+	for _, c := range graph {
+		r.m.index(c)
 	}
 	for _, n := range notifs {
 		from, ok := answered[n.trigger]

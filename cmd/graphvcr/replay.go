@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -172,6 +173,17 @@ func writeReport(w io.Writer, rep *proxy.Report) {
 			fmt.Fprintf(w, "  notification #%d %s: bot answered %d, recorded %d\n", d.Seq, d.Path, d.Status, d.RecordedStatus)
 		}
 	}
+	for _, a := range rep.Abandoned {
+		switch {
+		case a.Closed:
+		case a.Reproduced:
+			fmt.Fprintf(w, "  abandoned: #%d %s %s: held unanswered until the bot gave up after %s (recorded %s)\n",
+				a.Seq, a.Method, a.Path, a.Held.Round(time.Millisecond), a.Recorded.Round(time.Millisecond))
+		default:
+			fmt.Fprintf(w, "  abandoned: #%d %s %s: the bot still waited after %s (recorded %s); connection closed\n",
+				a.Seq, a.Method, a.Path, a.Held.Round(time.Millisecond), a.Recorded.Round(time.Millisecond))
+		}
+	}
 	for _, s := range rep.ServedAgain {
 		fmt.Fprintf(w, "  served again: #%d %s %s (%d×): the bot repeated it more often than recorded\n", s.Seq, s.Method, s.Path, s.Count)
 	}
@@ -183,6 +195,9 @@ func divergence(rep *proxy.Report) string {
 	if n := len(rep.Unmatched); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d unmatched %s", n, plural(n, "request", "requests")))
 	}
+	if n := lateAbandons(rep); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d abandoned %s waited on longer than recorded", n, plural(n, "request", "requests")))
+	}
 	if n := divergedNotifications(rep); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s not delivered as recorded", n, plural(n, "notification", "notifications")))
 	}
@@ -193,6 +208,18 @@ func divergence(rep *proxy.Report) string {
 // not delivered, or answered with another class of status than recorded.
 func notificationDiverged(d proxy.Delivery) bool {
 	return d.Error != "" || (d.RecordedStatus != 0 && d.RecordedStatus/100 != d.Status/100)
+}
+
+// lateAbandons counts the held abandoned requests the bot did not give up on
+// in time (proxy.Report.Diverged's rule).
+func lateAbandons(rep *proxy.Report) int {
+	n := 0
+	for _, a := range rep.Abandoned {
+		if !a.Reproduced && !a.Closed {
+			n++
+		}
+	}
+	return n
 }
 
 func divergedNotifications(rep *proxy.Report) int {

@@ -1,0 +1,431 @@
+package proxy_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy"
+	"github.com/graphvcr/graphvcr/proxy/graphtest"
+	"github.com/graphvcr/graphvcr/redact"
+	"github.com/tidwall/gjson"
+)
+
+const (
+	// retryTimeout is the test bot's HTTP client timeout, slowAnswer how
+	// long the simulator takes to answer the first create-call: the bot
+	// gives up on it and retries.
+	retryTimeout = 400 * time.Millisecond
+	slowAnswer   = 1500 * time.Millisecond
+)
+
+// retryBot is a bot whose HTTP client times out and retries: it gets a
+// token, creates a call (retrying after a timeout) and collects the
+// notifications posted to its listener.
+type retryBot struct {
+	client *http.Client
+	base   string // Graph and token base URL
+	tenant string
+	srv    *httptest.Server
+
+	mu    sync.Mutex // guards notes
+	notes []botNote
+	more  chan struct{} // gets a value when a notification arrives
+}
+
+// botNote is a notification as the bot received it.
+type botNote struct {
+	at   time.Time
+	call string // the call id in its resource
+}
+
+// attempt is one try of the bot's create-call.
+type attempt struct {
+	start  time.Time
+	took   time.Duration
+	status int
+	err    error
+	call   string // the id in the answer
+}
+
+func newRetryBot(t *testing.T, timeout time.Duration) *retryBot {
+	t.Helper()
+	b := &retryBot{more: make(chan struct{}, 64), tenant: "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"}
+	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		b.mu.Lock()
+		b.notes = append(b.notes, botNote{at: time.Now(), call: callOfNote(body)})
+		b.mu.Unlock()
+		b.more <- struct{}{}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	tr := &http.Transport{}
+	b.client = &http.Client{Transport: tr, Timeout: timeout}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		b.srv.Close()
+	})
+	return b
+}
+
+// callOfNote returns the call id in a notification's first resource.
+func callOfNote(body []byte) string {
+	res := gjson.GetBytes(body, "value.0.resourceUrl").String()
+	if res == "" {
+		res = gjson.GetBytes(body, "value.0.resource").String()
+	}
+	_, rest, ok := strings.Cut(res, "/calls/")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	return strings.ToLower(id)
+}
+
+// run gets a token and creates a call, retrying up to twice after a
+// timeout.
+func (b *retryBot) run(ctx context.Context, t *testing.T, clientID, secret string) []attempt {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID},
+		"client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, b.base+"/"+b.tenant+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		t.Fatalf("token: %v", err)
+	}
+	tokBody, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	tok := gjson.GetBytes(tokBody, "access_token").String()
+	if resp.StatusCode != http.StatusOK || tok == "" {
+		t.Fatalf("token: %d %s", resp.StatusCode, tokBody)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"@odata.type":         "#microsoft.graph.call",
+		"callbackUri":         "https://calls.contoso-bot.example/api/calls",
+		"requestedModalities": []string{"audio"},
+		"tenantId":            b.tenant,
+	})
+	var out []attempt
+	for range 3 {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, b.base+"/v1.0/communications/calls", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		a := attempt{start: time.Now()}
+		resp, err := b.client.Do(req)
+		a.took = time.Since(a.start)
+		if err != nil {
+			a.err = err
+			out = append(out, a)
+			if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+				continue // the bot's retry logic under test
+			}
+			return out
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		a.status, a.call = resp.StatusCode, strings.ToLower(gjson.GetBytes(answer, "id").String())
+		out = append(out, a)
+		return out
+	}
+	return out
+}
+
+// waitNotes waits until the bot has n notifications and returns them.
+func (b *retryBot) waitNotes(t *testing.T, n int) []botNote {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		b.mu.Lock()
+		got := append([]botNote(nil), b.notes...)
+		b.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-b.more:
+		case <-deadline:
+			t.Fatalf("the bot got %d notifications, want %d", len(got), n)
+		}
+	}
+}
+
+// checkTimedOutThenSucceeded checks that the bot's first create-call
+// timed out (no answer at all, 502 or other) and its retry got 201.
+func checkTimedOutThenSucceeded(t *testing.T, as []attempt) {
+	t.Helper()
+	if len(as) != 2 {
+		t.Fatalf("%d attempts %+v, want a timeout then a success", len(as), as)
+	}
+	var ne net.Error
+	if !errors.As(as[0].err, &ne) || !ne.Timeout() || as[0].status != 0 {
+		t.Errorf("first attempt: status %d err %v, want the bot's own timeout and no answer", as[0].status, as[0].err)
+	}
+	if as[0].took < retryTimeout {
+		t.Errorf("first attempt gave up after %s, before the bot's timeout", as[0].took)
+	}
+	if as[1].err != nil || as[1].status != http.StatusCreated || as[1].call == "" {
+		t.Errorf("retry: status %d err %v call %q, want 201 with a call", as[1].status, as[1].err, as[1].call)
+	}
+}
+
+// abandonRecording is a session in which the bot abandoned its first
+// create-call.
+type abandonRecording struct {
+	path    string
+	sent    []graphtest.Sent // the notifications the simulator sent
+	clients struct{ id, secret string }
+}
+
+// recordAbandon records a retryBot through a Recorder against a simulator
+// that answers the first create-call slowly.
+func recordAbandon(t *testing.T) abandonRecording {
+	t.Helper()
+	key, err := sharedKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notifyAddr laterAddr
+	notifyTr := &http.Transport{DialContext: notifyAddr.dial}
+	defer notifyTr.CloseIdleConnections()
+	var creates atomic.Int32
+	g := graphtest.NewGraph(graphtest.GraphOptions{
+		Seed: 21, SigningKey: key, ClientSecret: "rec-secret~1",
+		CallbackBase: "http://notify.graphvcr.test",
+		NotifyClient: &http.Client{Transport: notifyTr, Timeout: 10 * time.Second},
+		AnswerDelay: func(r *http.Request) time.Duration {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/communications/calls") && creates.Add(1) == 1 {
+				return slowAnswer
+			}
+			return 0
+		},
+	})
+	defer g.Close()
+	bot := newRetryBot(t, retryTimeout)
+
+	path := filepath.Join(t.TempDir(), "abandon.bolt")
+	red := redact.New(nil)
+	w, err := cassette.Create(path, cassette.CreateOptions{Meta: proxy.RecordMeta(g.URL, g.URL, red)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := proxy.StartRecorder(t.Context(), proxy.RecordConfig{
+		Upstream: g.URL, TokenUpstream: g.URL, Bot: bot.srv.URL, Cassette: w, Redactor: red,
+	})
+	if err != nil {
+		w.Close()
+		t.Fatal(err)
+	}
+	notifyAddr.set(hostOf(rec.NotifyURL()))
+	bot.base, bot.tenant = rec.URL(), g.TenantID()
+	as := bot.run(t.Context(), t, g.ClientID(), "rec-secret~1")
+	checkTimedOutThenSucceeded(t, as)
+	// Graph created both calls: two notifications each reach the bot.
+	bot.waitNotes(t, 4)
+	if err := g.Flush(t.Context()); err != nil {
+		t.Error(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rec.Close(ctx); err != nil {
+		t.Errorf("close recorder: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("close cassette: %v", err)
+	}
+	out := abandonRecording{path: path, sent: g.Sent()}
+	out.clients.id, out.clients.secret = g.ClientID(), "rec-secret~1"
+	return out
+}
+
+// abandonedCreate returns the cassette's create-call events: the
+// abandoned one and the retry's.
+func abandonedCreate(t *testing.T, evs []*cassette.Event) (abandoned, retry *cassette.Event) {
+	t.Helper()
+	for _, e := range evs {
+		if e.Kind == cassette.KindGraph && e.Request.Method == http.MethodPost && strings.HasSuffix(e.Request.URL, "/communications/calls") {
+			if e.Abandoned > 0 {
+				abandoned = e
+			} else {
+				retry = e
+			}
+		}
+	}
+	if abandoned == nil || retry == nil {
+		t.Fatalf("want an abandoned create-call and its retry in the cassette")
+	}
+	return abandoned, retry
+}
+
+// TestRecordAbandonedKeepsGraphsAnswer: the bot gives up on a slow
+// create-call; the cassette holds what Graph answered, when the bot gave
+// up, and the notifications about the abandoned call triggered by it.
+func TestRecordAbandonedKeepsGraphsAnswer(t *testing.T) {
+	r := recordAbandon(t)
+	evs := readEvents(t, r.path)
+	for _, e := range evs {
+		if e.Response.Status == http.StatusBadGateway || e.Error != "" {
+			t.Errorf("event %d: status %d error %q; want no failure recorded", e.Seq, e.Response.Status, e.Error)
+		}
+	}
+	ab, retry := abandonedCreate(t, evs)
+	if ab.Response.Status != http.StatusCreated || gjson.GetBytes(ab.Response.Body, "id").String() == "" {
+		t.Errorf("abandoned create-call: status %d body %.80s; want Graph's 201 with the call", ab.Response.Status, ab.Response.Body)
+	}
+	if ab.Abandoned < retryTimeout || ab.Abandoned >= ab.Latency || ab.Latency < slowAnswer {
+		t.Errorf("abandoned after %s, latency %s; want the bot's %s timeout before Graph's %s answer",
+			ab.Abandoned, ab.Latency, retryTimeout, slowAnswer)
+	}
+	if retry.Offset < ab.Offset+ab.Abandoned {
+		t.Errorf("retry arrived at %s, before the bot gave up at %s", retry.Offset, ab.Offset+ab.Abandoned)
+	}
+	abCall := strings.ToLower(gjson.GetBytes(ab.Response.Body, "id").String())
+	retryCall := strings.ToLower(gjson.GetBytes(retry.Response.Body, "id").String())
+	byCall := map[string]int{}
+	for _, e := range evs {
+		if e.Kind != cassette.KindNotification {
+			continue
+		}
+		c := callOfNote(e.Request.Body)
+		byCall[c]++
+		want := retry.Seq
+		if c == abCall {
+			want = ab.Seq
+		}
+		if e.Trigger != want {
+			t.Errorf("notification %d about call %s: trigger %d, want %d", e.Seq, c, e.Trigger, want)
+		}
+	}
+	if byCall[abCall] != 2 || byCall[retryCall] != 2 {
+		t.Errorf("notifications per call %v; want 2 about the abandoned call and 2 about the retry's", byCall)
+	}
+}
+
+// replayAbandon replays the cassette at speed to a fresh retryBot whose
+// client times out after timeout, and returns its attempts, notifications
+// and the report once the replay is done (once the bot has wantNotes
+// notifications; 0 does not wait for any).
+func replayAbandon(t *testing.T, path string, speed float64, timeout time.Duration, wantNotes int) ([]attempt, []botNote, proxy.Report) {
+	t.Helper()
+	rd, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	bot := newRetryBot(t, timeout)
+	rep, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{Bot: bot.srv.URL, Speed: speed, Strict: true, Cassette: rd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := rep.Close(ctx); err != nil {
+			t.Errorf("close replayer: %v", err)
+		}
+	}()
+	bot.base = rep.URL()
+	as := bot.run(t.Context(), t, "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d", "no secret offline")
+	var notes []botNote
+	if wantNotes > 0 {
+		notes = bot.waitNotes(t, wantNotes)
+		select {
+		case <-rep.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("replay not done after 10 s: %+v", rep.Report())
+		}
+	}
+	// The hold's outcome is noted as its handler ends, which can be just
+	// after the bot has moved on: poll for it.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(5 * time.Second)
+	for len(rep.Report().Abandoned) == 0 {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("no abandoned request in the report: %+v", rep.Report())
+		}
+	}
+	return as, notes, rep.Report()
+}
+
+// TestReplayAbandonedAsRecorded: replay makes the same bot time out on the
+// request it abandoned and succeed on its retry, with no 502 anywhere, and
+// delivers the notifications about the abandoned call after it.
+func TestReplayAbandonedAsRecorded(t *testing.T) {
+	r := recordAbandon(t)
+	ab, retry := abandonedCreate(t, readEvents(t, r.path))
+	abCall := strings.ToLower(gjson.GetBytes(ab.Response.Body, "id").String())
+	for _, speed := range []float64{1, 0} {
+		t.Run("speed "+strconv.FormatFloat(speed, 'g', -1, 64), func(t *testing.T) {
+			as, notes, rep := replayAbandon(t, r.path, speed, retryTimeout, 4)
+			checkTimedOutThenSucceeded(t, as)
+			if rep.Diverged() {
+				t.Errorf("replay diverged: %+v", rep)
+			}
+			if len(rep.Abandoned) != 1 || rep.Abandoned[0].Seq != ab.Seq || !rep.Abandoned[0].Reproduced {
+				t.Errorf("report abandoned %+v; want #%d reproduced", rep.Abandoned, ab.Seq)
+			}
+			for _, m := range rep.Matched {
+				if m.Status == http.StatusBadGateway {
+					t.Errorf("match %+v: served a 502", m)
+				}
+				if m.Seq == ab.Seq && (!m.Abandoned || m.Status != 0) {
+					t.Errorf("match %+v: want the abandoned exchange unanswered", m)
+				}
+				if m.Seq == retry.Seq && m.Status != http.StatusCreated {
+					t.Errorf("match %+v: want the retry answered 201", m)
+				}
+			}
+			if len(rep.ServedAgain) != 0 || len(rep.Unmatched) != 0 {
+				t.Errorf("served again %+v, unmatched %+v; want neither", rep.ServedAgain, rep.Unmatched)
+			}
+			abNotes := 0
+			for _, d := range rep.Notifications {
+				if d.Trigger == ab.Seq {
+					abNotes++
+				}
+			}
+			if abNotes != 2 {
+				t.Errorf("%d notifications delivered after the abandoned exchange, want 2: %+v", abNotes, rep.Notifications)
+			}
+			for _, n := range notes {
+				if n.call == abCall && n.at.Before(as[0].start) {
+					t.Errorf("a notification about the abandoned call reached the bot before it asked for the call")
+				}
+			}
+		})
+	}
+}
+
+// TestReplayAbandonedBotWaitsLonger: a bot that waits longer than the
+// recorded bot did gets its connection closed (no answer, no 502) after
+// the recorded time plus the margin, and the strict report diverges.
+func TestReplayAbandonedBotWaitsLonger(t *testing.T) {
+	r := recordAbandon(t)
+	as, _, rep := replayAbandon(t, r.path, 1, 10*time.Second, 0)
+	if len(as) != 1 || as[0].err == nil || as[0].status != 0 {
+		t.Fatalf("attempts %+v; want one that got no answer", as)
+	}
+	if len(rep.Abandoned) != 1 || rep.Abandoned[0].Reproduced || rep.Abandoned[0].Held < retryTimeout {
+		t.Errorf("report abandoned %+v; want one not reproduced, held past %s", rep.Abandoned, retryTimeout)
+	}
+	if !rep.Diverged() || !rep.Failed() {
+		t.Errorf("report diverged %v failed %v; want both under strict", rep.Diverged(), rep.Failed())
+	}
+}
