@@ -161,13 +161,14 @@ func decodeHead(b []byte, ev *Event) (bodyState byte, err error) {
 	if d.err != nil {
 		return 0, d.err
 	}
-	if len(d.b) == 0 {
-		upgradeAbandoned(ev) // a head of the first layout: no Abandoned field
-	} else {
+	if len(d.b) > 0 { // heads of the first layout end before Abandoned
 		ev.Abandoned = time.Duration(d.varint())
 		if d.err != nil || ev.Abandoned < 0 {
 			return 0, errDecode
 		}
+	}
+	if ev.Abandoned == 0 {
+		upgradeAbandoned(ev)
 	}
 	if bodyState > bodyStored {
 		return 0, errDecode
@@ -180,10 +181,13 @@ func decodeHead(b []byte, ev *Event) (bodyState byte, err error) {
 // request and stored a 502 it made up.
 const legacyAbandonedError = "canceled"
 
-// upgradeAbandoned marks an event of the first layout that recorded the bot
-// giving up (a 502 with Error "canceled") as abandoned, Latency after its
-// arrival (when graphvcr stopped waiting; at least 1ns, as zero means not
-// abandoned). Its Error stays: Graph's answer was never recorded.
+// upgradeAbandoned marks an event that recorded the bot giving up the way
+// recorders did before Event.Abandoned (a 502 with Error exactly "canceled")
+// as abandoned, Latency after its arrival (when graphvcr stopped waiting; at
+// least 1ns, as zero means not abandoned). Its Error stays: Graph's answer
+// was never recorded. Recorders that set Abandoned never store that Error
+// alone: when graphvcr itself ends an upstream request, the Error says why
+// ("canceled: graphvcr closed ...").
 func upgradeAbandoned(ev *Event) {
 	if ev.Kind == KindNotification || ev.Error != legacyAbandonedError ||
 		ev.Response.Status != http.StatusBadGateway {

@@ -56,8 +56,9 @@
 // or m+1, then m × str. Bodies are raw bytes, never base64. A decoder rejects
 // a higher encoding version (ErrNewerVersion) and ignores bytes after the
 // fields it knows, so fields can be appended without a new version. A head
-// that ends before Abandoned is of the first layout: see Event.Abandoned for
-// how its abandoned exchanges read.
+// that ends before Abandoned is of the first layout (Abandoned zero); see
+// Event.Abandoned for how the 502s its recorders stored for abandoned
+// exchanges read.
 //
 // Every byte slice or string a Reader returns is copied out of its bbolt
 // transaction.

@@ -429,3 +429,141 @@ func TestReplayAbandonedBotWaitsLonger(t *testing.T) {
 		t.Errorf("report diverged %v failed %v; want both under strict", rep.Diverged(), rep.Failed())
 	}
 }
+
+// writeCassette writes evs to a new cassette at path with the cassette
+// writer directly, as a recorder (of any version) would have.
+func writeCassette(t *testing.T, path string, evs []cassette.Event) {
+	t.Helper()
+	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{
+		FormatVersion: cassette.FormatVersion, Upstream: proxy.DefaultUpstream, TokenUpstream: proxy.DefaultTokenUpstream,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range evs {
+		if err := w.Append(t.Context(), &evs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pollEvent is a recorded GET of an operation, answered with state.
+func pollEvent(offset time.Duration, state string) cassette.Event {
+	return cassette.Event{
+		Kind: cassette.KindGraph, Offset: offset, Latency: 20 * time.Millisecond,
+		Request: cassette.Request{Method: http.MethodGet, URL: proxy.DefaultUpstream + "/v1.0/communications/calls/poll/operations/op"},
+		Response: cassette.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: []byte(`{"status":"` + state + `"}`)},
+	}
+}
+
+// replayPolls replays path at speed 0 and sends n GETs of the polled
+// operation with a client that gives up after retryTimeout; it returns
+// each answer's status and body ("" and status 0 when there was none).
+func replayPolls(t *testing.T, path string, n int) ([]int, []string, proxy.Report) {
+	t.Helper()
+	rd, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	rep, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{Cassette: rd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := rep.Close(ctx); err != nil {
+			t.Errorf("close replayer: %v", err)
+		}
+	}()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: retryTimeout}
+	var statuses []int
+	var bodies []string
+	for range n {
+		resp, err := client.Get(rep.URL() + "/v1.0/communications/calls/poll/operations/op")
+		if err != nil {
+			statuses, bodies = append(statuses, 0), append(bodies, "")
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		statuses, bodies = append(statuses, resp.StatusCode), append(bodies, string(b))
+	}
+	return statuses, bodies, rep.Report()
+}
+
+// TestReplayNeverServesAbandonedAgain: once a run of identical requests is
+// used up, the last exchange served again is never one the bot abandoned;
+// with nothing else to serve, the request matches nothing.
+func TestReplayNeverServesAbandonedAgain(t *testing.T) {
+	abandoned := func(ev cassette.Event) cassette.Event {
+		ev.Latency, ev.Abandoned = time.Second, 200*time.Millisecond
+		return ev
+	}
+	t.Run("last exchange abandoned", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "last.bolt")
+		writeCassette(t, path, []cassette.Event{pollEvent(0, "running"), abandoned(pollEvent(time.Second, "completed"))})
+		statuses, bodies, rep := replayPolls(t, path, 4)
+		want := []int{200, 0, 200, 200}
+		for i, s := range statuses {
+			if s != want[i] || strings.Contains(bodies[i], "completed") {
+				t.Errorf("request %d: %d %q; want %d and never the abandoned answer", i+1, s, bodies[i], want[i])
+			}
+		}
+		if len(rep.ServedAgain) != 1 || rep.ServedAgain[0].Seq != 1 || rep.ServedAgain[0].Count != 2 {
+			t.Errorf("served again %+v; want #1 twice", rep.ServedAgain)
+		}
+	})
+	t.Run("only exchange abandoned", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "only.bolt")
+		writeCassette(t, path, []cassette.Event{abandoned(pollEvent(0, "completed"))})
+		statuses, bodies, rep := replayPolls(t, path, 2)
+		if statuses[0] != 0 || statuses[1] == http.StatusOK || statuses[1] == http.StatusBadGateway || strings.Contains(bodies[1], "completed") {
+			t.Errorf("answers %v %q; want none, then graphvcr's no-match error", statuses, bodies)
+		}
+		if len(rep.Unmatched) != 1 || len(rep.ServedAgain) != 0 {
+			t.Errorf("unmatched %+v served again %+v; want the repeat unmatched", rep.Unmatched, rep.ServedAgain)
+		}
+	})
+}
+
+// TestReplayLegacyCanceledAsAbandoned: a cassette written before abandoned
+// exchanges were kept holds a 502 with Error "canceled" where the bot gave
+// up; it reads as abandoned, and replay answers it with nothing, never 502.
+func TestReplayLegacyCanceledAsAbandoned(t *testing.T) {
+	legacy := pollEvent(0, "")
+	legacy.Latency = 300 * time.Millisecond
+	legacy.Response = cassette.Response{Status: http.StatusBadGateway,
+		Header: http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, Body: []byte("graphvcr: canceled")}
+	legacy.Error = "canceled"
+	path := filepath.Join(t.TempDir(), "legacy.bolt")
+	writeCassette(t, path, []cassette.Event{legacy, pollEvent(time.Second, "completed")})
+
+	rd, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := rd.Event(1)
+	rd.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Abandoned != legacy.Latency {
+		t.Errorf("legacy event reads Abandoned %s, want its latency %s", ev.Abandoned, legacy.Latency)
+	}
+
+	statuses, _, rep := replayPolls(t, path, 3)
+	if want := []int{0, 200, 200}; statuses[0] != want[0] || statuses[1] != want[1] || statuses[2] != want[2] {
+		t.Errorf("answers %v, want %v: the legacy 502 is never served", statuses, want)
+	}
+	if len(rep.Abandoned) != 1 || rep.Abandoned[0].Seq != 1 || !rep.Abandoned[0].Reproduced {
+		t.Errorf("report abandoned %+v; want #1 reproduced", rep.Abandoned)
+	}
+}
