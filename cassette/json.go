@@ -23,7 +23,10 @@ type jsonEvent struct {
 	Request   jsonRequest  `json:"request"`
 	Response  jsonResponse `json:"response"`
 	Error     string       `json:"error,omitempty"`
-	Bearer    *jsonBearer  `json:"bearer,omitempty"`
+	// AbandonedNS and Abandoned are Event.Abandoned, left out when zero.
+	AbandonedNS int64       `json:"abandoned_ns,omitempty"`
+	Abandoned   string      `json:"abandoned,omitempty"`
+	Bearer      *jsonBearer `json:"bearer,omitempty"`
 }
 
 type jsonRequest struct {
@@ -61,10 +64,11 @@ func jsonBody(b []byte) (body, encoding string) {
 // EventJSON returns e as one JSON object (no trailing newline): seq, kind,
 // offset_ns, offset (e.g. "1.5s"), latency_ns, trigger, request {method, url,
 // headers, body, bodyEncoding}, response {status, headers, body,
-// bodyEncoding}, error and bearer {header, claims, lifetime_ns, lifetime,
-// malformed}. A body is text when valid UTF-8, else base64 with
-// "bodyEncoding":"base64". Empty headers, bodies, error and a nil bearer are
-// left out. HTML characters are not escaped.
+// bodyEncoding}, error, abandoned_ns and abandoned (e.g. "400ms": when the
+// bot gave up, from the request's arrival) and bearer {header, claims,
+// lifetime_ns, lifetime, malformed}. A body is text when valid UTF-8, else base64 with
+// "bodyEncoding":"base64". Empty headers, bodies, error, a zero abandoned
+// and a nil bearer are left out. HTML characters are not escaped.
 func EventJSON(e *Event) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := encodeEventJSON(&buf, e); err != nil {
@@ -92,6 +96,9 @@ func encodeEventJSON(w io.Writer, e *Event) error {
 			Headers: e.Response.Header,
 		},
 		Error: e.Error,
+	}
+	if e.Abandoned > 0 {
+		j.AbandonedNS, j.Abandoned = int64(e.Abandoned), e.Abandoned.String()
 	}
 	j.Request.Body, j.Request.BodyEncoding = jsonBody(e.Request.Body)
 	j.Response.Body, j.Response.BodyEncoding = jsonBody(e.Response.Body)

@@ -46,8 +46,16 @@ func TestEventJSON(t *testing.T) {
 	b, _ = EventJSON(ev)
 	got = nil
 	json.Unmarshal(b, &got)
-	if got["error"] != "timeout" || got["bearer"] != nil {
-		t.Errorf("error/bearer: %s", b)
+	if got["error"] != "timeout" || got["bearer"] != nil || got["abandoned"] != nil || got["abandoned_ns"] != nil {
+		t.Errorf("error/bearer/abandoned: %s", b)
+	}
+
+	ev.Error, ev.Abandoned = "", 400*time.Millisecond
+	b, _ = EventJSON(ev)
+	got = nil
+	json.Unmarshal(b, &got)
+	if got["abandoned"] != "400ms" || got["abandoned_ns"] != float64(4e8) {
+		t.Errorf("abandoned: %s", b)
 	}
 }
 

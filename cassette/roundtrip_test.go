@@ -1,6 +1,7 @@
 package cassette
 
 import (
+	"encoding/binary"
 	"errors"
 	"net/http"
 	"reflect"
@@ -57,6 +58,16 @@ func TestRoundTrip(t *testing.T) {
 		{"transport error", Event{
 			Kind: KindToken, Request: Request{Method: "POST", URL: "https://login.microsoftonline.com/x/oauth2/v2.0/token"},
 			Response: Response{Status: 502}, Error: "connection reset by peer",
+		}},
+		{"abandoned by the bot, with Graph's answer", Event{
+			Kind: KindGraph, Offset: 2 * time.Second, Latency: 1500 * time.Millisecond, Abandoned: 400 * time.Millisecond,
+			Request:  Request{Method: "POST", URL: "https://graph.microsoft.com/v1.0/communications/calls"},
+			Response: Response{Status: 201, Body: []byte(`{"id":"x"}`)},
+		}},
+		{"abandoned by the bot, then the upstream failed", Event{
+			Kind: KindToken, Latency: 2 * time.Second, Abandoned: time.Second,
+			Request:  Request{Method: "POST", URL: "https://login.microsoftonline.com/x/oauth2/v2.0/token"},
+			Response: Response{Status: 502}, Error: "timeout",
 		}},
 		{"negative offset and huge values", Event{
 			Kind: KindGraph, Offset: -time.Second, Latency: 1<<63 - 1, Trigger: 1<<64 - 1,
@@ -180,14 +191,25 @@ func TestEmptyCassette(t *testing.T) {
 }
 
 // TestDecodeTruncated checks that every prefix of a head fails to decode
-// with an error rather than a panic or a wrong event.
+// with an error rather than a panic or a wrong event, but the one that ends
+// where heads of the first layout ended (before Abandoned): that is an
+// event with Abandoned zero.
 func TestDecodeTruncated(t *testing.T) {
 	ev := sampleEvent(3, 10)
 	ev.Bearer = &Bearer{Header: map[string]string{"alg": "RS256"}, Lifetime: time.Minute}
+	ev.Abandoned = 1500 * time.Millisecond
 	head := encodeHead(nil, ev)
+	firstLayout := len(head) - len(binary.AppendVarint(nil, int64(ev.Abandoned)))
 	for n := range len(head) {
 		var got Event
-		if _, err := decodeHead(head[:n], &got); err == nil {
+		_, err := decodeHead(head[:n], &got)
+		if n == firstLayout {
+			if err != nil || got.Abandoned != 0 || got.Request.URL != ev.Request.URL {
+				t.Fatalf("first-layout head: %v, Abandoned %s", err, got.Abandoned)
+			}
+			continue
+		}
+		if err == nil {
 			t.Fatalf("decode of %d of %d bytes succeeded", n, len(head))
 		}
 	}
@@ -216,4 +238,43 @@ func FuzzDecodeHead(f *testing.F) {
 			t.Fatalf("re-encoded head does not decode: %v", err)
 		}
 	})
+}
+
+// TestLegacyCanceledReadsAbandoned: recorders before Event.Abandoned stored
+// an exchange the bot gave up on as a 502 with Error "canceled"; such an
+// event, in the first head layout or not, reads as abandoned after its
+// latency. Other failures and notifications read as stored.
+func TestLegacyCanceledReadsAbandoned(t *testing.T) {
+	canceled := func(kind Kind, status int, errText string, latency time.Duration) *Event {
+		return &Event{Kind: kind, Latency: latency, Error: errText,
+			Request:  Request{Method: "POST", URL: "https://graph.microsoft.com/v1.0/communications/calls"},
+			Response: Response{Status: status, Body: []byte("graphvcr: " + errText)}}
+	}
+	tests := []struct {
+		name string
+		ev   *Event
+		want time.Duration
+	}{
+		{"graph 502 canceled", canceled(KindGraph, 502, "canceled", 300*time.Millisecond), 300 * time.Millisecond},
+		{"token 502 canceled, no latency", canceled(KindToken, 502, "canceled", 0), 1},
+		{"graph reset", canceled(KindGraph, 502, "connection reset by peer", time.Second), 0},
+		{"closed by graphvcr", canceled(KindGraph, 502, "canceled: graphvcr closed before the upstream answered", time.Second), 0},
+		{"notification canceled", canceled(KindNotification, 502, "canceled", time.Second), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			head := encodeHead(nil, tt.ev)
+			old := head[:len(head)-1] // Abandoned 0 is one byte: the first layout
+			for _, h := range [][]byte{head, old} {
+				var got Event
+				if _, err := decodeHead(h, &got); err != nil {
+					t.Fatal(err)
+				}
+				if got.Abandoned != tt.want || got.Error != tt.ev.Error || got.Response.Status != tt.ev.Response.Status {
+					t.Errorf("%d-byte head: Abandoned %s error %q status %d; want Abandoned %s, the rest as stored",
+						len(h), got.Abandoned, got.Error, got.Response.Status, tt.want)
+				}
+			}
+		})
+	}
 }
