@@ -25,6 +25,8 @@ type summary struct {
 	Path   string
 	Status int
 	Error  string
+	// Abandoned is when the bot gave up on the exchange (cassette.Event.Abandoned).
+	Abandoned time.Duration
 	// Call is the canonical id of the call the event belongs to, "" when none.
 	Call string
 	// Kinds names what a notification reports ("operation completed").
@@ -45,7 +47,9 @@ func summarize(e *cassette.Event) summary {
 		Path:    pathOf(e.Request.URL),
 		Status:  e.Response.Status,
 		Error:   e.Error,
+		// Abandoned is set below: the struct literal keeps gofmt's alignment.
 	}
+	s.Abandoned = e.Abandoned
 	switch e.Kind {
 	case cassette.KindNotification:
 		s.Kinds, s.Call = notificationKinds(e.Request.Body)
@@ -190,6 +194,26 @@ func notificationKind(v gjson.Result, resource string) string {
 		return change
 	}
 	return typ
+}
+
+// abandonedText is what views show in place of the status of an exchange
+// the bot abandoned: "abandoned after 400ms".
+func abandonedText(s summary) string {
+	return "abandoned after " + formatLatency(s.Abandoned)
+}
+
+// upstreamAnswer says what the upstream did with an exchange the bot
+// abandoned, which the bot never saw: "Graph answered 201 Created after
+// 1.50s", or why no answer is known.
+func upstreamAnswer(s summary) string {
+	up := "Graph"
+	if s.Kind == cassette.KindToken {
+		up = "the token endpoint"
+	}
+	if s.Error != "" {
+		return "no answer from " + up + " recorded: " + s.Error
+	}
+	return fmt.Sprintf("%s answered %s after %s", up, statusText(s.Status), formatLatency(s.Latency))
 }
 
 // statusText is "200 OK", or the code alone when HTTP names no reason.

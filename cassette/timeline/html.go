@@ -144,6 +144,7 @@ type pageEvent struct {
 	StatusClass string
 	Latency     string
 	Error       string
+	Abandoned   string // what happened to an exchange the bot abandoned; "" when it did not
 	Kinds       []string
 	Trigger     uint64
 	Triggered   []uint64
@@ -186,6 +187,10 @@ func (p *pageEvents) render(i int, e *cassette.Event) pageEvent {
 	}
 	pe.CallClass = fmt.Sprintf("c%d", pe.CallLabel%6)
 	switch {
+	case s.Abandoned > 0:
+		pe.Status, pe.StatusClass, pe.Error = abandonedText(s), "abandoned", ""
+		pe.Abandoned = "The bot gave up " + formatLatency(s.Abandoned) + " after sending it; " +
+			upstreamAnswer(s) + ", which the bot never saw."
 	case s.Error != "" || s.Status == 0 || s.Status >= 400:
 		pe.StatusClass = "bad"
 	case s.Status >= 300:

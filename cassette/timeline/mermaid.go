@@ -45,6 +45,17 @@ func writeMermaidEvent(w io.Writer, s summary) {
 	exchange := func(from, to string) {
 		line("%s->>graphvcr: %s", from, req)
 		line("graphvcr->>%s: %s", to, req)
+		if s.Abandoned > 0 {
+			// The bot gives up first; the upstream's answer reaches
+			// graphvcr only, and is never relayed.
+			line("%s-xgraphvcr: %s", from, mermaidText("gave up: "+abandonedText(s)))
+			if s.Error != "" {
+				line("%s--xgraphvcr: %s", to, mermaidText("error: "+s.Error))
+			} else {
+				line("%s-->>graphvcr: %s", to, mermaidText(answer+", not relayed"))
+			}
+			return
+		}
 		if s.Error != "" {
 			line("%s--xgraphvcr: %s", to, mermaidText("error: "+s.Error))
 		} else {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/graphvcr/graphvcr/cassette"
@@ -30,7 +31,8 @@ const maxPathWidth = 72
 // Text writes r's timeline for a terminal: one line per event with its
 // offset from session start, direction, method, path, status, latency and,
 // for a notification, what it reports and the exchange that triggered it
-// ("← #3"). Events are grouped by the call they belong to, calls in the
+// ("← #3"). An exchange the bot abandoned shows "abandoned", when the bot
+// gave up, and what the upstream answered after. Events are grouped by the call they belong to, calls in the
 // order they first appear; events of no call (token exchanges) form a
 // group of their own. With color set, lines carry ANSI colours; the caller
 // decides (see ColorEnabled).
@@ -49,8 +51,9 @@ func Text(w io.Writer, r *cassette.Reader, color bool) error {
 		cw.offset = max(cw.offset, len(formatOffset(s.Offset)))
 		cw.method = max(cw.method, utf8.RuneCountInString(s.Method))
 		cw.path = max(cw.path, utf8.RuneCountInString(s.Path))
-		cw.status = max(cw.status, len(statusText(s.Status)))
-		cw.latency = max(cw.latency, len(formatLatency(s.Latency)))
+		status, latency := shownStatus(s)
+		cw.status = max(cw.status, len(status))
+		cw.latency = max(cw.latency, len(formatLatency(latency)))
 	}
 	cw.path = min(cw.path, maxPathWidth)
 	cw.method = min(cw.method, len("OPTIONS"))
@@ -80,8 +83,12 @@ func writeTextLine(w io.Writer, p painter, s summary, cw columns) {
 	if s.Kind == cassette.KindNotification {
 		dirColor = ansiMagenta
 	}
-	status, statusCol := statusText(s.Status), statusColor(s.Status)
-	if s.Error != "" {
+	status, latency := shownStatus(s)
+	statusCol := statusColor(s.Status)
+	switch {
+	case s.Abandoned > 0:
+		statusCol = ansiYellow
+	case s.Error != "":
 		statusCol = ansiRed
 	}
 	var b strings.Builder
@@ -91,8 +98,10 @@ func writeTextLine(w io.Writer, p painter, s summary, cw columns) {
 	b.WriteString("  " + pad(oneLine(s.Method), cw.method))
 	b.WriteString("  " + pad(oneLine(s.Path), cw.path))
 	b.WriteString("  " + p.paint(statusCol, status) + strings.Repeat(" ", max(0, cw.status-len(status))))
-	b.WriteString("  " + p.paint(ansiDim, padLeft(formatLatency(s.Latency), cw.latency)))
-	if s.Error != "" {
+	b.WriteString("  " + p.paint(ansiDim, padLeft(formatLatency(latency), cw.latency)))
+	if s.Abandoned > 0 {
+		b.WriteString("  " + p.paint(ansiYellow, "bot gave up; "+oneLine(upstreamAnswer(s))))
+	} else if s.Error != "" {
 		b.WriteString("  " + p.paint(ansiRed, "error: "+oneLine(s.Error)))
 	}
 	if len(s.Kinds) > 0 {
@@ -106,6 +115,15 @@ func writeTextLine(w io.Writer, p painter, s summary, cw columns) {
 		b.WriteString("  " + p.paint(ansiDim, trig))
 	}
 	fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+}
+
+// shownStatus returns the status and latency columns of s: for an exchange
+// the bot abandoned, what the bot saw (no answer, until it gave up).
+func shownStatus(s summary) (string, time.Duration) {
+	if s.Abandoned > 0 {
+		return "abandoned", s.Abandoned
+	}
+	return statusText(s.Status), s.Latency
 }
 
 func statusColor(code int) string {

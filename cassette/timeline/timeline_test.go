@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"flag"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
@@ -198,6 +200,62 @@ func TestEmptyCassette(t *testing.T) {
 			out := render(t, view, r)
 			if name != "json" && !bytes.Contains(out, []byte("0 events")) {
 				t.Errorf("output does not say the cassette is empty:\n%s", out)
+			}
+		})
+	}
+}
+
+// abandonedEvents are two exchanges the bot abandoned: one recorded with
+// Graph's answer, one by an older recorder as a 502 "canceled".
+func abandonedEvents() []*cassette.Event {
+	return []*cassette.Event{
+		{
+			Kind: cassette.KindGraph, Offset: 310 * time.Millisecond, Latency: 1500 * time.Millisecond,
+			Abandoned: 400 * time.Millisecond,
+			Request:   cassette.Request{Method: "POST", URL: "https://graph.microsoft.com/v1.0/communications/calls"},
+			Response: cassette.Response{Status: http.StatusCreated, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: []byte(`{"@odata.type":"#microsoft.graph.call","id":"` + groupCall + `"}`)},
+		},
+		{
+			Kind: cassette.KindGraph, Offset: 2 * time.Second, Latency: 300 * time.Millisecond,
+			Request:  cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + groupCall},
+			Response: cassette.Response{Status: http.StatusBadGateway, Body: []byte("graphvcr: canceled")},
+			Error:    "canceled",
+		},
+	}
+}
+
+// TestAbandoned: every view shows an exchange the bot abandoned as
+// abandoned, with when the bot gave up, never as a 502; and what Graph
+// answered (or that no answer was recorded) beside it.
+func TestAbandoned(t *testing.T) {
+	r := openCassette(t, writeCassette(t, abandonedEvents()))
+	views := []struct {
+		name string
+		view func(io.Writer, *cassette.Reader) error
+		want []string
+	}{
+		{"text", func(w io.Writer, r *cassette.Reader) error { return timeline.Text(w, r, false) },
+			[]string{"abandoned  400ms  bot gave up; Graph answered 201 Created after 1.50s",
+				"abandoned  300ms  bot gave up; no answer from Graph recorded: canceled"}},
+		{"mermaid", timeline.Mermaid, []string{"bot-xgraphvcr: gave up: abandoned after 400ms",
+			"Graph-->>graphvcr: 201 Created, 1.50s, not relayed", "bot-xgraphvcr: gave up: abandoned after 300ms",
+			"Graph--xgraphvcr: error: canceled"}},
+		{"html", timeline.HTML, []string{`<span class="status abandoned">abandoned after 400ms</span>`,
+			"The bot gave up 400ms after sending it; Graph answered 201 Created after 1.50s, which the bot never saw.",
+			`<span class="status abandoned">abandoned after 300ms</span>`}},
+		{"json", timeline.JSON, []string{`"abandoned_ns":400000000,"abandoned":"400ms"`, `"abandoned_ns":300000000,"abandoned":"300ms"`}},
+	}
+	for _, v := range views {
+		t.Run(v.name, func(t *testing.T) {
+			out := string(render(t, v.view, r))
+			for _, w := range v.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if v.name != "json" && strings.Contains(out, "502") {
+				t.Errorf("an abandoned exchange shows as a 502:\n%s", out)
 			}
 		})
 	}
