@@ -5,7 +5,14 @@
 // an entry like any other (its request is Graph's POST, its response the
 // bot's answer), with the comment "inbound notification (Graph → bot)".
 // Fields HAR does not define carry a leading underscore, as the format
-// asks: _seq, _kind, _trigger, _error and _bearer.
+// asks: _seq, _kind, _trigger, _error, _abandoned and _bearer.
+//
+// HAR has no status for a request the client gave up on either. An
+// exchange the bot abandoned is exported with the answer Graph gave (which
+// the bot never saw), _abandoned set to when the bot gave up (milliseconds
+// after the request, like HAR's times) and a comment saying so; when no
+// answer was recorded (the upstream failed, or an older recorder stored a
+// 502 of its own), the response is HAR's "no response": status 0.
 //
 // The martian/v3/har types are not used: that module is dormant and not a
 // dependency of graphvcr; the few types below are what the format needs.
@@ -117,6 +124,7 @@ type entry struct {
 	Kind            string   `json:"_kind"`
 	Trigger         uint64   `json:"_trigger,omitempty"`
 	Error           string   `json:"_error,omitempty"`
+	Abandoned       float64  `json:"_abandoned,omitempty"` // ms after the request; 0 when not abandoned
 	Bearer          *bearer  `json:"_bearer,omitempty"`
 }
 
@@ -199,6 +207,16 @@ func newEntry(created time.Time, e *cassette.Event) entry {
 	if e.Kind == cassette.KindNotification {
 		en.Comment = notificationComment
 		en.Trigger = e.Trigger
+	}
+	if e.Abandoned > 0 {
+		en.Abandoned = float64(e.Abandoned) / float64(time.Millisecond)
+		abandoned := e.Abandoned.Round(time.Millisecond).String()
+		if e.Error != "" {
+			en.Response = newResponse(&cassette.Response{})
+			en.Comment = "abandoned by the bot after " + abandoned + "; no answer was recorded"
+		} else {
+			en.Comment = "abandoned by the bot after " + abandoned + "; the response is what Graph answered after, which the bot never saw"
+		}
 	}
 	if b := e.Bearer; b != nil {
 		en.Bearer = &bearer{Header: b.Header, Claims: b.Claims, Malformed: b.Malformed}

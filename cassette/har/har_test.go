@@ -416,3 +416,50 @@ func (v *validator) pairs(x any, at string) {
 		v.str(p, at, "value")
 	}
 }
+
+// TestAbandoned: an exchange the bot abandoned is exported with Graph's
+// answer, _abandoned and a comment; one recorded by an older recorder as a
+// 502 "canceled" has no response (status 0), never a 502.
+func TestAbandoned(t *testing.T) {
+	r := writeCassette(t, []*cassette.Event{
+		{
+			Kind: cassette.KindGraph, Offset: ms(310), Latency: ms(1500), Abandoned: ms(400),
+			Request:  cassette.Request{Method: "POST", URL: graph + "/v1.0/communications/calls"},
+			Response: cassette.Response{Status: 201, Header: jsonHeader(), Body: []byte(`{"id":"` + call + `"}`)},
+		},
+		{
+			Kind: cassette.KindGraph, Offset: ms(2000), Latency: ms(300),
+			Request:  cassette.Request{Method: "GET", URL: graph + "/v1.0/communications/calls/" + call},
+			Response: cassette.Response{Status: 502, Body: []byte("graphvcr: canceled")},
+			Error:    "canceled",
+		},
+	})
+	var doc struct {
+		Log struct {
+			Entries []struct {
+				Comment   string
+				Abandoned float64 `json:"_abandoned"`
+				Error     string  `json:"_error"`
+				Response  struct {
+					Status  int
+					Content struct{ Text string }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(writeHAR(t, r), &doc); err != nil {
+		t.Fatal(err)
+	}
+	e := doc.Log.Entries
+	if len(e) != 2 {
+		t.Fatalf("%d entries, want 2", len(e))
+	}
+	if e[0].Response.Status != 201 || e[0].Abandoned != 400 || e[0].Response.Content.Text == "" ||
+		e[0].Comment != "abandoned by the bot after 400ms; the response is what Graph answered after, which the bot never saw" {
+		t.Errorf("abandoned with an answer: %+v", e[0])
+	}
+	if e[1].Response.Status != 0 || e[1].Abandoned != 300 || e[1].Error != "canceled" || e[1].Response.Content.Text != "" ||
+		e[1].Comment != "abandoned by the bot after 300ms; no answer was recorded" {
+		t.Errorf("legacy abandoned: %+v", e[1])
+	}
+}
