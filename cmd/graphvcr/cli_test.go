@@ -3,11 +3,14 @@ package main
 import (
 	"crypto/rand"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -364,6 +367,53 @@ func TestHelpAndVersion(t *testing.T) {
 				if !strings.Contains(r.stdout, w) {
 					t.Errorf("stdout does not contain %q:\n%s", w, r.stdout)
 				}
+			}
+		})
+	}
+}
+
+// TestShowAbandoned: show marks an exchange the bot abandoned as abandoned
+// with when the bot gave up, in cassettes of this version (Graph's answer
+// kept) and of older ones (a 502 "canceled"), and never shows it as a 502;
+// export keeps the mark in HAR.
+func TestShowAbandoned(t *testing.T) {
+	events := func(old bool) []*cassette.Event {
+		evs := fixtureEvents()[:2]
+		ab := *evs[1]
+		ab.Latency, ab.Abandoned = 1500*time.Millisecond, 400*time.Millisecond
+		if old {
+			ab.Latency, ab.Abandoned = 400*time.Millisecond, 0
+			ab.Response = cassette.Response{Status: http.StatusBadGateway, Body: []byte("graphvcr: canceled")}
+			ab.Error = "canceled"
+		}
+		retry := *evs[1]
+		retry.Offset = ab.Offset + 450*time.Millisecond
+		return []*cassette.Event{evs[0], &ab, &retry}
+	}
+	for _, tt := range []struct {
+		name string
+		old  bool
+		want string
+	}{
+		{"this version", false, `#2 .* abandoned +400ms  bot gave up; Graph answered 201 Created after 1\.50s`},
+		{"older version", true, `#2 .* abandoned +400ms  bot gave up; no answer from Graph recorded: canceled`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "abandoned.bolt")
+			writeCassette(t, path, events(tt.old))
+			r := graphvcr(t, nil, "show", path)
+			wantSuccess(t, r)
+			if !regexp.MustCompile(tt.want).MatchString(r.stdout) || strings.Contains(r.stdout, "502") {
+				t.Errorf("show lacks %q or shows a 502:\n%s", tt.want, r.stdout)
+			}
+			out := filepath.Join(t.TempDir(), "abandoned.har")
+			wantSuccess(t, graphvcr(t, nil, "export", path, "--format", "har", "--output", out))
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(data), `"_abandoned": 400`) || strings.Contains(string(data), `"status": 502`) {
+				t.Errorf("HAR lacks _abandoned or holds a 502:\n%s", data)
 			}
 		})
 	}
