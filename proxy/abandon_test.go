@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -351,19 +352,7 @@ func replayAbandon(t *testing.T, path string, speed float64, timeout time.Durati
 			t.Fatalf("replay not done after 10 s: %+v", rep.Report())
 		}
 	}
-	// The hold's outcome is noted as its handler ends, which can be just
-	// after the bot has moved on: poll for it.
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(5 * time.Second)
-	for len(rep.Report().Abandoned) == 0 {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			t.Fatalf("no abandoned request in the report: %+v", rep.Report())
-		}
-	}
-	return as, notes, rep.Report()
+	return as, notes, settledReport(t, rep)
 }
 
 // TestReplayAbandonedAsRecorded: replay makes the same bot time out on the
@@ -466,13 +455,35 @@ func pollEvent(offset time.Duration, state string) cassette.Event {
 // operation with a client that gives up after retryTimeout; it returns
 // each answer's status and body ("" and status 0 when there was none).
 func replayPolls(t *testing.T, path string, n int) ([]int, []string, proxy.Report) {
+	return replayPollsWith(t, path, n, pollOptions{timeout: retryTimeout})
+}
+
+// pollOptions vary replayPollsWith.
+type pollOptions struct {
+	timeout time.Duration // the client's
+	speed   float64
+	h2      bool // the listener serves TLS and the client speaks HTTP/2
+}
+
+func replayPollsWith(t *testing.T, path string, n int, o pollOptions) ([]int, []string, proxy.Report) {
 	t.Helper()
 	rd, err := cassette.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rd.Close()
-	rep, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{Cassette: rd})
+	cfg := proxy.ReplayConfig{Cassette: rd, Speed: o.speed}
+	tr := &http.Transport{}
+	if o.h2 {
+		ca, err := proxy.LoadCA(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TLS, cfg.CA = true, ca
+		tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
+		tr.ForceAttemptHTTP2 = true
+	}
+	rep, err := proxy.StartReplayer(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,9 +494,8 @@ func replayPolls(t *testing.T, path string, n int) ([]int, []string, proxy.Repor
 			t.Errorf("close replayer: %v", err)
 		}
 	}()
-	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: retryTimeout}
+	client := &http.Client{Transport: tr, Timeout: o.timeout}
 	var statuses []int
 	var bodies []string
 	for range n {
@@ -496,9 +506,39 @@ func replayPolls(t *testing.T, path string, n int) ([]int, []string, proxy.Repor
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if o.h2 && resp.ProtoMajor != 2 {
+			t.Errorf("answered over %s, want HTTP/2", resp.Proto)
+		}
 		statuses, bodies = append(statuses, resp.StatusCode), append(bodies, string(b))
 	}
-	return statuses, bodies, rep.Report()
+	return statuses, bodies, settledReport(t, rep)
+}
+
+// settledReport returns rep's report once every hold of an abandoned
+// exchange has ended: a hold notes its outcome as its handler ends, which
+// can be just after the client has moved on.
+func settledReport(t *testing.T, rep *proxy.Replayer) proxy.Report {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(5 * time.Second)
+	for {
+		r := rep.Report()
+		held := 0
+		for _, m := range r.Matched {
+			if m.Abandoned {
+				held++
+			}
+		}
+		if len(r.Abandoned) >= held {
+			return r
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("holds still running after 5 s: %+v", r)
+		}
+	}
 }
 
 // TestReplayNeverServesAbandonedAgain: once a run of identical requests is
@@ -521,6 +561,30 @@ func TestReplayNeverServesAbandonedAgain(t *testing.T) {
 		}
 		if len(rep.ServedAgain) != 1 || rep.ServedAgain[0].Seq != 1 || rep.ServedAgain[0].Count != 2 {
 			t.Errorf("served again %+v; want #1 twice", rep.ServedAgain)
+		}
+	})
+	t.Run("over HTTP/2", func(t *testing.T) {
+		// The held stream is reset, not the connection: the requests
+		// after it share the connection and get their answers.
+		path := filepath.Join(t.TempDir(), "h2.bolt")
+		writeCassette(t, path, []cassette.Event{pollEvent(0, "running"), abandoned(pollEvent(time.Second, "completed"))})
+		statuses, _, rep := replayPollsWith(t, path, 3, pollOptions{timeout: retryTimeout, h2: true})
+		if want := []int{200, 0, 200}; statuses[0] != want[0] || statuses[1] != want[1] || statuses[2] != want[2] {
+			t.Errorf("answers %v, want %v", statuses, want)
+		}
+		if len(rep.Abandoned) != 1 || !rep.Abandoned[0].Reproduced {
+			t.Errorf("report abandoned %+v; want one reproduced", rep.Abandoned)
+		}
+	})
+	t.Run("HTTP/2 bot waits longer", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "h2late.bolt")
+		writeCassette(t, path, []cassette.Event{abandoned(pollEvent(0, "completed"))})
+		statuses, _, rep := replayPollsWith(t, path, 1, pollOptions{timeout: 10 * time.Second, speed: 4, h2: true})
+		if statuses[0] != 0 {
+			t.Errorf("answer %d, want the stream reset without one", statuses[0])
+		}
+		if len(rep.Abandoned) != 1 || rep.Abandoned[0].Reproduced || !rep.Diverged() {
+			t.Errorf("report abandoned %+v, diverged %v; want a divergence", rep.Abandoned, rep.Diverged())
 		}
 	})
 	t.Run("only exchange abandoned", func(t *testing.T) {
