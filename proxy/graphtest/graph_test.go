@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -445,5 +446,51 @@ func TestLocationFollowsHost(t *testing.T) {
 				t.Errorf("@odata.context %q, want prefix %q", ctx, tt.prefix)
 			}
 		})
+	}
+}
+
+// TestAnswerDelay: a delayed answer comes after the delay with the work
+// already done (the call exists, its notifications go out); a client that
+// gives up first gets nothing, and the call it asked for exists anyway.
+func TestAnswerDelay(t *testing.T) {
+	const slow = 600 * time.Millisecond
+	var delayed sync.Map // paths already delayed once
+	g := startGraph(t, GraphOptions{AnswerDelay: func(r *http.Request) time.Duration {
+		if _, done := delayed.LoadOrStore(r.Method+" "+r.URL.Path, true); r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1.0/") && !done {
+			return slow
+		}
+		return 0
+	}})
+	sink := newSink(t)
+	c := newClient(t, g)
+
+	// The first create-call is held; a client that waits gets it.
+	start := time.Now()
+	id := c.createCall(sink.URL)
+	if took := time.Since(start); took < slow {
+		t.Errorf("answer after %s, want at least %s", took, slow)
+	}
+	if id == "" {
+		t.Fatal("no call id")
+	}
+
+	// A client giving up before the answer: the call is created and
+	// notified about all the same.
+	delayed.Delete(http.MethodPost + " /v1.0/communications/calls")
+	impatient := &http.Client{Transport: c.http.Transport, Timeout: slow / 3}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, g.URL+"/v1.0/communications/calls",
+		strings.NewReader(`{"callbackUri":"`+sink.URL+`","requestedModalities":["audio"]}`))
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := impatient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the impatient client got %d, want its timeout", resp.StatusCode)
+	}
+	calls := map[string]int{}
+	for range 4 { // establishing and established, for each call
+		calls[gjson.GetBytes(sink.next(t), "value.0.resourceData.id").String()]++
+	}
+	if len(calls) != 2 || calls[id] != 2 {
+		t.Errorf("notifications per call %v; want two for each of the two calls", calls)
 	}
 }
