@@ -155,6 +155,11 @@ func divergence(r proxy.Report) string {
 	for _, u := range r.Unmatched {
 		parts = append(parts, "unmatched "+u.Method+" "+u.Path)
 	}
+	for _, a := range r.Abandoned {
+		if !a.Reproduced && !a.Closed {
+			parts = append(parts, "abandoned "+a.Method+" "+a.Path+" waited on longer than recorded")
+		}
+	}
 	for _, d := range r.Notifications {
 		if d.Error != "" {
 			parts = append(parts, "notification not delivered: "+d.Error)
