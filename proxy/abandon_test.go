@@ -595,7 +595,10 @@ func TestReplayNeverServesAbandonedAgain(t *testing.T) {
 			t.Errorf("answers %v %q; want none, then graphvcr's no-match error", statuses, bodies)
 		}
 		if len(rep.Unmatched) != 1 || len(rep.ServedAgain) != 0 {
-			t.Errorf("unmatched %+v served again %+v; want the repeat unmatched", rep.Unmatched, rep.ServedAgain)
+			t.Fatalf("unmatched %+v served again %+v; want the repeat unmatched", rep.Unmatched, rep.ServedAgain)
+		}
+		if !strings.Contains(bodies[1], "the bot abandoned it when recording") {
+			t.Errorf("no-match answer %q does not say the exchange was abandoned", bodies[1])
 		}
 	})
 }

@@ -174,7 +174,13 @@ func differences(method, uri string, body []byte, c *candidate, rd *cassette.Rea
 	case !bytes.Equal(lb, rb) && !sameValue(string(lb), string(rb), ps):
 		d = append(d, "body differs")
 	}
-	if len(d) == 0 {
+	switch {
+	case len(d) > 0:
+	case c.abandoned > 0:
+		// Nothing differs, yet it did not match: it was used, and an
+		// exchange the bot abandoned is never served again.
+		d = append(d, "the bot abandoned it when recording: it is held unanswered once, never served again")
+	default:
 		d = append(d, "its ids or values are bound to other live values earlier in this session")
 	}
 	return d

@@ -143,6 +143,11 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 			"graphvcr: could not record the exchange, so it was not relayed: "+err.Error())
 	}
 
+	if ev.Abandoned > 0 {
+		r.log.Info("the bot gave up before the answer; the answer is recorded, not relayed",
+			"seq", ev.Seq, "kind", rt.kind.String(), "method", req.Method, "status", x.status,
+			"abandoned", ev.Abandoned, "latency", latency)
+	}
 	ids := pathCalls // a call in the path wins over the response, as in callIDsOf
 	if ids == nil {
 		ids = callIDsOf(req.Method, req.URL.Path, x.status, plainResp)
