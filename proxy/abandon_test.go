@@ -636,3 +636,50 @@ func TestReplayLegacyCanceledAsAbandoned(t *testing.T) {
 		t.Errorf("report abandoned %+v; want #1 reproduced", rep.Abandoned)
 	}
 }
+
+// TestReplayCloseEndsHold: closing the replayer while a request is held
+// ends the hold at once, without an answer, and the report says the replay
+// closed (no divergence).
+func TestReplayCloseEndsHold(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hold.bolt")
+	ev := pollEvent(0, "completed")
+	ev.Latency, ev.Abandoned = time.Second, 200*time.Millisecond
+	writeCassette(t, path, []cassette.Event{ev})
+	rd, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	rep, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{Cassette: rd}) // speed 0: held until the bot gives up
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	got := make(chan error, 1)
+	go func() {
+		resp, err := (&http.Client{Transport: tr, Timeout: time.Minute}).Get(rep.URL() + "/v1.0/communications/calls/poll/operations/op")
+		if err == nil {
+			resp.Body.Close()
+			err = errors.New("answered " + resp.Status)
+		}
+		got <- err
+	}()
+	<-rep.Done() // matched: the request is being held
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := rep.Close(ctx); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Close took %s with a request held", took)
+	}
+	if err := <-got; err == nil || strings.Contains(err.Error(), "answered") {
+		t.Errorf("held request: %v; want no answer", err)
+	}
+	r := rep.Report()
+	if len(r.Abandoned) != 1 || !r.Abandoned[0].Closed || r.Abandoned[0].Reproduced || r.Diverged() {
+		t.Errorf("report abandoned %+v diverged %v; want the hold ended by Close, no divergence", r.Abandoned, r.Diverged())
+	}
+}
