@@ -317,7 +317,7 @@ func Compare(a, b *cassette.Reader, opts Options) (*Result, error) {
 				row.Differences = append(row.Differences, Difference{
 					Kind: Timing,
 					A:    "+" + gapA.Round(time.Millisecond).String() + " after the previous event",
-					B:    "+" + gapB.Round(time.Millisecond).String() + fmt.Sprintf(" (%+v)", shift.Round(time.Millisecond)),
+					B:    "+" + gapB.Round(time.Millisecond).String() + " (" + signed(shift.Round(time.Millisecond)) + ")",
 				})
 			}
 		}
@@ -330,6 +330,14 @@ func Compare(a, b *cassette.Reader, opts Options) (*Result, error) {
 	}
 	log.Debug("diff", "a", a.Path(), "b", b.Path(), "differences", res.Count)
 	return res, nil
+}
+
+// signed writes d with its sign: "+80ms", "-1.2s".
+func signed(d time.Duration) string {
+	if d >= 0 {
+		return "+" + d.String()
+	}
+	return d.String()
 }
 
 // head is an event's head as the alignment needs it.
