@@ -22,6 +22,33 @@ const maxValue = 120
 // dashed or not, any case, alone or inside another string ("28:GUID").
 var guid = regexp.MustCompile(`(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}`)
 
+// findIDs returns where the ids of s are, as guid.FindAllStringIndex would,
+// but runs the regexp only on runs of hex digits and dashes long enough to
+// hold one: most of a body is not, and bodies are long.
+func findIDs(s string) [][]int {
+	var out [][]int
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && isIDByte(s[i]) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 && i-start >= 32 {
+			for _, m := range guid.FindAllStringIndex(s[start:i], -1) {
+				out = append(out, []int{start + m[0], start + m[1]})
+			}
+		}
+		start = -1
+	}
+	return out
+}
+
+func isIDByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '-'
+}
+
 // comparer compares aligned events, keeping the binding between the ids of
 // A and those of B that the comparison has seen so far.
 type comparer struct {
@@ -111,6 +138,11 @@ func mapKeys(m map[string]bool) func(func(string) bool) {
 // text (ids by structure) when both are UTF-8, byte for byte otherwise.
 func (c *comparer) body(where string, a, b []byte) []Difference {
 	if len(a) == 0 && len(b) == 0 {
+		return nil
+	}
+	if bytes.Equal(a, b) && c.text(string(a), string(b)) {
+		// The usual case, and the cheap one: equal bytes whose ids bind
+		// as they did so far. Otherwise the walk below names the fields.
 		return nil
 	}
 	if gjson.ValidBytes(a) && gjson.ValidBytes(b) && len(a) > 0 && len(b) > 0 {
@@ -208,10 +240,14 @@ func (c *comparer) json(out *[]Difference, where string, at []seg, a, b gjson.Re
 // structure, binding the ids that meet for the first time. The ids must be
 // in the same places and written the same way (dashes, case).
 func (c *comparer) text(a, b string) bool {
-	if a == b && !guid.MatchString(a) {
+	la := findIDs(a)
+	if a == b && len(la) == 0 {
 		return true
 	}
-	la, lb := guid.FindAllStringIndex(a, -1), guid.FindAllStringIndex(b, -1)
+	lb := la
+	if a != b {
+		lb = findIDs(b)
+	}
 	if len(la) != len(lb) {
 		return false
 	}

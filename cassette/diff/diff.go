@@ -342,8 +342,8 @@ func signed(d time.Duration) string {
 
 // head is an event's head as the alignment needs it.
 type head struct {
-	timeline.Head
-	key string
+	*timeline.Head // into the slice timeline.Heads returned: not copied
+	key            string
 }
 
 // heads reads the heads of r, leaving out those whose path matches a glob.
@@ -353,11 +353,19 @@ func heads(r *cassette.Reader, ignore []string) ([]head, error) {
 		return nil, &ReadError{Path: r.Path(), Err: err}
 	}
 	out := make([]head, 0, len(hs))
-	for _, h := range hs {
+	interned := map[string]string{} // most events share a key: keep one copy
+	for i := range hs {
+		h := &hs[i]
 		if ignored(h.Path, ignore) {
 			continue
 		}
-		out = append(out, head{Head: h, key: eventKey(h)})
+		k := eventKey(h)
+		if s, ok := interned[k]; ok {
+			k = s
+		} else {
+			interned[k] = k
+		}
+		out = append(out, head{Head: h, key: k})
 	}
 	return out, nil
 }
@@ -379,7 +387,7 @@ func ignored(p string, globs []string) bool {
 
 // eventKey is what events align on: direction, method, path shape (ids
 // abstracted, query dropped) and, for a notification, what it reports.
-func eventKey(h timeline.Head) string {
+func eventKey(h *timeline.Head) string {
 	k := h.Kind.String() + " " + cassette.Shape(h.Method, h.Path)
 	if h.Kind == cassette.KindNotification {
 		k += " | " + strings.Join(h.Kinds, ", ")

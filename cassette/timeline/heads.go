@@ -32,15 +32,7 @@ type Head struct {
 // call's id is only in the answer), one at a time, so its memory grows with
 // the number of events, not with their bodies.
 func Heads(r *cassette.Reader) ([]Head, error) {
-	sums, err := collect(r)
-	if err != nil {
-		return nil, err
-	}
-	heads := make([]Head, len(sums))
-	for i, s := range sums {
-		heads[i] = Head(s)
-	}
-	return heads, nil
+	return collect(r)
 }
 
 // Direction is the arrow a reader follows: "bot → Graph" for what the bot
