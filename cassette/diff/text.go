@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
@@ -133,7 +134,7 @@ func describe(d Difference, p func(string, string) string) string {
 	if b.Len() > 0 {
 		b.WriteString(": ")
 	}
-	b.WriteString(p(ansiRed, value(d.A)) + " → " + p(ansiGreen, value(d.B)))
+	b.WriteString(p(ansiRed, short(value(d.A))) + " → " + p(ansiGreen, short(value(d.B))))
 	return b.String()
 }
 
@@ -143,6 +144,25 @@ func value(s string) string {
 		return "(absent)"
 	}
 	return oneLine(s)
+}
+
+// maxTextValue bounds a value on a line of text, shorter than in JSON and
+// HTML, so that a line fits a wide terminal.
+const maxTextValue = 64
+
+// short cuts a value for a line of text.
+func short(s string) string {
+	if utf8.RuneCountInString(s) <= maxTextValue {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == maxTextValue {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }
 
 func painter(on bool) func(code, s string) string {
