@@ -1,11 +1,12 @@
 package diff
 
 // maxEdits bounds the edit distance the alignment searches for in one call.
-// Myers' greedy algorithm keeps O(D²) state for D edits; two calls that
+// Myers' greedy algorithm keeps O(D²) state for D edits (16 MB at this
+// bound) and takes O((N+M)·D) steps; two calls that
 // differ in more than this many events are aligned by position past their
 // common prefix and suffix instead, which still reports every difference,
 // only less economically.
-const maxEdits = 4000
+const maxEdits = 2000
 
 // op is one step of an alignment.
 type op struct {
@@ -60,14 +61,14 @@ func middle(a, b []int) []op {
 	// for every d, the part of v that step d could read: diagonals -d..d.
 	off := n + m
 	v := make([]int, 2*off+2)
-	var trace [][]int
+	var trace [][]int32
 	limit := min(n+m, maxEdits)
 	found := -1
 	for d := 0; d <= limit && found < 0; d++ {
 		// snap holds v before step d, which reads diagonals -d+1..d-1.
-		snap := make([]int, 2*d+1)
+		snap := make([]int32, 2*d+1)
 		for k := -d; k <= d; k++ {
-			snap[k+d] = v[k+off]
+			snap[k+d] = int32(v[k+off])
 		}
 		trace = append(trace, snap)
 		for k := -d; k <= d; k += 2 {
@@ -97,7 +98,7 @@ func middle(a, b []int) []op {
 	x, y := n, m
 	for d := found; d > 0; d-- {
 		prev := trace[d] // v after step d-1, diagonals -d..d
-		get := func(k int) int { return prev[k+d] }
+		get := func(k int) int { return int(prev[k+d]) }
 		k := x - y
 		var pk int
 		if k == -d || k != d && get(k-1) < get(k+1) {

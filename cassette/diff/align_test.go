@@ -105,3 +105,38 @@ func TestAlignOneInsertion(t *testing.T) {
 		}
 	}
 }
+
+// TestAlignBeyondMaxEdits: sessions that differ everywhere still get a
+// valid script (every event removed or added past the common ends), fast.
+func TestAlignBeyondMaxEdits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	a, b := make([]int, 10000), make([]int, 10000)
+	for i := range a {
+		a[i], b[i] = rng.IntN(1000), 1000+rng.IntN(1000)
+	}
+	a[0], b[0] = -1, -1 // a common prefix
+	ops := align(a, b)
+	i, j := 0, 0
+	for _, o := range ops {
+		switch {
+		case o.a >= 0 && o.b >= 0:
+			if o.a != i || o.b != j || a[i] != b[j] {
+				t.Fatalf("bad match %v", o)
+			}
+			i, j = i+1, j+1
+		case o.a >= 0:
+			if o.a != i {
+				t.Fatalf("bad deletion %v", o)
+			}
+			i++
+		default:
+			if o.b != j {
+				t.Fatalf("bad insertion %v", o)
+			}
+			j++
+		}
+	}
+	if i != len(a) || j != len(b) {
+		t.Fatalf("script stops at (%d,%d)", i, j)
+	}
+}

@@ -342,8 +342,9 @@ func signed(d time.Duration) string {
 
 // head is an event's head as the alignment needs it.
 type head struct {
-	*timeline.Head // into the slice timeline.Heads returned: not copied
-	key            string
+	*timeline.Head        // into the slice timeline.Heads returned: not copied
+	shape          string // cassette.Shape of method and path
+	key            string // eventKey
 }
 
 // heads reads the heads of r, leaving out those whose path matches a glob.
@@ -359,15 +360,19 @@ func heads(r *cassette.Reader, ignore []string) ([]head, error) {
 		if ignored(h.Path, ignore) {
 			continue
 		}
-		k := eventKey(h)
-		if s, ok := interned[k]; ok {
-			k = s
-		} else {
-			interned[k] = k
-		}
-		out = append(out, head{Head: h, key: k})
+		shape := intern(interned, cassette.Shape(h.Method, h.Path))
+		out = append(out, head{Head: h, shape: shape, key: intern(interned, eventKey(h, shape))})
 	}
 	return out, nil
+}
+
+// intern returns the copy of s in m, adding s when m has none.
+func intern(m map[string]string, s string) string {
+	if t, ok := m[s]; ok {
+		return t
+	}
+	m[s] = s
+	return s
 }
 
 func ignored(p string, globs []string) bool {
@@ -387,20 +392,19 @@ func ignored(p string, globs []string) bool {
 
 // eventKey is what events align on: direction, method, path shape (ids
 // abstracted, query dropped) and, for a notification, what it reports.
-func eventKey(h *timeline.Head) string {
-	k := h.Kind.String() + " " + cassette.Shape(h.Method, h.Path)
+func eventKey(h *timeline.Head, shape string) string {
+	k := h.Kind.String() + " " + shape
 	if h.Kind == cassette.KindNotification {
 		k += " | " + strings.Join(h.Kinds, ", ")
 	}
 	return k
 }
 
-// looseKey is eventKey without what a notification reports: two events
-// with the same loose key, facing each other where the alignment found no
-// match, are the same event changed.
-func looseKey(h *head) string {
-	return h.Kind.String() + " " + cassette.Shape(h.Method, h.Path)
-}
+// pairWindow is how many added events gapRows looks through for the
+// counterpart of a removed one: a changed request faces its old self in the
+// alignment, not events further on, and the bound keeps two sessions that
+// differ everywhere from costing removed × added comparisons.
+const pairWindow = 8
 
 // keyTable interns keys as small ints, which the alignment compares.
 type keyTable map[string]int
@@ -518,21 +522,19 @@ func alignCall(a, b []head, keys *keyTable) []Row {
 func gapRows(a, b []head, dels, ins []int) []Row {
 	var rows []Row
 	used := make([]bool, len(ins))
+	next := 0 // ins before next are used: pairing at n emits those before n as added
 	for _, d := range dels {
 		ha := &a[d]
 		paired := false
-		for n, j := range ins {
-			if used[n] {
-				continue
-			}
-			hb := &b[j]
+		for n := next; n < len(ins) && n < next+pairWindow; n++ {
+			hb := &b[ins[n]]
 			if ha.Kind != hb.Kind {
 				continue
 			}
 			var diff *Difference
-			sa, sb := cassette.Shape(ha.Method, ha.Path), cassette.Shape(hb.Method, hb.Path)
+			sa, sb := ha.shape, hb.shape
 			switch {
-			case looseKey(ha) == looseKey(hb):
+			case sa == sb:
 				// Same request, another notification class: compared
 				// field by field later, like a match.
 			case strings.EqualFold(ha.Method, hb.Method):
@@ -543,13 +545,14 @@ func gapRows(a, b []head, dels, ins []int) []Row {
 				continue
 			}
 			// Rows before this one in ins are added events.
-			for m := 0; m < n; m++ {
+			for m := next; m < n; m++ {
 				if !used[m] {
 					used[m] = true
 					rows = append(rows, Row{B: event(&b[ins[m]]), Differences: []Difference{{Kind: Added}}})
 				}
 			}
 			used[n] = true
+			next = n + 1
 			row := Row{A: event(ha), B: event(hb)}
 			if diff != nil {
 				row.Differences = []Difference{*diff}

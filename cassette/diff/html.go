@@ -78,8 +78,8 @@ type pageDiff struct {
 func (r *Result) pageData() pageData {
 	pd := pageData{A: r.A, B: r.B, Summary: r.Summary(), Equal: r.Equal(), Count: r.Count}
 	n := 0
-	for i, c := range r.Calls {
-		pc := pageCall{Title: c.title(i)}
+	for _, c := range r.Calls {
+		pc := pageCall{Title: c.title()}
 		for _, row := range c.Rows {
 			pr := pageRow{A: pageEventOf(row.A), B: pageEventOf(row.B), Class: rowClass(row)}
 			if len(row.Differences) > 0 {

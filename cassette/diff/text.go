@@ -35,12 +35,12 @@ func (r *Result) WriteText(w io.Writer, color bool) error {
 	fmt.Fprintf(bw, "%s %s (%d events)\n", p(ansiRed, "---"), oneLine(r.A.Path), r.A.Events)
 	fmt.Fprintf(bw, "%s %s (%d events)\n", p(ansiGreen, "+++"), oneLine(r.B.Path), r.B.Events)
 	fmt.Fprintln(bw, p(ansiBold, r.Summary()))
-	for i, c := range r.Calls {
+	for _, c := range r.Calls {
 		if !c.differs() {
 			continue
 		}
 		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, p(ansiBold, c.title(i)))
+		fmt.Fprintln(bw, p(ansiBold, c.title()))
 		for _, row := range c.Rows {
 			if len(row.Differences) == 0 {
 				continue
@@ -65,7 +65,7 @@ func (c Call) differs() bool {
 
 // title names a pair of calls: "call c0ffee00-…-000000000007", or both ids
 // when they are not written the same.
-func (c Call) title(int) string {
+func (c Call) title() string {
 	switch {
 	case c.A == "" && c.B == "":
 		return "no call"
