@@ -79,7 +79,10 @@ type ReadError struct {
 	Err  error
 }
 
+// Error returns the cassette package's message, which names the file.
 func (e *ReadError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cassette package's error.
 func (e *ReadError) Unwrap() error { return e.Err }
 
 // Kind names a kind of difference. Its values are part of the JSON schema.

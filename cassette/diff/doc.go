@@ -15,6 +15,17 @@
 // aligned event, against a tolerance. Headers are not compared: they carry
 // dates and request ids that differ in every session.
 //
+// Where the alignment leaves an event of A and one of B facing each other
+// unmatched, and they have the same direction and the same method or path
+// shape, they are one event changed (a Method or Path difference; the same
+// request whose notification reports something else is compared field by
+// field). An event removed in one place and added in another of the same
+// call is one Order difference.
+//
+// Timing compares the gap between an event and the previous aligned one:
+// a delay that holds for the rest of the session is one difference, where
+// comparing offsets from session start would flag every later event.
+//
 // Pseudonyms (every GUID a cassette holds, whatever its form) compare by
 // structure: the first time an id of A meets an id of B in aligned events,
 // they are bound to each other, and a difference is reported only where that
