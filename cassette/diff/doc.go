@@ -31,7 +31,8 @@
 // they are bound to each other, and a difference is reported only where that
 // binding breaks (an id of A meets another id of B, or two ids of A meet one
 // of B). Two recordings of the same session whose pseudonyms are numbered
-// differently are equal.
+// differently are equal. Other pseudonyms (phone numbers, names) compare as
+// text.
 //
 // Memory grows with the number of events, not with their bodies: the
 // alignment reads event heads only, and bodies are read one aligned pair at
