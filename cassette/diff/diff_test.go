@@ -82,6 +82,31 @@ func TestEachKind(t *testing.T) {
 			want: []found{{2, 2, diff.Difference{Kind: diff.Body, Where: "response body", Field: "direction", B: `"outgoing"`}}},
 		},
 		{
+			name: "changed key with a dot",
+			edit: func(b []*cassette.Event) []*cassette.Event {
+				b[4].Request.Body = bytes.Replace(b[4].Request.Body, []byte(`microsoft.graph.inviteParticipantsOperation`), []byte(`microsoft.graph.commsOperation`), 1)
+				return b
+			},
+			want: []found{{5, 5, diff.Difference{Kind: diff.Body, Where: "request body", Field: `value[0].resourceData["@odata.type"]`,
+				A: `"#microsoft.graph.inviteParticipantsOperation"`, B: `"#microsoft.graph.commsOperation"`}}},
+		},
+		{
+			name: "ignored key with a dot, gjson style",
+			edit: func(b []*cassette.Event) []*cassette.Event {
+				b[4].Request.Body = bytes.Replace(b[4].Request.Body, []byte(`microsoft.graph.inviteParticipantsOperation`), []byte(`microsoft.graph.commsOperation`), 1)
+				return b
+			},
+			opts: diff.Options{IgnoreFields: []string{`value.#.resourceData.@odata\.type`}},
+		},
+		{
+			name: "ignored key with a dot, as reported",
+			edit: func(b []*cassette.Event) []*cassette.Event {
+				b[4].Request.Body = bytes.Replace(b[4].Request.Body, []byte(`microsoft.graph.inviteParticipantsOperation`), []byte(`microsoft.graph.commsOperation`), 1)
+				return b
+			},
+			opts: diff.Options{IgnoreFields: []string{`value[0].resourceData["@odata.type"]`}},
+		},
+		{
 			name: "changed status",
 			edit: func(b []*cassette.Event) []*cassette.Event { b[7].Response.Status = 404; return b },
 			want: []found{{8, 8, diff.Difference{Kind: diff.Status, A: "204", B: "404"}}},
