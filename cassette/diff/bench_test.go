@@ -2,6 +2,9 @@ package diff_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -12,20 +15,51 @@ import (
 	"github.com/graphvcr/graphvcr/cassette/diff"
 )
 
+// fixtures caches the benchmark's cassettes for the whole run: writing
+// them (an fsync per event) takes longer than what is measured.
+var fixtures struct {
+	sync.Mutex
+	dir   string
+	paths map[int][2]string
+	sizes map[int]int64
+}
+
+// removeFixtures deletes the cached cassettes; TestMain calls it.
+func removeFixtures() {
+	fixtures.Lock()
+	defer fixtures.Unlock()
+	if fixtures.dir != "" {
+		os.RemoveAll(fixtures.dir)
+	}
+}
+
 // benchSessions returns two cassettes of about n events: 8-event invite
-// sessions one after the other, each response carrying a 2 KB field, so
-// that bodies outweigh heads; B has a request inserted and a body field
-// changed every thousand events.
-func benchSessions(b *testing.B, n int) (string, string, int64) {
+// sessions one after the other, each response carrying a field of pad
+// bytes, so that bodies outweigh heads; B has a request inserted and a body
+// field changed every thousand events. It also returns the bytes of bodies
+// in A.
+func benchSessions(b *testing.B, n, pad int) (string, string, int64) {
 	b.Helper()
-	pad := strings.Repeat("x", 2<<10)
+	fixtures.Lock()
+	defer fixtures.Unlock()
+	if p, ok := fixtures.paths[pad]; ok {
+		return p[0], p[1], fixtures.sizes[pad]
+	}
+	if fixtures.dir == "" {
+		dir, err := os.MkdirTemp("", "diff-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		fixtures.dir, fixtures.paths, fixtures.sizes = dir, map[int][2]string{}, map[int]int64{}
+	}
+	padding := strings.Repeat("x", pad)
 	var a, bb []*cassette.Event
 	var bodies int64
 	for i := 0; len(a) < n; i++ {
 		for j, e := range session(1) {
 			e.Offset += time.Duration(i) * 2 * time.Second
 			if len(e.Response.Body) > 1 && e.Response.Body[0] == '{' {
-				e.Response.Body = append([]byte(`{"media":"`+pad+`",`), e.Response.Body[1:]...)
+				e.Response.Body = append([]byte(`{"media":"`+padding+`",`), e.Response.Body[1:]...)
 			}
 			bodies += int64(len(e.Request.Body) + len(e.Response.Body))
 			a = append(a, e)
@@ -39,7 +73,17 @@ func benchSessions(b *testing.B, n int) (string, string, int64) {
 			}
 		}
 	}
-	return write(b, a), write(b, bb), bodies
+	pa, pb := filepath.Join(fixtures.dir, fmt.Sprintf("a-%d.bolt", pad)), filepath.Join(fixtures.dir, fmt.Sprintf("b-%d.bolt", pad))
+	writeAt(b, pa, a)
+	writeAt(b, pb, bb)
+	fixtures.paths[pad], fixtures.sizes[pad] = [2]string{pa, pb}, bodies
+	return pa, pb, bodies
+}
+
+func heapAlloc() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
 
 // peakHeap runs fn while sampling the live heap every millisecond and returns the
@@ -47,11 +91,7 @@ func benchSessions(b *testing.B, n int) (string, string, int64) {
 func peakHeap(fn func()) uint64 {
 	// ReadMemStats, unlike runtime/metrics, counts what the per-P caches
 	// hold; it stops the world, so it samples every millisecond only.
-	read := func() uint64 {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
+	read := heapAlloc
 	runtime.GC()
 	base := read()
 	peak := base
@@ -81,14 +121,23 @@ func peakHeap(fn func()) uint64 {
 // BenchmarkDiff10k compares two 10,000-event cassettes, and as a baseline
 // in the same run reads both fully, decoding every body with encoding/json
 // as a diff that held both sessions in memory would. It reports the time of
-// each (ns/op is the diff's), their peak heap, and the bodies' size: the
-// diff's peak heap must follow the events' heads, not their bodies.
+// each (ns/op is the diff's), their peak heap, and the bodies' size, for
+// responses of 1 KB and of 8 KB: the diff's peak heap must follow the
+// events' heads and stay the same, while the baseline's grows with the bodies.
 func BenchmarkDiff10k(b *testing.B) {
-	pa, pb, bodies := benchSessions(b, 10000)
+	for _, pad := range []int{1 << 10, 8 << 10} {
+		b.Run(fmt.Sprintf("body=%dKB", pad>>10), func(b *testing.B) { benchDiff(b, pad) })
+	}
+}
+
+func benchDiff(b *testing.B, pad int) {
+	pa, pb, bodies := benchSessions(b, 10000, pad)
 	var diffNS, baseNS time.Duration
-	var diffPeak, basePeak uint64
+	var diffPeak, basePeak, kept uint64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		before := heapAlloc()
 		start := time.Now()
 		var res *diff.Result
 		diffPeak = max(diffPeak, peakHeap(func() {
@@ -99,6 +148,8 @@ func BenchmarkDiff10k(b *testing.B) {
 			}
 		}))
 		diffNS += time.Since(start)
+		runtime.GC()
+		kept = max(kept, heapAlloc()-min(before, heapAlloc()))
 		if c := res.Counts(); c[diff.Added] != 10 || c[diff.Body] != 10 || res.Count != 20 {
 			b.Fatalf("found %v, want 10 added and 10 body", c)
 		}
@@ -114,6 +165,7 @@ func BenchmarkDiff10k(b *testing.B) {
 	b.ReportMetric(float64(diffNS)/float64(baseNS), "time-ratio")
 	b.ReportMetric(float64(diffPeak)/(1<<20), "diff-peak-heap-MB")
 	b.ReportMetric(float64(basePeak)/(1<<20), "baseline-peak-heap-MB")
+	b.ReportMetric(float64(kept)/(1<<20), "result-heap-MB")
 	b.ReportMetric(float64(2*bodies)/(1<<20), "bodies-MB")
 }
 

@@ -25,7 +25,7 @@ var guid = regexp.MustCompile(`(?i)[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-
 // findIDs returns where the ids of s are, as guid.FindAllStringIndex would,
 // but runs the regexp only on runs of hex digits and dashes long enough to
 // hold one: most of a body is not, and bodies are long.
-func findIDs(s string) [][]int {
+func findIDs[T string | []byte](s T) [][]int {
 	var out [][]int
 	start := -1
 	for i := 0; i <= len(s); i++ {
@@ -36,7 +36,7 @@ func findIDs(s string) [][]int {
 			continue
 		}
 		if start >= 0 && i-start >= 32 {
-			for _, m := range guid.FindAllStringIndex(s[start:i], -1) {
+			for _, m := range guid.FindAllStringIndex(string(s[start:i]), -1) { // a short run: a small copy
 				out = append(out, []int{start + m[0], start + m[1]})
 			}
 		}
@@ -140,7 +140,7 @@ func (c *comparer) body(where string, a, b []byte) []Difference {
 	if len(a) == 0 && len(b) == 0 {
 		return nil
 	}
-	if bytes.Equal(a, b) && c.text(string(a), string(b)) {
+	if bytes.Equal(a, b) && sameText(c, a, b) {
 		// The usual case, and the cheap one: equal bytes whose ids bind
 		// as they did so far. Otherwise the walk below names the fields.
 		return nil
@@ -151,7 +151,7 @@ func (c *comparer) body(where string, a, b []byte) []Difference {
 		return out
 	}
 	if utf8.Valid(a) && utf8.Valid(b) {
-		if c.text(string(a), string(b)) {
+		if sameText(c, a, b) {
 			return nil
 		}
 	} else if bytes.Equal(a, b) {
@@ -239,13 +239,17 @@ func (c *comparer) json(out *[]Difference, where string, at []seg, a, b gjson.Re
 // text reports whether a and b are equal once their ids are compared by
 // structure, binding the ids that meet for the first time. The ids must be
 // in the same places and written the same way (dashes, case).
-func (c *comparer) text(a, b string) bool {
+func (c *comparer) text(a, b string) bool { return sameText(c, a, b) }
+
+// sameText is text for strings and for bodies, which it does not copy.
+func sameText[T string | []byte](c *comparer, a, b T) bool {
 	la := findIDs(a)
-	if a == b && len(la) == 0 {
+	equal := string(a) == string(b)
+	if equal && len(la) == 0 {
 		return true
 	}
 	lb := la
-	if a != b {
+	if !equal {
 		lb = findIDs(b)
 	}
 	if len(la) != len(lb) {
@@ -254,16 +258,17 @@ func (c *comparer) text(a, b string) bool {
 	// Same text between the ids, same form of each id.
 	pa, pb := 0, 0
 	for i := range la {
-		if a[pa:la[i][0]] != b[pb:lb[i][0]] || form(a[la[i][0]:la[i][1]]) != form(b[lb[i][0]:lb[i][1]]) {
+		if string(a[pa:la[i][0]]) != string(b[pb:lb[i][0]]) ||
+			form(string(a[la[i][0]:la[i][1]])) != form(string(b[lb[i][0]:lb[i][1]])) {
 			return false
 		}
 		pa, pb = la[i][1], lb[i][1]
 	}
-	if a[pa:] != b[pb:] {
+	if string(a[pa:]) != string(b[pb:]) {
 		return false
 	}
 	for i := range la {
-		x, y := canonical(a[la[i][0]:la[i][1]]), canonical(b[lb[i][0]:lb[i][1]])
+		x, y := canonical(string(a[la[i][0]:la[i][1]])), canonical(string(b[lb[i][0]:lb[i][1]]))
 		bx, okx := c.ab[x]
 		by, oky := c.ba[y]
 		switch {

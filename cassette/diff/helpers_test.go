@@ -76,6 +76,13 @@ func session(first int) []*cassette.Event {
 func write(t testing.TB, events []*cassette.Event) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "session.bolt")
+	writeAt(t, path, events)
+	return path
+}
+
+// writeAt stores events in a new cassette at path.
+func writeAt(t testing.TB, path string, events []*cassette.Event) {
+	t.Helper()
 	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{
 		Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Version: "test", Upstream: graphHost,
 	}})
@@ -90,7 +97,6 @@ func write(t testing.TB, events []*cassette.Event) string {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return path
 }
 
 // compare writes both sessions and compares them.
