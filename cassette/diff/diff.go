@@ -319,8 +319,8 @@ func Compare(a, b *cassette.Reader, opts Options) (*Result, error) {
 			if shift := gapB - gapA; shift > tol || shift < -tol {
 				row.Differences = append(row.Differences, Difference{
 					Kind: Timing,
-					A:    "+" + gapA.Round(time.Millisecond).String() + " after the previous event",
-					B:    "+" + gapB.Round(time.Millisecond).String() + " (" + signed(shift.Round(time.Millisecond)) + ")",
+					A:    signed(gapA.Round(time.Millisecond)) + " after the previous event",
+					B:    signed(gapB.Round(time.Millisecond)) + " (" + signed(shift.Round(time.Millisecond)) + ")",
 				})
 			}
 		}
