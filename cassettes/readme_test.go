@@ -2,6 +2,7 @@ package cassettes_test
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"image/png"
 	"os"
@@ -251,7 +252,7 @@ func TestREADMECommands(t *testing.T) {
 	if checked < 20 {
 		t.Errorf("checked %d graphvcr command lines; the parser missed the README's", checked)
 	}
-	for _, c := range []string{"record", "replay", "show", "export", "scan", "ca", "demo"} {
+	for _, c := range []string{"record", "replay", "show", "diff", "export", "scan", "ca", "demo"} {
 		if !used[c] {
 			t.Errorf("the README never shows `graphvcr %s`", c)
 		}
@@ -430,4 +431,34 @@ func (h *helpText) check(t *testing.T, line string, f []string) string {
 		}
 	}
 	return cmd
+}
+
+// TestREADMEDiff checks the README's example of `graphvcr diff` is what it
+// prints now for the two sample cassettes it names. -update rewrites it.
+func TestREADMEDiff(t *testing.T) {
+	const cmdLine = "graphvcr diff cassettes/single-invite.bolt cassettes/multiple-invite.bolt"
+	readme := readREADME(t)
+	_, after, ok := strings.Cut(readme, "`"+cmdLine+"`:\n\n```text\n")
+	if !ok {
+		t.Fatalf("README does not show the output of `%s` in a text block", cmdLine)
+	}
+	shown, _, ok := strings.Cut(after, "```\n")
+	if !ok {
+		t.Fatal("the diff example's block is not closed")
+	}
+	want, err := runGraphvcr(t, strings.Fields(cmdLine)[1:]...)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("%s: %v; want exit status 1 (the cassettes differ)", cmdLine, err)
+	}
+	if shown == want {
+		return
+	}
+	if !*update {
+		t.Fatalf("README's diff example differs from what `%s` prints; run go test ./cassettes -run TestREADMEDiff -update\nwant:\n%s", cmdLine, want)
+	}
+	readme = strings.Replace(readme, "```text\n"+shown+"```\n", "```text\n"+want+"```\n", 1)
+	if err := os.WriteFile(readmePath, []byte(readme), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -12,26 +12,9 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// summary is what every view shows of one event, without its bodies.
-type summary struct {
-	Seq     uint64
-	Kind    cassette.Kind
-	Offset  time.Duration
-	Latency time.Duration
-	Trigger uint64
-	Method  string
-	// Path is the request's path and query: the host says nothing the
-	// direction does not, and it is long.
-	Path   string
-	Status int
-	Error  string
-	// Abandoned is when the bot gave up on the exchange (cassette.Event.Abandoned).
-	Abandoned time.Duration
-	// Call is the canonical id of the call the event belongs to, "" when none.
-	Call string
-	// Kinds names what a notification reports ("operation completed").
-	Kinds []string
-}
+// summary is what every view shows of one event, without its bodies: the
+// exported Head, under the name the views have always used for it.
+type summary = Head
 
 // summarize derives the summary of e. It reads the request body of a
 // notification (its kinds and call) and the response body of a Graph

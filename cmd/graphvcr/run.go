@@ -58,6 +58,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			recordCommand(),
 			replayCommand(),
 			showCommand(),
+			diffCommand(),
 			exportCommand(),
 			scanCommand(),
 			caCommand(),
