@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/graphvcr/graphvcr/cassette"
@@ -74,9 +75,20 @@ func (c *comparer) events(a, b *cassette.Event) []Difference {
 	if a.Error != b.Error {
 		out = append(out, Difference{Kind: Error, A: cut(a.Error), B: cut(b.Error)})
 	}
+	if (a.Abandoned > 0) != (b.Abandoned > 0) {
+		out = append(out, Difference{Kind: Abandoned, A: abandonedAfter(a), B: abandonedAfter(b)})
+	}
 	out = append(out, c.body("request body", a.Request.Body, b.Request.Body)...)
 	out = append(out, c.body("response body", a.Response.Body, b.Response.Body)...)
 	return out
+}
+
+// abandonedAfter is when the bot gave up on e ("400ms"), "" when it did not.
+func abandonedAfter(e *cassette.Event) string {
+	if e.Abandoned <= 0 {
+		return ""
+	}
+	return e.Abandoned.Round(time.Millisecond).String()
 }
 
 // splitURL returns the path and raw query of a recorded URL.

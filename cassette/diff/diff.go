@@ -108,6 +108,9 @@ const (
 	Status Kind = "status"
 	// Error is a transport error in one session only, or another one.
 	Error Kind = "error"
+	// Abandoned is an exchange the bot gave up on in one session only;
+	// A or B is when it gave up ("400ms"), "" in the session it waited in.
+	Abandoned Kind = "abandoned"
 	// Order is an event both sessions hold, in another order.
 	Order Kind = "order"
 	// Timing is a gap since the previous aligned event that moved by more

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/cassette/diff"
@@ -137,6 +138,11 @@ func TestEachKind(t *testing.T) {
 			name: "transport error",
 			edit: func(b []*cassette.Event) []*cassette.Event { b[6].Error = "connection reset by peer"; return b },
 			want: []found{{7, 7, diff.Difference{Kind: diff.Error, B: "connection reset by peer"}}},
+		},
+		{
+			name: "abandoned by the bot in one session",
+			edit: func(b []*cassette.Event) []*cassette.Event { b[6].Abandoned = 400 * time.Millisecond; return b },
+			want: []found{{7, 7, diff.Difference{Kind: diff.Abandoned, B: "400ms"}}},
 		},
 		{
 			name: "notification missing",
