@@ -64,7 +64,7 @@ func compileMatch(v string) (matcher, error) {
 // callback path).
 func (m *matcher) selects(h *timeline.Head) bool {
 	switch {
-	case m.any:
+	case m.any, !m.class && m.glob == "":
 		return true
 	case m.class:
 		if h.Kind != cassette.KindNotification {

@@ -159,6 +159,9 @@ func Parse(spec string) (Spec, error) {
 	seen := map[string]bool{}
 	hasBy := false
 	for _, pair := range splitPairs(rest) {
+		if strings.TrimSpace(pair) == "" {
+			return bad("empty key=value pair (a stray comma?)")
+		}
 		k, v, ok := strings.Cut(pair, "=")
 		k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
 		if !ok || v == "" {
@@ -247,18 +250,22 @@ func splitPairs(rest string) []string {
 }
 
 // startsKey reports whether s begins with a key and "=" (spaces allowed
-// before the key), or is empty: a trailing comma ends a pair too, and then
-// fails as a pair with no value.
+// around the key), or with nothing before the next comma or the end: a
+// stray comma then makes an empty pair, which Parse reports.
 func startsKey(s string) bool {
 	s = strings.TrimLeft(s, " ")
-	if s == "" {
+	if s == "" || s[0] == ',' {
 		return true
 	}
 	i := 0
 	for i < len(s) && (s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z' || s[i] == '-') {
 		i++
 	}
-	return i > 0 && i < len(s) && s[i] == '='
+	if i == 0 {
+		return false
+	}
+	rest := strings.TrimLeft(s[i:], " ")
+	return rest != "" && rest[0] == '='
 }
 
 // parseRange reads "300ms" or "100ms..2s"; it returns a problem sentence
