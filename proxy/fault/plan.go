@@ -104,12 +104,16 @@ func New(seed int64, specs []Spec, heads []timeline.Head) (*Plan, []Warning, err
 	p.notes = make([]NotificationFault, maxSeq+1)
 	p.reqs = make([][]rule, maxSeq+1)
 
+	var next []int // by position in order: the position of the next notification of the same call
 	var warns []Warning
 	for i := range p.specs {
 		s := &p.specs[i]
 		var w string
+		if s.Action == Reorder && next == nil {
+			next = nextOfCall(heads, order)
+		}
 		if s.Action.OnNotification() {
-			w = p.planNotifications(i, heads, order)
+			w = p.planNotifications(i, heads, order, next)
 		} else {
 			w = p.planRequests(i, heads, order)
 		}
@@ -133,7 +137,8 @@ func compareSeq(a, b uint64) int {
 // planNotifications decides spec i on every notification, in recorded
 // order. A notification keeps the fault of the first spec that chose it; a
 // reorder pair claims both of its notifications. It returns a warning, or "".
-func (p *Plan) planNotifications(i int, heads []timeline.Head, order []int) string {
+// next is nextOfCall's answer, needed by reorder only.
+func (p *Plan) planNotifications(i int, heads []timeline.Head, order, next []int) string {
 	s := &p.specs[i]
 	matched, applied, unpaired := 0, 0, 0
 	for oi, hi := range order {
@@ -153,13 +158,13 @@ func (p *Plan) planNotifications(i int, heads []timeline.Head, order []int) stri
 		case Duplicate, Delay:
 			f.By = s.By.at(p.unit(i, h.Seq, 0, saltBy))
 		case Reorder:
-			next := nextOfCall(heads, order[oi+1:], h.Call)
-			if next == nil || p.notes[next.Seq].Action != None {
+			if next[oi] < 0 || p.notes[heads[order[next[oi]]].Seq].Action != None {
 				unpaired++
 				continue
 			}
-			f.Partner, f.Wait = next.Seq, true
-			p.notes[next.Seq] = NotificationFault{Action: Reorder, Partner: h.Seq, Spec: s.text}
+			partner := heads[order[next[oi]]].Seq
+			f.Partner, f.Wait = partner, true
+			p.notes[partner] = NotificationFault{Action: Reorder, Partner: h.Seq, Spec: s.text}
 		}
 		p.notes[h.Seq] = f
 		applied++
@@ -175,18 +180,24 @@ func (p *Plan) planNotifications(i int, heads []timeline.Head, order []int) stri
 	return ""
 }
 
-// nextOfCall returns the first notification of call among rest, or nil
-// (always nil for a notification that names no call).
-func nextOfCall(heads []timeline.Head, rest []int, call string) *timeline.Head {
-	if call == "" {
-		return nil
-	}
-	for _, hi := range rest {
-		if h := &heads[hi]; h.Kind == cassette.KindNotification && h.Call == call {
-			return h
+// nextOfCall returns, for each position in order that holds a
+// notification, the position of the next notification of the same call;
+// -1 when there is none or the notification names no call.
+func nextOfCall(heads []timeline.Head, order []int) []int {
+	next := make([]int, len(order))
+	last := map[string]int{}
+	for oi := len(order) - 1; oi >= 0; oi-- {
+		next[oi] = -1
+		h := &heads[order[oi]]
+		if h.Kind != cassette.KindNotification || h.Call == "" {
+			continue
 		}
+		if n, ok := last[h.Call]; ok {
+			next[oi] = n
+		}
+		last[h.Call] = oi
 	}
-	return nil
+	return next
 }
 
 // planRequests records which Graph requests spec i may fault. It returns a
