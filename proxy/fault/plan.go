@@ -1,6 +1,7 @@
 package fault
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -83,7 +84,8 @@ func (w Warning) String() string { return fmt.Sprintf("fault %q: %s", w.Spec, w.
 // of the cassette's, any order; timeline.Heads, or timeline.HeadOf for each
 // event of EachHead). Notification faults are all decided here; request
 // faults, which depend on how often the bot repeats a request, per call of
-// Request. New fails only on a spec that Parse did not make.
+// Request. New fails only on a spec that Parse did not make, or on heads
+// whose seqs are not a cassette's (far sparser than 1, 2, 3…).
 func New(seed int64, specs []Spec, heads []timeline.Head) (*Plan, []Warning, error) {
 	p := &Plan{seed: seed, specs: slices.Clone(specs)}
 	for i, s := range specs {
@@ -100,7 +102,12 @@ func New(seed int64, specs []Spec, heads []timeline.Head) (*Plan, []Warning, err
 		order[i] = i
 		maxSeq = max(maxSeq, heads[i].Seq)
 	}
-	slices.SortFunc(order, func(a, b int) int { return compareSeq(heads[a].Seq, heads[b].Seq) })
+	// Decisions are looked up by seq in slices, the cheapest lookup there
+	// is; a cassette numbers its events densely from 1, so they stay small.
+	if maxSeq > 4*uint64(len(heads))+1024 {
+		return nil, nil, fmt.Errorf("fault plan: event seq %d among only %d events: give the cassette's own heads", maxSeq, len(heads))
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(heads[a].Seq, heads[b].Seq) })
 	p.notes = make([]NotificationFault, maxSeq+1)
 	p.reqs = make([][]rule, maxSeq+1)
 
@@ -122,16 +129,6 @@ func New(seed int64, specs []Spec, heads []timeline.Head) (*Plan, []Warning, err
 		}
 	}
 	return p, warns, nil
-}
-
-func compareSeq(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // planNotifications decides spec i on every notification, in recorded

@@ -350,6 +350,9 @@ func TestWarnings(t *testing.T) {
 	if _, _, err := New(1, []Spec{{}}, heads); err == nil {
 		t.Error("New accepted a Spec not made by Parse")
 	}
+	if _, _, err := New(1, mustParse(t, "drop"), []timeline.Head{graph(1<<40, "GET", "/x")}); err == nil {
+		t.Error("New accepted a seq far past the number of events")
+	}
 }
 
 // decide asks every question a replay could ask of p (each notification,
@@ -549,8 +552,8 @@ func TestRecords(t *testing.T) {
 	want := `[{"seq":4,"action":"duplicate","detail":"delivered twice, the copy 0s after the bot answered the first","at_ns":5000000,"bot_status":202,"spec":"duplicate:match=established"},` +
 		`{"seq":7,"action":"delay","detail":"delivered 250ms late","at_ns":6000000,"spec":"delay:by=250ms,match=operation completed"},` +
 		`{"seq":8,"action":"drop","detail":"not delivered","at_ns":7000000,"spec":"drop:match=terminated"},` +
-		`{"seq":9,"action":"reorder","detail":"held and delivered right after #12, recorded after it","at_ns":8000000,"spec":"reorder:match=roster"},` +
-		`{"seq":12,"action":"reorder","detail":"delivered before #9, recorded before it","at_ns":9000000,"spec":"reorder:match=roster"},` +
+		`{"seq":9,"action":"reorder","detail":"held and delivered right after #12, which was recorded after it","at_ns":8000000,"spec":"reorder:match=roster"},` +
+		`{"seq":12,"action":"reorder","detail":"delivered before #9, which was recorded before it","at_ns":9000000,"spec":"reorder:match=roster"},` +
 		`{"seq":5,"action":"status","detail":"answered 429 activityLimitReached instead of the recorded answer, Retry-After: 2","at_ns":10000000,"occurrence":1,"spec":"status:code=429,retry-after=2,match=*/participants/invite,nth=1"},` +
 		`{"seq":13,"action":"reset","detail":"connection closed without an answer","at_ns":11000000,"occurrence":1,"spec":"reset:match=DELETE *"},` +
 		`{"seq":6,"action":"latency","detail":"answered 1s later than recorded","at_ns":12000000,"occurrence":2,"spec":"latency:by=1s,match=*/operations/*"}]`

@@ -47,9 +47,9 @@ func (f NotificationFault) Detail() string {
 		return fmt.Sprintf("delivered %s late", f.By)
 	case Reorder:
 		if f.Wait {
-			return fmt.Sprintf("held and delivered right after #%d, recorded after it", f.Partner)
+			return fmt.Sprintf("held and delivered right after #%d, which was recorded after it", f.Partner)
 		}
-		return fmt.Sprintf("delivered before #%d, recorded before it", f.Partner)
+		return fmt.Sprintf("delivered before #%d, which was recorded before it", f.Partner)
 	}
 	return "delivered as recorded"
 }

@@ -99,7 +99,7 @@ func (r Range) at(u float64) time.Duration {
 }
 
 // Spec is one parsed --fault: an action, which events it selects, and its
-// parameters. Make one with Parse; the zero Spec selects nothing.
+// parameters. Make one with Parse: New rejects the zero Spec.
 type Spec struct {
 	// Action is what happens to each selected event.
 	Action Action
@@ -125,7 +125,7 @@ type Spec struct {
 	m    matcher
 }
 
-// String returns the spec's text as given to Parse.
+// String returns the spec's text as given to Parse, without surrounding space.
 func (s Spec) String() string { return s.text }
 
 // Parse reads one fault spec, ACTION[:key=value[,key=value…]].
