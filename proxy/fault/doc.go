@@ -73,9 +73,10 @@
 //
 // # Use
 //
-// Replay builds one Plan with New from the cassette's heads, asks
-// Plan.Notification before scheduling each recorded notification and
-// Plan.Request when a live request matched a recorded exchange, and appends
-// a Record for each fault applied to its report. A Plan never changes after
-// New and is safe for concurrent use.
+// Replay builds one Plan with New from the cassette's heads
+// (timeline.HeadOf of each event it loads), asks Plan.Notification before
+// scheduling each recorded notification, and Plan.Request when a live
+// request matched a recorded exchange, numbering the occurrences with a
+// Counter; it appends a Record for each fault applied to its report. A
+// Plan never changes after New and is safe for concurrent use.
 package fault

@@ -641,3 +641,29 @@ func TestSampleCassettes(t *testing.T) {
 		t.Errorf("warning: %v", warns)
 	}
 }
+
+func TestCounter(t *testing.T) {
+	p, _ := mustPlan(t, 1, session(), "reset:match=*/participants/invite")
+	c := p.Counter()
+	const workers, each = 4, 250
+	var wg sync.WaitGroup
+	seen := make([][]int, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for range each {
+				seen[w] = append(seen[w], c.Next(5))
+			}
+		})
+	}
+	wg.Wait()
+	all := slices.Concat(seen...)
+	slices.Sort(all)
+	for i, n := range all {
+		if n != i+1 {
+			t.Fatalf("occurrences %v...: want each of 1..%d once", all[:min(len(all), 10)], workers*each)
+		}
+	}
+	if c.Next(11) != 1 || c.Next(11) != 2 || c.Next(1000) != 1 || c.Next(1000) != 1 {
+		t.Error("counts of other or unknown seqs")
+	}
+}
