@@ -314,6 +314,12 @@ func TestNth(t *testing.T) {
 	if len(warns) != 0 {
 		t.Errorf("warnings: %v", warns)
 	}
+	// nth faults only the first occurrence of the Nth exchange, whatever
+	// the action: a later occurrence of it is answered as recorded.
+	p, _ = mustPlan(t, 1, heads, "latency:by=1s,match=*/participants/invite,nth=1")
+	if f, g := p.Request(5, 1), p.Request(5, 2); f.Action != Latency || g.Action != None {
+		t.Errorf("latency nth=1: occurrence 1 %+v, occurrence 2 %+v", f, g)
+	}
 	// nth counts matching events even when an earlier spec took one.
 	p, _ = mustPlan(t, 1, heads, "drop:match=operation,nth=1", "delay:by=1s,match=operation,nth=1")
 	if got := faulted(p, heads); got != "7:drop" {
