@@ -291,6 +291,14 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 	if allHex && w-s0 >= 32 {
 		return w
 	}
+	if w-i == 1 && src[i] == '1' && w < n && (src[w] == '-' || src[w] == '.') && boundaryBefore(src, i) {
+		if j := nanpWritten(src, i); j > 0 {
+			if !isPseudonymPhoneText(src[i:j]) {
+				p.add(span{start: i, end: j, kind: kPhone, form: FormPhone})
+			}
+			return j
+		}
+	}
 	// An address glued to a bare '%' could turn into an escape once
 	// replaced ("%1::" -> "%2001:db8::1"); such text is left alone.
 	if allDigit && w-i <= 3 && w < n && src[w] == '.' && (i == 0 || (src[i-1] != '.' && src[i-1] != '%')) {
@@ -540,17 +548,14 @@ func isText(b []byte) bool {
 	return true
 }
 
-// phone records the digits of an E.164 number whose plus sign (src[at:d]) precedes d.
+// phone records the digits of a number whose plus sign (src[at:d]) precedes
+// d, in any written form (see phoneWritten).
 func (p *pass) phone(src []byte, at, d int, form Form) int {
-	n := len(src)
-	e := d
-	for e < n && isDigit(src[e]) {
-		e++
-	}
-	if k := e - d; k < minPhoneDigits || k > maxPhoneDigits || (e < n && isAlnum(src[e])) {
+	e, _ := phoneWritten(src, d)
+	if e == 0 {
 		return 0
 	}
-	if isPseudonymPhoneDigits(src[d:e]) {
+	if isPseudonymPhoneText(src[d:e]) {
 		return e
 	}
 	p.add(span{start: d, end: e, kind: kPhone, form: form})
@@ -1300,6 +1305,10 @@ func (p *pass) quiet(src []byte) bool {
 		case '.':
 			if i > 0 && isDigit(src[i-1]) {
 				return false
+			}
+		case '-':
+			if i > 0 && src[i-1] == '1' && (i == 1 || !isAlnum(src[i-2])) {
+				return false // "1-425-555-0100"
 			}
 		case 'J':
 			if i >= 2 && src[i-2] == 'e' && src[i-1] == 'y' {

@@ -282,7 +282,7 @@ func (r *Redactor) replacement(dst []byte, s span, v []byte) []byte {
 	case kSecret:
 		return append(dst, Removed...)
 	case kPhone:
-		return appendPhonePseudonym(dst, r.phoneNum(v), len(v))
+		return r.appendPhoneWritten(dst, v)
 	case kEmail:
 		var buf [128]byte
 		addr := appendLower(buf[:0], v)
