@@ -21,7 +21,9 @@ const (
 	kIP
 	kHost
 	kName
-	kRepl // replacement computed while finding (re-encoded base64, learned literal)
+	kThread // a Teams thread or chat id, whole
+	kField  // the value of an identifier field (form: its fieldClass)
+	kRepl   // replacement computed while finding (re-encoded base64, learned literal)
 )
 
 // span is one finding in a text: src[start:end] is replaced.
@@ -145,6 +147,12 @@ func (p *pass) scan(src []byte, from int) {
 				continue
 			}
 		case ':':
+			if i > 0 && isDigit(src[i-1]) {
+				if j := p.threadAt(src, i); j > 0 {
+					i = j
+					continue
+				}
+			}
 			if j := p.url(src, i); j > 0 {
 				i = j
 				continue

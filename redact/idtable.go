@@ -245,6 +245,8 @@ func (p pseudonym) String() string {
 		return hostPrefix + strconv.Itoa(p.n) + hostSuffix
 	case kIP:
 		return ipPseudonym(p.n, p.width == 6).String()
+	case kThread:
+		return "19:meeting_" + threadPseudo + strconv.Itoa(p.n) + "@thread.v2"
 	}
 	return ""
 }

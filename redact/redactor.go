@@ -23,9 +23,10 @@ type Redactor struct {
 	mu                                  sync.Mutex
 	guids                               guidTable
 	phones, emails, names, hosts        idTable[string]
+	threads                             idTable[string]
 	ips                                 idTable[netip.Addr]
 	guidN, phoneN, emailN, nameN, hostN atomic.Int64 // the last number issued or reserved
-	ip4N, ip6N                          atomic.Int64
+	ip4N, ip6N, threadN                 atomic.Int64
 	issued                              []pseudonym // every pseudonym issued, in order
 	taken                               int         // issued[:taken] were returned by TakeNew
 
@@ -309,6 +310,8 @@ func (r *Redactor) replacement(dst []byte, s span, v []byte) []byte {
 		return r.appendHost(dst, appendLower(buf[:0], v))
 	case kName:
 		return r.appendName(dst, v)
+	case kThread:
+		return r.appendThread(dst, v)
 	default:
 		return append(dst, s.repl...)
 	}

@@ -45,7 +45,7 @@ func NewScanner(pseudonyms []string) *Scanner {
 
 var kindNames = [...]string{
 	kGUID: "guid", kSecret: "secret", kPhone: "phone", kEmail: "email",
-	kIP: "ip", kHost: "host", kName: "name", kRepl: "secret",
+	kIP: "ip", kHost: "host", kName: "name", kRepl: "secret", kThread: "thread", kField: "field",
 }
 
 // Scan returns the findings in data, each labelled with where; the same

@@ -51,7 +51,20 @@ func TestScanPlantedLeaks(t *testing.T) {
 		{"name", `{"displayName":"Heidi Steen"}`, "name"},
 		{"tenant in join url", "https://teams.microsoft.com/l/meetup-join/x/0?context=%7b%22Tid%22%3a%2272f988bf-86f1-41af-91ab-2d7cd011db47%22%7d", "guid"},
 		{"guid with encoded dashes", "id=72f988bf%2D86f1%2D41af%2D91ab%2D2d7cd011db47", "guid"},
-		{"guid in base64 thread id", "19:meeting_NjkxYWY2ZDYtZmRhNC00YzZhLWJjMTQtZDE0NDQyMGE2MjZi@thread.v2", "guid"},
+		{"guid in base64 thread id", "19:meeting_NjkxYWY2ZDYtZmRhNC00YzZhLWJjMTQtZDE0NDQyMGE2MjZi@thread.v2", "thread"},
+		{"thread id with any inside", "19:meeting_MjQ5NmUyZTktNTU5Ni00ZDA4@thread.v2", "thread"},
+		{"skype thread id", "19:7b3bd2d6d3cc4b2b9b6c1a8b6b1a2b3c@thread.skype", "thread"},
+		{"tacv2 thread id", "19:abcDEF_123-xyz@thread.tacv2", "thread"},
+		{"one-to-one chat id", "19:aa_bb@unq.gbl.spaces", "thread"},
+		{"48 MRI", "see 48:notifications now", "thread"},
+		{"1: chat id", "1:abc123@contoso.com", "thread"},
+		{"thread id in a URL path", "/v1.0/chats/19:meeting_abcdefgh@thread.v2/messages", "thread"},
+		{"thread id percent-encoded", "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abcdefgh%40thread.v2/0", "thread"},
+		{"written phone", "dial +1 206-485-3005", "phone"},
+		{"phone in parentheses", "+1 (425) 555-0100", "phone"},
+		{"phone with dots", "+1.425.555.0100", "phone"},
+		{"phone without plus", "1-425-555-0100", "phone"},
+		{"UK phone", "+44 20 7946 0958", "phone"},
 	}
 	s := NewScanner(nil)
 	for _, tt := range tests {
