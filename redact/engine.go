@@ -129,6 +129,12 @@ func (p *pass) scan(src []byte, from int) {
 				}
 			}
 		case '%':
+			if i > 0 && isDigit(src[i-1]) && colonAt(src, i) == 3 {
+				if j := p.threadAt(src, i); j > 0 {
+					i = j
+					continue
+				}
+			}
 			if i+2 < n && src[i+1] == '2' && (src[i+2] == 'B' || src[i+2] == 'b') && boundaryBefore(src, i) {
 				if j := p.phone(src, i, i+3, FormPhoneURLEncoded); j > 0 {
 					i = j

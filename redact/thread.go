@@ -24,8 +24,9 @@ func threadBody(c byte) bool {
 	return cls[c]&(clsB64|clsB64URL) != 0 || c == '.' || c == '='
 }
 
-// threadAt handles a thread id whose colon is at src[i]; it returns the
-// end of the id, or 0 when there is none there.
+// threadAt handles a thread id whose colon is at src[i], written ':' or,
+// percent-encoded in a URL (a joinWebUrl), "%3a" with "%40" for its at
+// sign; it returns the end of the id, or 0 when there is none there.
 func (p *pass) threadAt(src []byte, i int) int {
 	ws := i
 	for ws > 0 && isDigit(src[ws-1]) && i-ws < 3 {
@@ -35,23 +36,50 @@ func (p *pass) threadAt(src []byte, i int) int {
 	if (prefix != "19" && prefix != "48" && prefix != "1") || !boundaryBefore(src, ws) || (ws > 0 && src[ws-1] == ':') {
 		return 0
 	}
-	e, ds := threadEnd(src, i, prefix)
+	e, ins, ine := threadEnd(src, i, prefix)
 	if e == 0 {
 		return 0
 	}
-	if isPseudonymThread(src[i+1 : ds]) {
+	if isPseudonymThread(src[ins:ine]) {
 		return e
 	}
 	p.add(span{start: ws, end: e, kind: kThread, form: FormThread})
 	return e
 }
 
+// colonAt returns the length of the colon at src[i]: 1 for ':', 3 for
+// "%3a", 0 for anything else.
+func colonAt(src []byte, i int) int {
+	if src[i] == ':' {
+		return 1
+	}
+	if i+2 < len(src) && src[i] == '%' && src[i+1] == '3' && (src[i+2] == 'a' || src[i+2] == 'A') {
+		return 3
+	}
+	return 0
+}
+
+// atAt returns the length of the at sign at src[i]: 1 for '@', 3 for "%40".
+func atAt(src []byte, i int) int {
+	if i < len(src) && src[i] == '@' {
+		return 1
+	}
+	if i+2 < len(src) && src[i] == '%' && src[i+1] == '4' && src[i+2] == '0' {
+		return 3
+	}
+	return 0
+}
+
 // threadEnd measures the id after the colon at i: the inside, and for "19:"
 // and "1:" an at sign and a domain ("thread.v2", "unq.gbl.spaces").
-// It returns the id's end and where the inside ends (the at sign, or e).
-func threadEnd(src []byte, i int, prefix string) (e, insideEnd int) {
+// It returns the id's end and where its inside starts and ends.
+func threadEnd(src []byte, i int, prefix string) (e, ins, ine int) {
 	n := len(src)
-	b := i + 1
+	cl := colonAt(src, i)
+	if cl == 0 {
+		return 0, 0, 0
+	}
+	b := i + cl
 	j := b
 	for j < n && threadBody(src[j]) && src[j] != '@' {
 		j++
@@ -60,15 +88,16 @@ func threadEnd(src []byte, i int, prefix string) (e, insideEnd int) {
 		for j > b && (src[j-1] == '.' || src[j-1] == '-') {
 			j-- // sentence punctuation after the id
 		}
-		if j-b < 3 || (j < n && src[j] == '@') {
-			return 0, 0
+		if j-b < 3 || atAt(src, j) > 0 {
+			return 0, 0, 0
 		}
-		return j, j
+		return j, b, j
 	}
-	if j == b || j >= n || src[j] != '@' {
-		return 0, 0
+	al := atAt(src, j)
+	if j == b || al == 0 || (al == 1) != (cl == 1) {
+		return 0, 0, 0
 	}
-	ds := j + 1
+	ds := j + al
 	de := ds
 	for de < n && cls[src[de]]&clsHost != 0 {
 		de++
@@ -78,12 +107,12 @@ func threadEnd(src []byte, i int, prefix string) (e, insideEnd int) {
 	}
 	dom := src[ds:de]
 	if prefix == "19" && !hasPrefixFold(dom, "thread.") && !equalFold(dom, "unq.gbl.spaces") {
-		return 0, 0
+		return 0, 0, 0
 	}
 	if len(dom) < 3 || bytes.IndexByte(dom, '.') < 0 {
-		return 0, 0
+		return 0, 0, 0
 	}
-	return de, j
+	return de, b, j
 }
 
 // isPseudonymThread reports whether the inside of a thread id is a pseudonym's.
@@ -108,27 +137,42 @@ func isPseudonymThread(in []byte) bool {
 	return true
 }
 
-// appendThread appends the pseudonym of thread id v (as threadAt found it).
+// appendThread appends the pseudonym of thread id v (as threadAt found
+// it), keeping its prefix, its "meeting_", its domain and how its colon
+// and at sign are written.
 func (r *Redactor) appendThread(dst, v []byte) []byte {
 	c := bytes.IndexByte(v, ':')
-	h := hashBytes(v)
-	n, ok := r.threads.get(h, viewString(v))
-	if !ok {
-		n, _ = issueNum(r, &r.threads, &idEntry[string]{key: string(v), hash: h}, &r.threadN, pseudonym{kind: kThread})
+	if c < 0 {
+		c = bytes.Index(v, []byte("%3"))
 	}
-	dst = append(dst, v[:c+1]...)
-	if bytes.HasPrefix(v[c+1:], []byte("meeting_")) {
+	cl := colonAt(v, c)
+	_, ins, ine := threadEnd(v, c, string(v[:c]))
+	// The key is the id as written with ':' and '@', so the encoded and the
+	// plain forms of one id are one id.
+	var kbuf [256]byte
+	key := append(append(append(kbuf[:0], v[:c]...), ':'), v[ins:ine]...)
+	if ine < len(v) {
+		key = append(append(key, '@'), v[ine+atAt(v, ine):]...)
+	}
+	h := hashBytes(key)
+	n, ok := r.threads.get(h, viewString(key))
+	if !ok {
+		n, _ = issueNum(r, &r.threads, &idEntry[string]{key: string(key), hash: h}, &r.threadN, pseudonym{kind: kThread})
+	}
+	dst = append(dst, v[:c+cl]...)
+	if bytes.HasPrefix(v[ins:], []byte("meeting_")) {
 		dst = append(dst, "meeting_"...)
 	}
 	dst = strconv.AppendInt(append(dst, threadPseudo...), int64(n), 10)
-	if at := bytes.LastIndexByte(v, '@'); at > c {
-		dom := v[at+1:]
+	if ine < len(v) {
+		at := v[ine : ine+atAt(v, ine)]
+		dom := v[ine+len(at):]
 		var buf [64]byte
 		lower := appendLower(buf[:0], dom)
-		if hasPrefixFold(dom, "thread.") || equalFold(dom, "unq.gbl.spaces") || isKeptHost(string(lower)) {
-			dst = append(append(dst, '@'), dom...)
+		if hasPrefixFold(dom, "thread.") || equalFold(dom, "unq.gbl.spaces") || (len(dom) < len(buf) && isKeptHost(string(lower))) {
+			dst = append(append(dst, at...), dom...)
 		} else {
-			dst = append(dst, "@example.invalid"...)
+			dst = append(append(dst, at...), "example.invalid"...)
 		}
 	}
 	return dst
