@@ -834,8 +834,14 @@ func (p *pass) quotedPair(src []byte, i int) int {
 		return 0
 	}
 	key := src[ks:ke]
-	secret, name := isSecretKey(key), isNameKey(key)
-	if !secret && !name {
+	tab := defaultFields
+	if p.r != nil {
+		tab = p.r.fields
+	}
+	fc := tab.class(key)
+	secret, name := fc == keySecret, fc == keyName
+	field := fc > keyName && fc != fieldShape && fc != fieldKeep
+	if !secret && !name && !field {
 		return 0
 	}
 	j := ke + 1
@@ -866,6 +872,14 @@ func (p *pass) quotedPair(src []byte, i int) int {
 	v := src[vs:ve]
 	switch {
 	case len(v) == 0, secret && string(v) == Removed, !secret && IsPseudonym(string(v)):
+	case field && isFieldPseudonym(v):
+	case field && (bytes.IndexByte(v, '\\') >= 0 || p.hasShape(v)):
+		// An escaped value (the walker of the JSON it is in, or the next
+		// layer, sees it unescaped), or one with an id of known shape
+		// inside: the scan goes on into it.
+		return 0
+	case field:
+		p.add(span{start: vs, end: ve, kind: kField, form: Form(fc)})
 	case !secret && !hasWordByte(v):
 		// Punctuation is no name ("}" between quotes of broken JSON):
 		// replaced, it would change how the JSON reads the next time.

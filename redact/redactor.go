@@ -23,10 +23,11 @@ type Redactor struct {
 	mu                                  sync.Mutex
 	guids                               guidTable
 	phones, emails, names, hosts        idTable[string]
-	threads                             idTable[string]
+	threads, opaques, macs              idTable[string]
 	ips                                 idTable[netip.Addr]
 	guidN, phoneN, emailN, nameN, hostN atomic.Int64 // the last number issued or reserved
-	ip4N, ip6N, threadN                 atomic.Int64
+	ip4N, ip6N, threadN, opaqueN, macN  atomic.Int64
+	fields                              *fieldTable // the field table, with the policy's Fields
 	issued                              []pseudonym // every pseudonym issued, in order
 	taken                               int         // issued[:taken] were returned by TakeNew
 
@@ -48,6 +49,20 @@ func New(p *Policy) *Redactor {
 		policy: p,
 		keepH:  map[string]bool{},
 		layers: map[string]*layerEntry{},
+		fields: defaultFields,
+	}
+	if len(p.Fields) > 0 {
+		// LoadPolicy reported what is wrong in a file; a Policy built in
+		// code keeps the entries that parse.
+		extra := map[string]uint8{}
+		for k, v := range p.Fields {
+			if m, err := parsePolicyFields(map[string]string{k: v}); err == nil {
+				for nk, c := range m {
+					extra[nk] = c
+				}
+			}
+		}
+		r.fields = newFieldTable(extra)
 	}
 	for _, h := range p.KeepHeaders {
 		r.keepH[canonicalHeader(h)] = true
@@ -312,6 +327,13 @@ func (r *Redactor) replacement(dst []byte, s span, v []byte) []byte {
 		return r.appendName(dst, v)
 	case kThread:
 		return r.appendThread(dst, v)
+	case kField:
+		q := r.newPass()
+		defer q.release()
+		if o := r.fieldValue(q, uint8(s.form), v, dst); o != nil {
+			return o
+		}
+		return append(dst, v...)
 	default:
 		return append(dst, s.repl...)
 	}
