@@ -129,6 +129,14 @@ func (r *Redactor) Text(s string) string {
 	return string(out)
 }
 
+// Learned returns a number that grows each time the Redactor learns a name
+// or host it then replaces wherever it recurs: what was redacted while it
+// was lower may hold that value in clear (see Body's relearn), and is
+// swept by redacting it again.
+func (r *Redactor) Learned() uint64 {
+	return r.lits.Load().generation()
+}
+
 // passes recycles passes and their span slices: every Body, Text and URL
 // runs at least one.
 var passes = sync.Pool{New: func() any { return new(pass) }}
