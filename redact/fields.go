@@ -237,6 +237,9 @@ func (r *Redactor) fieldValue(p *pass, fc uint8, text, dst []byte) []byte {
 			return r.ip(a).AppendTo(dst)
 		}
 		if pf, err := netip.ParsePrefix(s); err == nil {
+			if keepAddr(pf.Addr()) {
+				return nil
+			}
 			a := r.ip(pf.Addr())
 			return strconv.AppendInt(append(a.AppendTo(dst), '/'), int64(pf.Bits()), 10)
 		}
