@@ -51,7 +51,9 @@ func phoneWritten(src []byte, d int) (end, digits int) {
 				}
 				k++
 			}
-			if digits+g > maxPhoneDigits {
+			if digits+g > maxPhoneDigits || (k < n && (isAlnum(src[k]) || src[k] == ':' || src[k] == '@' || src[k] == '/')) {
+				// Too long, or the group is the start of something else
+				// ("19:..." a thread id after the number).
 				break
 			}
 			digits += g

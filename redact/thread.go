@@ -36,6 +36,9 @@ func (p *pass) threadAt(src []byte, i int) int {
 	if (prefix != "19" && prefix != "48" && prefix != "1") || !boundaryBefore(src, ws) || (ws > 0 && src[ws-1] == ':') {
 		return 0
 	}
+	if len(p.spans) > 0 && p.spans[len(p.spans)-1].end > ws {
+		return 0 // the digits belong to what was found before
+	}
 	e, ins, ine := threadEnd(src, i, prefix)
 	if e == 0 {
 		return 0
