@@ -130,7 +130,7 @@ func parsePolicyFields(m map[string]string) (map[string]uint8, error) {
 		}
 		n := normKey([]byte(k))
 		if n == "" || len(n) > 40 {
-			return nil, fmt.Errorf("field %q: want a field name of 1 to 32 letters", k)
+			return nil, fmt.Errorf("field %q: want a field name of 1 to 40 letters", k)
 		}
 		out[n] = c
 	}

@@ -51,9 +51,9 @@ func phoneWritten(src []byte, d int) (end, digits int) {
 				}
 				k++
 			}
-			if digits+g > maxPhoneDigits || (k < n && (isAlnum(src[k]) || src[k] == ':' || src[k] == '@' || src[k] == '/')) {
-				// Too long, or the group is the start of something else
-				// ("19:..." a thread id after the number).
+			if digits+g > maxPhoneDigits || (src[e] == ' ' && k < n && (isAlnum(src[k]) || src[k] == ':' || src[k] == '@' || src[k] == '/')) {
+				// Too long, or a word after a space that is the start
+				// of something else ("19:..." a thread id after the number).
 				break
 			}
 			digits += g

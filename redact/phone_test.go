@@ -51,3 +51,14 @@ func TestPhoneNotDates(t *testing.T) {
 		t.Errorf("two forms of one number got %q, want one pseudonym", got)
 	}
 }
+
+// TestPhoneBeforeOtherIDs checks that a number followed by a space and
+// another id stops before it, and that both are found.
+func TestPhoneBeforeOtherIDs(t *testing.T) {
+	r := New(nil)
+	got := r.Text("+1 (425) 555-0020 19:abcdef@thread.v2 and +1-206-485-3005/x")
+	want := "+5 (550) 000-0001 19:c0ffee1@thread.v2 and +5-550-000-0002/x"
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
