@@ -140,7 +140,8 @@ func parsePolicyFields(m map[string]string) (map[string]uint8, error) {
 // isFieldPseudonym reports whether v, the value of an identifier field,
 // is already a pseudonym (or something no class replaces).
 func isFieldPseudonym(v []byte) bool {
-	if len(v) == 0 || string(v) == Removed || IsPseudonym(string(v)) {
+	// A view, not a copy: this runs for every value of an identifier field.
+	if len(v) == 0 || string(v) == Removed || IsPseudonym(viewString(v)) {
 		return true
 	}
 	return isDigitsPseudonym(v) || isOpaquePseudonym(v) || isMACPseudonym(v) || isPseudonymPhoneText(v) || isWholeThreadPseudonym(v)
@@ -162,15 +163,14 @@ func isWholeThreadPseudonym(v []byte) bool {
 // isDigitsPseudonym: "555" then a zero, then digits; or zeros only (an id
 // too short for the counter).
 func isDigitsPseudonym(v []byte) bool {
+	zeros := true
 	for _, c := range v {
 		if !isDigit(c) {
 			return false
 		}
+		zeros = zeros && c == '0'
 	}
-	if strings.Trim(string(v), "0") == "" {
-		return true
-	}
-	return len(v) >= 4 && string(v[:4]) == "5550"
+	return zeros || (len(v) >= 4 && string(v[:4]) == "5550")
 }
 
 const opaquePrefix = "id"
