@@ -77,7 +77,20 @@ var identifierFields = map[string]uint8{
 type fieldTable struct {
 	classes map[string]uint8
 	ends    [1024]uint64
-	maxLen  int
+	// names has a bit per hash (nameHash) of the normalised names:
+	// most keys that pass ends ("tenantId", "id") stop here, before
+	// the map.
+	names  [64]uint64
+	maxLen int
+}
+
+// nameHash is FNV-1a of a normalised name, folded to 12 bits.
+func nameHash(k []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range k {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return (h ^ h>>12 ^ h>>24) & 4095
 }
 
 func newFieldTable(extra map[string]uint8) *fieldTable {
@@ -90,6 +103,8 @@ func newFieldTable(extra map[string]uint8) *fieldTable {
 	for k := range t.classes {
 		i := uint(k[0])<<8 | uint(k[len(k)-1])
 		t.ends[i>>6] |= 1 << (i & 63)
+		h := nameHash([]byte(k))
+		t.names[h>>6] |= 1 << (h & 63)
 		t.maxLen = max(t.maxLen, len(k))
 	}
 	return t
@@ -117,7 +132,11 @@ func (t *fieldTable) class(k []byte) uint8 {
 		return keyPlain
 	}
 	var buf [40]byte
-	return t.classes[string(appendNormKey(buf[:0], k))]
+	n := appendNormKey(buf[:0], k)
+	if h := nameHash(n); t.names[h>>6]&(1<<(h&63)) == 0 {
+		return keyPlain
+	}
+	return t.classes[string(n)]
 }
 
 // parsePolicyFields turns a policy's "fields" into classes.
