@@ -1236,7 +1236,19 @@ func (p *pass) reportAll(src []byte) {
 		if s.kind == kRepl && s.repl == "" {
 			continue
 		}
-		p.report(s.kind, src[s.start:s.end])
+		k := s.kind
+		if k == kField {
+			// An identifier field's value is reported as what its class says.
+			switch uint8(s.form) {
+			case fieldIP:
+				k = kIP
+			case fieldPhone:
+				k = kPhone
+			case keyName:
+				k = kName
+			}
+		}
+		p.report(k, src[s.start:s.end])
 	}
 }
 

@@ -65,6 +65,17 @@ func TestScanPlantedLeaks(t *testing.T) {
 		{"phone with dots", "+1.425.555.0100", "phone"},
 		{"phone without plus", "1-425-555-0100", "phone"},
 		{"UK phone", "+44 20 7946 0958", "phone"},
+		{"conference id", `{"conferenceId":"6544573"}`, "id"},
+		{"join meeting id", `{"joinMeetingId":"1234567890"}`, "id"},
+		{"passcode", `{"passcode":"Vs8hT3"}`, "id"},
+		{"video teleconference id", `{"videoTeleconferenceId":"123456789"}`, "id"},
+		{"mac address", `{"macAddress":"00-1A-2B-3C-4D-5E"}`, "id"},
+		{"bssid", `{"bssid":"aa:bb:cc:dd:ee:ff"}`, "id"},
+		{"subnet", `{"subnet":"10.0.12.0"}`, "ip"},
+		{"relay ip", `{"relayIPAddress":"52.114.32.18"}`, "ip"},
+		{"toll number without plus", `{"tollNumber":"14255550100"}`, "phone"},
+		{"wifi ssid", `{"wifiSsid":"ContosoGuest"}`, "name"},
+		{"device name", `{"captureDeviceName":"Jabra Evolve 75"}`, "name"},
 	}
 	s := NewScanner(nil)
 	for _, tt := range tests {
