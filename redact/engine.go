@@ -158,6 +158,10 @@ func (p *pass) scan(src []byte, from int) {
 					i = j
 					continue
 				}
+				if j := p.mriPhone(src, i); j > 0 {
+					i = j
+					continue
+				}
 			}
 			if j := p.url(src, i); j > 0 {
 				i = j

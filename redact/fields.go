@@ -267,7 +267,7 @@ func (r *Redactor) fieldValue(p *pass, fc uint8, text, dst []byte) []byte {
 			if m == ([6]byte{}) || m == [6]byte{0x02} {
 				return nil // "no address": what privacy settings report
 			}
-			return r.appendMAC(dst, text, sep)
+			return r.learnValue(text, dst, r.appendMAC(dst, text, sep))
 		}
 	case fieldPhone:
 		if f := firstDigit(text); f >= 0 {
@@ -289,9 +289,34 @@ func (r *Redactor) fieldValue(p *pass, fc uint8, text, dst []byte) []byte {
 		return nil
 	}
 	if isAllDigits(text) {
-		return r.appendDigits(dst, text)
+		return r.learnValue(text, dst, r.appendDigits(dst, text))
 	}
-	return r.appendOpaque(dst, text)
+	return r.learnValue(text, dst, r.appendOpaque(dst, text))
+}
+
+// learnValue learns the original of an identifier field's value, whose
+// pseudonym is out[len(dst):], so that it is replaced wherever else it
+// recurs: a conference id in a dialinUrl's query or in the text of a
+// meeting's joinInformation, a passcode in an invitation. It returns out.
+func (r *Redactor) learnValue(orig, dst, out []byte) []byte {
+	if !learnableID(orig) {
+		return out
+	}
+	if cur := r.lits.Load(); cur != nil {
+		for _, l := range cur.list {
+			if l.text == viewString(orig) {
+				return out
+			}
+		}
+	}
+	r.learnOnce(literal{text: string(orig), repl: string(out[len(dst):])})
+	return out
+}
+
+// learnableID reports whether an identifier value is distinctive enough to
+// be replaced wherever it recurs: what learnable accepts, or six digits or more.
+func learnableID(v []byte) bool {
+	return learnable(viewString(v)) || (len(v) >= 6 && isAllDigits(v))
 }
 
 // hasShape reports whether v holds an id a shape finds, original or

@@ -86,3 +86,26 @@ func TestPolicyFields(t *testing.T) {
 		t.Errorf("bad class: err = %v", err)
 	}
 }
+
+// TestFieldValuesRecur checks that an identifier field's value is replaced
+// where it recurs outside its field: a dialinUrl query, a meeting's
+// joinInformation text, whichever comes first.
+func TestFieldValuesRecur(t *testing.T) {
+	body := `{"joinInformation":{"content":"data:text/html,Conference%20ID%3A%209876543%20Passcode%3A%20Vs8hT3"},` +
+		`"audioConferencing":{"dialinUrl":"https://dialin.teams.microsoft.com/x?id=9876543","conferenceId":"9876543"},` +
+		`"joinMeetingIdSettings":{"passcode":"Vs8hT3"}}`
+	r := New(nil)
+	out := string(r.Body("application/json", []byte(body)))
+	for _, v := range []string{"9876543", "Vs8hT3"} {
+		if strings.Contains(out, v) {
+			t.Errorf("%q survives in %s", v, out)
+		}
+	}
+	conf := gjson.Get(out, "audioConferencing.conferenceId").String()
+	if !strings.HasSuffix(gjson.Get(out, "audioConferencing.dialinUrl").String(), "?id="+conf) {
+		t.Errorf("the dialinUrl does not carry the conference id's pseudonym %q: %s", conf, out)
+	}
+	if again := string(r.Body("application/json", []byte(out))); again != out {
+		t.Errorf("not idempotent:\n%s\n%s", out, again)
+	}
+}

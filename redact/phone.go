@@ -143,3 +143,26 @@ func (r *Redactor) appendPhoneWritten(dst, v []byte) []byte {
 	}
 	return dst
 }
+
+// mriPhone records the number of a PSTN MRI written without its plus sign,
+// "4:14255550100", whose colon is at i; it returns the end, or 0.
+func (p *pass) mriPhone(src []byte, i int) int {
+	if i < 1 || src[i-1] != '4' || !boundaryBefore(src, i-1) || (i >= 2 && src[i-2] == ':') {
+		return 0
+	}
+	d := i + 1
+	e := d
+	for e < len(src) && isDigit(src[e]) {
+		e++
+	}
+	if k := e - d; k < minPhoneDigits || k > maxPhoneDigits || (e < len(src) && isAlnum(src[e])) {
+		return 0
+	}
+	if len(p.spans) > 0 && p.spans[len(p.spans)-1].end > i-1 {
+		return 0
+	}
+	if !isPseudonymPhoneDigits(src[d:e]) {
+		p.add(span{start: d, end: e, kind: kPhone, form: FormPhone})
+	}
+	return e
+}

@@ -273,10 +273,29 @@ func learnable(v string) bool {
 	return false
 }
 
+// learnOnce is learn unless a literal of the same text is known already.
+func (r *Redactor) learnOnce(l literal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cur := r.lits.Load(); cur != nil {
+		for _, x := range cur.list {
+			if x.text == l.text {
+				return
+			}
+		}
+	}
+	r.learnLocked(l)
+}
+
 // learn adds a literal to the snapshot every later pass replaces.
 func (r *Redactor) learn(l literal) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.learnLocked(l)
+}
+
+// learnLocked is learn with r.mu held.
+func (r *Redactor) learnLocked(l literal) {
 	next := &literals{}
 	if cur := r.lits.Load(); cur != nil {
 		next.list = append(next.list, cur.list...)
