@@ -12,8 +12,9 @@ import (
 // inside varies (base64 of anything, hex, GUIDs joined by '_'), so the id is
 // found by its frame, prefix and domain, and replaced whole by one
 // pseudonym of the same shape: "19:meeting_c0ffee<N>@thread.v2". The same
-// id gets the same pseudonym in a body, a URL, a percent-encoded joinWebUrl
-// (opened by the percent layer) or base64 context (opened by b64).
+// id gets the same pseudonym in a body, a URL path or query, a joinWebUrl
+// where it is percent-encoded ("19%3ameeting_...%40thread.v2", found as
+// written) or a base64 context (opened by b64).
 
 // threadPseudo starts the inside of a thread id pseudonym, after the
 // optional "meeting_": a word no real base64 id is, followed by the number.
