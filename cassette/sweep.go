@@ -129,10 +129,20 @@ func (w *Writer) Rewrite(ctx context.Context, seqs []uint64, fn func(*Event) (bo
 
 // MarkSwept records in the meta that the cassette was swept (Meta.Swept):
 // call it once a Rewrite of every event recorded before a value was
-// learned has returned. A cassette appended to that was not swept before
-// stays SweepPending: its older events were never swept.
+// learned has returned. When Rewrite changed events, the mark is written
+// by Close into the compacted copy only: a file that still holds the
+// replaced bytes in freed pages (killed before Close) is never marked. A
+// cassette appended to that was not swept before stays SweepPending: its
+// older events were never swept.
 func (w *Writer) MarkSwept() error {
 	if !w.sweptBefore {
+		return nil
+	}
+	w.mu.Lock()
+	deferred := w.compact
+	w.markSwept = deferred
+	w.mu.Unlock()
+	if deferred {
 		return nil
 	}
 	err := w.db.Update(func(tx *bolt.Tx) error {
@@ -156,7 +166,13 @@ func (w *Writer) compactFile() error {
 	if err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
-	if err := bolt.Compact(dst, w.db, 4<<20); err != nil {
+	err = bolt.Compact(dst, w.db, 4<<20)
+	if err == nil && w.markSwept {
+		err = dst.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(metaSwept, []byte(SweepDone.String()))
+		})
+	}
+	if err != nil {
 		dst.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("compact: %w", err)

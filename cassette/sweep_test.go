@@ -151,3 +151,59 @@ func TestMarkSwept(t *testing.T) {
 		t.Errorf("Swept = %v for an old cassette, want %v", m.Swept, SweepUnknown)
 	}
 }
+
+// TestSweptOnlyOnceCompacted checks that a cassette whose events were
+// rewritten is marked swept only in its compacted copy: until Close has
+// compacted it, the file still holds the replaced bytes, and says it was
+// not swept.
+func TestSweptOnlyOnceCompacted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.bolt")
+	w, err := Create(path, CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &Event{Kind: KindGraph, Request: Request{Method: "GET", URL: "/x"}, Response: Response{Status: 200, Body: []byte("Zoltan")}}
+	if err := w.Append(t.Context(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Rewrite(t.Context(), []uint64{ev.Seq}, func(ev *Event) (bool, error) {
+		ev.Response.Body = []byte("Person 1")
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.MarkSwept(); err != nil {
+		t.Fatal(err)
+	}
+	// What a process killed here leaves: the file as it is before Close.
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := filepath.Join(t.TempDir(), "killed.bolt")
+	if err := os.WriteFile(killed, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := Open(killed)
+	if err != nil {
+		t.Fatalf("the file before Close: %v", err)
+	}
+	if m := k.Meta(); m.Swept != SweepPending {
+		t.Errorf("Swept = %v before compaction, want %v", m.Swept, SweepPending)
+	}
+	k.Close()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if m := r.Meta(); m.Swept != SweepDone {
+		t.Errorf("Swept = %v after Close, want %v", m.Swept, SweepDone)
+	}
+	if _, err := os.Stat(path + ".compact"); err == nil {
+		t.Errorf("the compacted copy was left beside the cassette")
+	}
+}

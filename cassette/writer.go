@@ -61,6 +61,7 @@ type Writer struct {
 	// cassette swept then.
 	sweptBefore bool
 	compact     bool // set by Rewrite: Close compacts the file
+	markSwept   bool // set by MarkSwept after a Rewrite: Close marks the compacted copy
 
 	// beforeCommit, when set by a test, is called by commitLoop with the
 	// batch size before each commit, without w.mu held.
