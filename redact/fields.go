@@ -309,7 +309,25 @@ func (r *Redactor) learnValue(orig, dst, out []byte) []byte {
 			}
 		}
 	}
-	r.learnOnce(literal{text: string(orig), repl: string(out[len(dst):])})
+	repl := out[len(dst):]
+	r.learnOnce(literal{text: string(orig), repl: string(repl)})
+	if len(orig) >= 9 && isAllDigits(orig) && len(repl) == len(orig) {
+		// Invitations write meeting and conference ids in groups of
+		// three ("Phone conference ID: 736 285 947#").
+		r.learnOnce(literal{text: string(groupDigits(orig)), repl: string(groupDigits(repl))})
+	}
+	return out
+}
+
+// groupDigits writes digits in groups of three joined by spaces.
+func groupDigits(d []byte) []byte {
+	out := make([]byte, 0, len(d)+len(d)/3)
+	for i, c := range d {
+		if i > 0 && i%3 == 0 {
+			out = append(out, ' ')
+		}
+		out = append(out, c)
+	}
 	return out
 }
 

@@ -91,12 +91,13 @@ func TestPolicyFields(t *testing.T) {
 // where it recurs outside its field: a dialinUrl query, a meeting's
 // joinInformation text, whichever comes first.
 func TestFieldValuesRecur(t *testing.T) {
-	body := `{"joinInformation":{"content":"data:text/html,Conference%20ID%3A%209876543%20Passcode%3A%20Vs8hT3"},` +
+	body := `{"joinInformation":{"content":"data:text/html,Conference%20ID%3A%209876543%20Passcode%3A%20Vs8hT3%20Meeting%20ID%3A%20230%20885%20931%20470"},` +
+		`"joinMeetingIdSettings":{"joinMeetingId":"230885931470"},` +
 		`"audioConferencing":{"dialinUrl":"https://dialin.teams.microsoft.com/x?id=9876543","conferenceId":"9876543"},` +
 		`"joinMeetingIdSettings":{"passcode":"Vs8hT3"}}`
 	r := New(nil)
 	out := string(r.Body("application/json", []byte(body)))
-	for _, v := range []string{"9876543", "Vs8hT3"} {
+	for _, v := range []string{"9876543", "Vs8hT3", "230885931470", "230%20885%20931%20470"} {
 		if strings.Contains(out, v) {
 			t.Errorf("%q survives in %s", v, out)
 		}
