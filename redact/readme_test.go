@@ -47,7 +47,8 @@ func TestREADMEPolicy(t *testing.T) {
 	body := `{"tollNumber": "+1 206-485-3005","ipAddress": "52.114.32.18","macAddress": "00-1A-2B-3C-4D-5E",` +
 		`"conferenceId": "6544573","passcode": "Vs8hT3","displayName": "Adele Vance","renderDeviceName": "Speakers (Realtek)"}`
 	out := string(r.Body("application/json", []byte(body)))
-	for _, want := range []string{`"tollNumber":"+5 550-000-0001"`, `"ipAddress":"192.0.2.1"`, `"macAddress":"00-00-5E-00-53-01"`, `"passcode":"id0001"`, `"displayName":"Person 1"`} {
+	for _, want := range []string{`"tollNumber":"+5 550-000-0001"`, `"ipAddress":"192.0.2.1"`, `"macAddress":"00-00-5E-00-53-01"`, `"passcode":"id0001"`, `"displayName":"Person 1"`,
+		`"conferenceId":"5550002"`, `"renderDeviceName":"Person 2"`} {
 		if !strings.Contains(strings.ReplaceAll(out, " ", ""), strings.ReplaceAll(want, " ", "")) {
 			t.Errorf("redacted %s lacks %s (the README's table says so)", out, want)
 		}
