@@ -215,8 +215,13 @@ func corpusIDs(texts []corpusText) []corpusID {
 			for _, m := range reMRI.FindAllStringSubmatch(s, -1) {
 				add(kindMRI, m[1], tx.file)
 			}
-			for _, ph := range rePhonePlus.FindAllString(s, -1) {
-				add(kindPhone, ph, tx.file)
+			for _, loc := range rePhonePlus.FindAllStringIndex(s, -1) {
+				if loc[1] < len(s) && s[loc[1]] == '*' {
+					// "+12345678***": Graph masked it itself (call records'
+					// callerNumber); the prefix left names no subscriber.
+					continue
+				}
+				add(kindPhone, s[loc[0]:loc[1]], tx.file)
 			}
 			for _, m := range rePhoneObj.FindAllStringSubmatch(s, -1) {
 				add(kindPhone, m[1], tx.file)
