@@ -319,6 +319,10 @@ func TestRealCorpus(t *testing.T) {
 	if r := p.interrupt(); r.code != 0 {
 		t.Fatalf("harness: record exited %d: %s", r.code, r.stderr)
 	}
+	up.mu.Lock()
+	botMu.Lock()
+	defer up.mu.Unlock()
+	defer botMu.Unlock()
 	for _, ex := range exchanges {
 		if ex.direction == "graph" && !up.seen[ex.name] {
 			t.Fatalf("harness: upstream never received %s", ex.name)
