@@ -282,12 +282,18 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 	// glued to them, "%22" before them) inside the word.
 	// The dashed GUID's first group is the last 8 characters of this word;
 	// undashed ones are looked for in what precedes it.
-	limit, dashed := w, w < n && src[w] == '-' && w-s0 >= 8 && isDashedGUID(src, w-8)
+	// A GUID glued to a %XX escape is found whatever the escape is: a
+	// malformed one ("%3a%aa67bd4c-...", a joinWebUrl's tenant id after a
+	// lost quote) eats two of its digits only when decoded, so the GUID
+	// written after the '%' counts too (gs). A JSON \uXXXX escape's
+	// digits never start one (see s0 above).
+	gs := guidFrom(src, i, s0, w)
+	limit, dashed := w, w < n && src[w] == '-' && w-gs >= 8 && isDashedGUID(src, w-8)
 	if dashed {
 		limit = w - 8
 	}
-	if limit-s0 >= 32 && hexes >= 32 {
-		for k := s0; k+32 <= limit; {
+	if limit-gs >= 32 && hexes >= 32 {
+		for k := gs; k+32 <= limit; {
 			if !isHex(src[k]) {
 				k++
 				continue
@@ -573,11 +579,10 @@ func (p *pass) phone(src []byte, at, d int, form Form) int {
 	if e == 0 {
 		return 0
 	}
-	if isPseudonymPhoneText(src[d:e]) {
-		return e
+	if !isPseudonymPhoneText(src[d:e]) {
+		p.add(span{start: d, end: e, kind: kPhone, form: form})
 	}
-	p.add(span{start: d, end: e, kind: kPhone, form: form})
-	return e
+	return p.dialConference(src, e)
 }
 
 // email finds an address around the at sign at src[at:at+atLen] ("@" or "%40").
@@ -902,8 +907,11 @@ func (p *pass) keyValue(src []byte, i int) int {
 	for ks > 0 && cls[src[ks-1]]&clsKey != 0 {
 		ks--
 	}
-	if ks == i || !isSecretKey(src[ks:i]) {
+	if ks == i {
 		return 0
+	}
+	if !isSecretKey(src[ks:i]) {
+		return p.dialinID(src, ks, i)
 	}
 	n := len(src)
 	e := i + 1

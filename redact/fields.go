@@ -163,7 +163,13 @@ func isFieldPseudonym(v []byte) bool {
 	if len(v) == 0 || string(v) == Removed || IsPseudonym(viewString(v)) {
 		return true
 	}
-	return isDigitsPseudonym(v) || isOpaquePseudonym(v) || isMACPseudonym(v) || isPseudonymPhoneText(v) || isWholeThreadPseudonym(v)
+	return isDigitsPseudonym(v) || isOpaquePseudonym(v) || isMACPseudonym(v) || isNoMACText(v) || isPseudonymPhoneText(v) || isWholeThreadPseudonym(v)
+}
+
+// isNoMACText reports whether v is a MAC address that says "no address".
+func isNoMACText(v []byte) bool {
+	m, _, _, ok := parseMAC(v)
+	return ok && isNoMAC(m)
 }
 
 // isWholeThreadPseudonym reports whether v is, as a whole, a thread id pseudonym.
@@ -172,7 +178,7 @@ func isWholeThreadPseudonym(v []byte) bool {
 	for c < len(v) && c < 3 && isDigit(v[c]) {
 		c++
 	}
-	if c == 0 || c >= len(v) || v[c] != ':' {
+	if c == 0 || c >= len(v) || colonAt(v, c) == 0 {
 		return false
 	}
 	e, ins, ine := threadEnd(v, c, string(v[:c]))
@@ -199,40 +205,71 @@ func isOpaquePseudonym(v []byte) bool {
 	return len(v) > len(opaquePrefix) && string(v[:len(opaquePrefix)]) == opaquePrefix && isAllDigits(v[len(opaquePrefix):])
 }
 
-// macPrefix is the documentation block of RFC 7042, 00-00-5E-00-53-00 to -FF.
-var macPrefix = [5]byte{0x00, 0x00, 0x5e, 0x00, 0x53}
+// macPrefix is the documentation block of RFC 7042 for EUI-48 addresses,
+// 00-00-5E-00-53-00 to -FF; eui64Prefix is its EUI-64 block,
+// 00-00-5E-EF-10-00-00-00 to 00-00-5E-EF-10-FF-FF-FF.
+var (
+	macPrefix   = [5]byte{0x00, 0x00, 0x5e, 0x00, 0x53}
+	eui64Prefix = [5]byte{0x00, 0x00, 0x5e, 0xef, 0x10}
+)
 
-// parseMAC reads six hex pairs joined by one separator (':' or '-') or none.
-func parseMAC(v []byte) (mac [6]byte, sep byte, ok bool) {
+// parseMAC reads a MAC address: six (EUI-48) or eight (EUI-64, as call
+// records write some) hex pairs joined by one separator (':' or '-') or
+// none. groups is 6 or 8; the address is in mac[:groups].
+func parseMAC(v []byte) (mac [8]byte, groups int, sep byte, ok bool) {
 	switch len(v) {
-	case 12:
-	case 17:
+	case 12, 16:
+		groups = len(v) / 2
+	case 17, 23:
+		groups = (len(v) + 1) / 3
 		sep = v[2]
 		if sep != ':' && sep != '-' {
-			return mac, 0, false
+			return mac, 0, 0, false
 		}
 	default:
-		return mac, 0, false
+		return mac, 0, 0, false
 	}
-	for i := range 6 {
+	for i := range groups {
 		k := i * 2
 		if sep != 0 {
 			k = i * 3
 			if i > 0 && v[k-1] != sep {
-				return mac, 0, false
+				return mac, 0, 0, false
 			}
 		}
 		if !isHex(v[k]) || !isHex(v[k+1]) {
-			return mac, 0, false
+			return mac, 0, 0, false
 		}
 		mac[i] = hexVal(v[k])<<4 | hexVal(v[k+1])
 	}
-	return mac, sep, true
+	return mac, groups, sep, true
 }
 
+// isMACPseudonym reports whether v is a MAC address of the documentation blocks.
 func isMACPseudonym(v []byte) bool {
-	m, _, ok := parseMAC(v)
-	return ok && [5]byte(m[:5]) == macPrefix
+	m, groups, _, ok := parseMAC(v)
+	if !ok {
+		return false
+	}
+	if groups == 8 {
+		return [5]byte(m[:5]) == eui64Prefix
+	}
+	return [5]byte(m[:5]) == macPrefix
+}
+
+// isNoMAC reports whether a MAC address says "no address": all zeros, or
+// 02-00-00-00-00-00 (what privacy settings report). Such a value identifies
+// no device and is kept, as the nil GUID is.
+func isNoMAC(m [8]byte) bool {
+	return m == [8]byte{} || m == [8]byte{0x02}
+}
+
+// macBytes returns MAC pseudonym n with groups groups (6 or 8).
+func macBytes(n, groups int) [8]byte {
+	if groups == 8 {
+		return [8]byte{eui64Prefix[0], eui64Prefix[1], eui64Prefix[2], eui64Prefix[3], eui64Prefix[4], byte(n >> 16), byte(n >> 8), byte(n)}
+	}
+	return [8]byte{macPrefix[0], macPrefix[1], macPrefix[2], macPrefix[3], macPrefix[4], byte(n)}
 }
 
 // fieldValue returns the replacement of text, the value of a field of
@@ -263,11 +300,11 @@ func (r *Redactor) fieldValue(p *pass, fc uint8, text, dst []byte) []byte {
 			return strconv.AppendInt(append(a.AppendTo(dst), '/'), int64(pf.Bits()), 10)
 		}
 	case fieldMAC:
-		if m, sep, ok := parseMAC(text); ok {
-			if m == ([6]byte{}) || m == [6]byte{0x02} {
-				return nil // "no address": what privacy settings report
+		if m, groups, sep, ok := parseMAC(text); ok {
+			if isNoMAC(m) {
+				return nil // "no address": identifies no device
 			}
-			return r.learnValue(text, dst, r.appendMAC(dst, text, sep))
+			return r.learnValue(text, dst, r.appendMAC(dst, text, groups, sep))
 		}
 	case fieldPhone:
 		if f := firstDigit(text); f >= 0 {
@@ -398,29 +435,31 @@ func (r *Redactor) appendOpaque(dst, v []byte) []byte {
 	return append(dst, d...)
 }
 
-// appendMAC appends the pseudonym of a MAC address written v.
-func (r *Redactor) appendMAC(dst, v []byte, sep byte) []byte {
-	var key [17]byte
-	k := appendLower(key[:0], v)
-	if sep != 0 {
-		k = k[:0]
-		for _, c := range v {
-			if c != sep {
-				k = append(k, lowerASCII(c))
-			}
+// appendMAC appends the pseudonym of a MAC address written v, of groups
+// groups, keeping its separator and case.
+func (r *Redactor) appendMAC(dst, v []byte, groups int, sep byte) []byte {
+	var key [23]byte
+	k := key[:0]
+	for _, c := range v {
+		if c != sep || sep == 0 {
+			k = append(k, lowerASCII(c))
 		}
 	}
 	h := hashBytes(k)
 	n, ok := r.macs.get(h, viewString(k))
 	if !ok {
-		n, _ = issueNum(r, &r.macs, &idEntry[string]{key: string(k), hash: h}, &r.macN, pseudonym{kind: kField, width: 6})
+		n, _ = issueNum(r, &r.macs, &idEntry[string]{key: string(k), hash: h}, &r.macN, pseudonym{kind: kField, width: uint8(groups)})
 	}
-	mac := [6]byte{macPrefix[0], macPrefix[1], macPrefix[2], macPrefix[3], macPrefix[4], byte(n)}
 	hex := hexLower
 	if hasUpperHex(v) {
 		hex = hexUpper
 	}
-	for i, b := range mac {
+	return appendMACGroups(dst, macBytes(n, groups), groups, sep, hex)
+}
+
+// appendMACGroups appends the first groups bytes of mac in hex, joined by sep.
+func appendMACGroups(dst []byte, mac [8]byte, groups int, sep byte, hex string) []byte {
+	for i, b := range mac[:groups] {
 		if i > 0 && sep != 0 {
 			dst = append(dst, sep)
 		}
@@ -429,16 +468,9 @@ func (r *Redactor) appendMAC(dst, v []byte, sep byte) []byte {
 	return dst
 }
 
-// appendMACText appends MAC pseudonym n in its canonical form.
-func appendMACText(dst []byte, n int) []byte {
-	mac := [6]byte{macPrefix[0], macPrefix[1], macPrefix[2], macPrefix[3], macPrefix[4], byte(n)}
-	for i, b := range mac {
-		if i > 0 {
-			dst = append(dst, ':')
-		}
-		dst = append(dst, hexLower[b>>4], hexLower[b&15])
-	}
-	return dst
+// appendMACText appends MAC pseudonym n, of groups groups, in its canonical form.
+func appendMACText(dst []byte, n, groups int) []byte {
+	return appendMACGroups(dst, macBytes(n, groups), groups, ':', hexLower)
 }
 
 func hasUpperHex(v []byte) bool {

@@ -240,3 +240,28 @@ func hasHexLetter(t []byte) bool {
 	}
 	return false
 }
+
+// guidFrom returns where a GUID may start in the alphanumeric word
+// src[i:w], whose first s0-i characters belong to an escape glued before
+// it. After a malformed %XX escape (one that decodes to a lone byte of
+// 0x80 or more, which no UTF-8 text holds before an ASCII digit: "%aa67bd4c-..."
+// where "%22aa67bd4c" was meant), the word itself counts when its leading
+// run of hex is exactly a GUID's first group or a whole undashed GUID: the
+// GUID is there as written. A well-formed escape ("%20", "%C3%A9") keeps
+// its digits: they are text, and this redactor writes such escapes itself.
+func guidFrom(src []byte, i, s0, w int) int {
+	if s0 != i+2 || src[i-1] != '%' || hexVal(src[i]) < 8 {
+		return s0
+	}
+	if i >= 4 && src[i-4] == '%' && isHex(src[i-3]) && hexVal(src[i-3]) >= 8 && isHex(src[i-2]) {
+		return s0 // part of a multi-byte character
+	}
+	j := i
+	for j < w && isHex(src[j]) {
+		j++
+	}
+	if j-i == 32 || (j == w && j-i == 8) {
+		return i
+	}
+	return s0
+}

@@ -54,6 +54,9 @@ func (p *pass) threadAt(src []byte, i int) int {
 // colonAt returns the length of the colon at src[i]: 1 for ':', 3 for
 // "%3a", 0 for anything else.
 func colonAt(src []byte, i int) int {
+	if i >= len(src) {
+		return 0
+	}
 	if src[i] == ':' {
 		return 1
 	}
@@ -84,6 +87,11 @@ func threadEnd(src []byte, i int, prefix string) (e, ins, ine int) {
 		return 0, 0, 0
 	}
 	b := i + cl
+	if prefix != "48" {
+		// A doubled colon ("19::meeting_...", "19%3a:meeting_..." in a
+		// joinWebUrl) is a writing slip, not another id.
+		b += colonAt(src, b)
+	}
 	j := b
 	for j < n && threadBody(src[j]) && src[j] != '@' {
 		j++
@@ -98,7 +106,9 @@ func threadEnd(src []byte, i int, prefix string) (e, ins, ine int) {
 		return j, b, j
 	}
 	al := atAt(src, j)
-	if j == b || al == 0 || (al == 1) != (cl == 1) {
+	// A "19:" id may mix raw and encoded punctuation ("19%3a:...@thread.v2"):
+	// its domain decides. Other prefixes keep one way of writing.
+	if j == b || al == 0 || (prefix != "19" && (al == 1) != (cl == 1)) {
 		return 0, 0, 0
 	}
 	ds := j + al
@@ -145,11 +155,10 @@ func isPseudonymThread(in []byte) bool {
 // it), keeping its prefix, its "meeting_", its domain and how its colon
 // and at sign are written.
 func (r *Redactor) appendThread(dst, v []byte) []byte {
-	c := bytes.IndexByte(v, ':')
-	if c < 0 {
-		c = bytes.Index(v, []byte("%3"))
+	c := 0
+	for c < len(v) && isDigit(v[c]) {
+		c++
 	}
-	cl := colonAt(v, c)
 	_, ins, ine := threadEnd(v, c, string(v[:c]))
 	// The key is the id as written with ':' and '@', so the encoded and the
 	// plain forms of one id are one id.
@@ -163,7 +172,7 @@ func (r *Redactor) appendThread(dst, v []byte) []byte {
 	if !ok {
 		n, _ = issueNum(r, &r.threads, &idEntry[string]{key: string(key), hash: h}, &r.threadN, pseudonym{kind: kThread})
 	}
-	dst = append(dst, v[:c+cl]...)
+	dst = append(dst, v[:ins]...)
 	if bytes.HasPrefix(v[ins:], []byte("meeting_")) {
 		dst = append(dst, "meeting_"...)
 	}
