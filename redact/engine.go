@@ -59,6 +59,10 @@ type pass struct {
 	// never reaches back over it, whether the address was redacted (a
 	// span) or kept (already a pseudonym), so both passes agree.
 	barrier int
+	// ids is FindIDs's mode: pseudonyms are spans too (the replayer binds
+	// them), and only what names an identifier is looked at: no secret,
+	// name or host rule skips over text an id may be in.
+	ids bool
 }
 
 // sub returns a pass for a layer inside src (base64, percent-encoding);
@@ -174,6 +178,9 @@ func (p *pass) scan(src []byte, from int) {
 				}
 			}
 		case '"':
+			if p.ids {
+				break
+			}
 			if j := p.quotedPair(src, i); j > 0 {
 				i = j
 				continue
@@ -317,7 +324,7 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 	}
 	if w-i == 1 && src[i] == '1' && w < n && (src[w] == '-' || src[w] == '.') && boundaryBefore(src, i) {
 		if j := nanpWritten(src, i); j > 0 {
-			if !isPseudonymPhoneText(src[i:j]) {
+			if p.ids || !isPseudonymPhoneText(src[i:j]) {
 				p.add(span{start: i, end: j, kind: kPhone, form: FormPhone})
 			}
 			return j
@@ -381,6 +388,10 @@ func equalFold(b []byte, lower string) bool {
 // guid records the GUID src[s:e] unless it is a pseudonym or the nil GUID.
 func (p *pass) guid(src []byte, s, e int) {
 	t := src[s:e]
+	if p.ids {
+		p.add(span{start: s, end: e, kind: kGUID, form: guidForm(t)})
+		return
+	}
 	if isPseudonymGUIDText(t) {
 		if p.r != nil {
 			n, _ := isPseudonymGUID(parseGUIDBytes(t))
@@ -579,7 +590,7 @@ func (p *pass) phone(src []byte, at, d int, form Form) int {
 	if e == 0 {
 		return 0
 	}
-	if !isPseudonymPhoneText(src[d:e]) {
+	if p.ids || !isPseudonymPhoneText(src[d:e]) {
 		p.add(span{start: d, end: e, kind: kPhone, form: form})
 	}
 	return p.dialConference(src, e)
@@ -650,6 +661,9 @@ func (p *pass) email(src []byte, at, atLen int) int {
 			for len(p.spans) > 0 && p.spans[len(p.spans)-1].start >= ls {
 				p.spans = p.spans[:len(p.spans)-1]
 			}
+			if p.ids {
+				p.add(span{start: ls, end: e, kind: kEmail, form: emailForm(atLen)})
+			}
 		}
 		p.barrier = e
 		return e
@@ -666,13 +680,17 @@ func (p *pass) email(src []byte, at, atLen int) int {
 	if ls >= at {
 		return 0
 	}
-	form := FormEmail
-	if atLen == 3 {
-		form = FormEmailURLEncoded
-	}
-	p.add(span{start: ls, end: e, kind: kEmail, form: form})
+	p.add(span{start: ls, end: e, kind: kEmail, form: emailForm(atLen)})
 	p.barrier = e
 	return e
+}
+
+// emailForm is the form of an address whose at sign is atLen long.
+func emailForm(atLen int) Form {
+	if atLen == 3 {
+		return FormEmailURLEncoded
+	}
+	return FormEmail
 }
 
 func hasPrefixFold(b []byte, lower string) bool {
@@ -910,7 +928,7 @@ func (p *pass) keyValue(src []byte, i int) int {
 	if ks == i {
 		return 0
 	}
-	if !isSecretKey(src[ks:i]) {
+	if p.ids || !isSecretKey(src[ks:i]) {
 		return p.dialinID(src, ks, i)
 	}
 	n := len(src)

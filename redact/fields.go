@@ -185,6 +185,24 @@ func isWholeThreadPseudonym(v []byte) bool {
 	return e == len(v) && isPseudonymThread(v[ins:ine])
 }
 
+// isIDFieldPseudonym reports whether v is a pseudonym an identifier field's
+// value gets and nothing else could be mistaken for: digits "5550..." of
+// the length appendDigits issues them at, "id<digits>", or a documentation
+// MAC address. Short runs of zeros (what an id under five digits becomes)
+// are left out: "0" is too common a literal to match any live value.
+func isIDFieldPseudonym(v []byte) bool {
+	return (len(v) >= 5 && isDigitsPseudonym(v)) && !allZeros(v) || isOpaquePseudonym(v) || isMACPseudonym(v)
+}
+
+func allZeros(v []byte) bool {
+	for _, c := range v {
+		if c != '0' {
+			return false
+		}
+	}
+	return true
+}
+
 // isDigitsPseudonym: "555" then a zero, then digits; or zeros only (an id
 // too short for the counter).
 func isDigitsPseudonym(v []byte) bool {

@@ -163,7 +163,7 @@ func (p *pass) mriPhone(src []byte, i int) int {
 	if len(p.spans) > 0 && p.spans[len(p.spans)-1].end > i-1 {
 		return 0
 	}
-	if !isPseudonymPhoneDigits(src[d:e]) {
+	if p.ids || !isPseudonymPhoneDigits(src[d:e]) {
 		p.add(span{start: d, end: e, kind: kPhone, form: FormPhone})
 	}
 	return e
@@ -205,7 +205,7 @@ func (p *pass) dialConference(src []byte, e int) int {
 	if ce-k < minConfDigits || ce-k > maxPhoneDigits || (ce < n && isAlnum(src[ce])) {
 		return e
 	}
-	if !isDigitsPseudonym(src[k:ce]) {
+	if p.ids || !isDigitsPseudonym(src[k:ce]) {
 		p.add(span{start: k, end: ce, kind: kField, form: Form(fieldID)})
 	}
 	return ce
@@ -234,7 +234,7 @@ func (p *pass) dialinID(src []byte, ks, i int) int {
 	if e-i-1 < minConfDigits || e-i-1 > maxPhoneDigits || (e < n && isAlnum(src[e])) {
 		return 0
 	}
-	if !isDigitsPseudonym(src[i+1 : e]) {
+	if p.ids || !isDigitsPseudonym(src[i+1:e]) {
 		p.add(span{start: i + 1, end: e, kind: kField, form: Form(fieldID)})
 	}
 	return e

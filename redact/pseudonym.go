@@ -44,6 +44,12 @@ const (
 	FormIP
 	// FormThread is a Teams thread or chat id: 19:meeting_...@thread.v2, 48:notes.
 	FormThread
+	// FormThreadURLEncoded is a thread id whose colon (and at sign) are
+	// percent-encoded, as in a joinWebUrl: 19%3ameeting_...%40thread.v2.
+	FormThreadURLEncoded
+	// FormDigits is a number written as digits alone: a conference id in a
+	// dial string, a phone number without its plus sign ("4:14255550100").
+	FormDigits
 )
 
 var formNames = [...]string{
@@ -61,6 +67,8 @@ var formNames = [...]string{
 	FormHost:              "host",
 	FormIP:                "ip",
 	FormThread:            "thread",
+	FormThreadURLEncoded:  "thread-urlencoded",
+	FormDigits:            "digits",
 }
 
 // String names the form, for reports and test failures.
@@ -76,8 +84,9 @@ func (f Form) IsGUID() bool { return f >= FormGUIDLower && f <= FormGUIDBracedUp
 
 // Render writes a canonical key (as found in Span.Key) in this form: a lower
 // dashed GUID becomes upper, undashed or braced; phone digits get their plus
-// sign (or %2B); an email gets %40 for FormEmailURLEncoded. Names, hosts, IPs
-// and the zero Form return key unchanged. A GUID form given a key that is not a
+// sign (or %2B); an email gets %40 for FormEmailURLEncoded, a thread id
+// %3a and %40 for FormThreadURLEncoded. Names, hosts, IPs, digits, thread
+// ids and the zero Form return key unchanged. A GUID form given a key that is not a
 // GUID returns key unchanged.
 func (f Form) Render(key string) string {
 	if f.IsGUID() {
@@ -94,6 +103,11 @@ func (f Form) Render(key string) string {
 		return "%2B" + key
 	case FormEmailURLEncoded:
 		return strings.Replace(key, "@", "%40", 1)
+	case FormThreadURLEncoded:
+		key = strings.Replace(key, ":", "%3a", 1)
+		if at := strings.LastIndexByte(key, '@'); at >= 0 {
+			key = key[:at] + "%40" + key[at+1:]
+		}
 	}
 	return key
 }
@@ -122,9 +136,13 @@ const (
 
 // IsPseudonym reports whether s is, as a whole, a value of the shape graphvcr
 // issues: a GUID "c0ffee00-0000-4000-8000-<12 digits>" in any form, a phone
-// "+555" followed by a zero-padded counter, "user<N>@example.invalid",
-// "Person <N>", "bot<N>.example.invalid", or an address from the documentation
-// ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32).
+// "+555" followed by a zero-padded counter (in any written form: "+5
+// 550-000-0001"), "user<N>@example.invalid", "Person <N>",
+// "bot<N>.example.invalid", a thread id "19:meeting_c0ffee<N>@thread.v2" (any
+// prefix, domain and encoding), an identifier field's value (digits "5550..."
+// of five or more, "id<digits>", a MAC address of the RFC 7042 documentation
+// blocks), or an address from the documentation ranges (192.0.2.0/24,
+// 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32).
 func IsPseudonym(s string) bool {
 	if len(s) >= 32 {
 		t := s
@@ -140,7 +158,9 @@ func IsPseudonym(s string) bool {
 	}
 	switch {
 	case strings.HasPrefix(s, "+"):
-		return isPseudonymPhoneDigits([]byte(s[1:]))
+		// Any written form: "+5550000001", "+5 550-000-0001".
+		e, _ := phoneWritten(viewBytes(s), 1)
+		return e == len(s) && isPseudonymPhoneText(viewBytes(s[1:]))
 	case strings.HasPrefix(s, "%2B"), strings.HasPrefix(s, "%2b"):
 		return isPseudonymPhoneDigits([]byte(s[3:]))
 	case strings.HasPrefix(s, namePrefix):
@@ -151,6 +171,9 @@ func IsPseudonym(s string) bool {
 		return isDecimal(s[len(emailLocal) : len(s)-len("%40example.invalid")])
 	case strings.HasSuffix(s, hostSuffix) && strings.HasPrefix(s, hostPrefix):
 		return isDecimal(s[len(hostPrefix) : len(s)-len(hostSuffix)])
+	}
+	if b := viewBytes(s); isWholeThreadPseudonym(b) || isIDFieldPseudonym(b) {
+		return true
 	}
 	if !mayBeAddr(s) {
 		return false

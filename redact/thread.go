@@ -44,7 +44,7 @@ func (p *pass) threadAt(src []byte, i int) int {
 	if e == 0 {
 		return 0
 	}
-	if isPseudonymThread(src[ins:ine]) {
+	if !p.ids && isPseudonymThread(src[ins:ine]) {
 		return e
 	}
 	p.add(span{start: ws, end: e, kind: kThread, form: FormThread})
@@ -155,18 +155,8 @@ func isPseudonymThread(in []byte) bool {
 // it), keeping its prefix, its "meeting_", its domain and how its colon
 // and at sign are written.
 func (r *Redactor) appendThread(dst, v []byte) []byte {
-	c := 0
-	for c < len(v) && isDigit(v[c]) {
-		c++
-	}
-	_, ins, ine := threadEnd(v, c, string(v[:c]))
-	// The key is the id as written with ':' and '@', so the encoded and the
-	// plain forms of one id are one id.
 	var kbuf [256]byte
-	key := append(append(append(kbuf[:0], v[:c]...), ':'), v[ins:ine]...)
-	if ine < len(v) {
-		key = append(append(key, '@'), v[ine+atAt(v, ine):]...)
-	}
+	key, _, ins, ine := appendThreadKey(kbuf[:0], v)
 	h := hashBytes(key)
 	n, ok := r.threads.get(h, viewString(key))
 	if !ok {
@@ -189,4 +179,27 @@ func (r *Redactor) appendThread(dst, v []byte) []byte {
 		}
 	}
 	return dst
+}
+
+// appendThreadKey appends the key of thread id v (as threadAt found it): the
+// id as written with one ':' and '@', so the encoded and the plain forms of
+// one id are one id. It also returns where v's colon is and where its inside
+// starts and ends.
+func appendThreadKey(dst, v []byte) (key []byte, c, ins, ine int) {
+	for c < len(v) && isDigit(v[c]) {
+		c++
+	}
+	_, ins, ine = threadEnd(v, c, string(v[:c]))
+	key = append(append(append(dst, v[:c]...), ':'), v[ins:ine]...)
+	if ine < len(v) {
+		key = append(append(key, '@'), v[ine+atAt(v, ine):]...)
+	}
+	return key, c, ins, ine
+}
+
+// threadKey returns the key of thread id v, and whether its colon is
+// percent-encoded.
+func threadKey(v []byte) (key string, encoded bool) {
+	k, c, _, _ := appendThreadKey(nil, v)
+	return string(k), colonAt(v, c) == 3
 }
