@@ -245,7 +245,8 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 	// with dots (every "eyJ" of the word has the same run end and dots
 	// after it, and the first the longest head); later ones only open
 	// dotless base64url from other offsets.
-	for k, tries := i, 0; k+3 <= w && tries < maxJWTTries; k, tries = k+1, tries+1 {
+	// FindIDs (p.ids) binds ids, not secrets: a token is words to it.
+	for k, tries := i, 0; !p.ids && k+3 <= w && tries < maxJWTTries; k, tries = k+1, tries+1 {
 		x := bytes.Index(src[k:w], []byte("eyJ"))
 		if x < 0 {
 			break
@@ -256,7 +257,7 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 		}
 	}
 	// Bearer <token> in free text (headers are handled by Header).
-	if w-i == 6 && w+1 < n && src[w] == ' ' && equalFold(src[i:w], "bearer") {
+	if !p.ids && w-i == 6 && w+1 < n && src[w] == ' ' && equalFold(src[i:w], "bearer") {
 		e, eq := w+1, w+1
 		for {
 			for e < n && isTokenByte(src[e]) {
