@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
 )
 
@@ -309,7 +310,7 @@ func TestHTMLInBrowser(t *testing.T) {
 	})
 
 	t.Run("hostile content", func(t *testing.T) {
-		r := openCassette(t, writeCassette(t, hostileEvents()))
+		r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, hostileEvents()))
 		page := render(t, timeline.HTML, r)
 		base := serve(t, map[string][]byte{"/": page})
 		console := chromedp.Console(ctx)
@@ -392,7 +393,7 @@ func TestMermaidRendersInBrowser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := openCassette(t, writeCassette(t, tt.events))
+			r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, tt.events))
 			diagram := render(t, timeline.Mermaid, r)
 			base := serve(t, map[string][]byte{
 				"/":               []byte(`<!DOCTYPE html><meta charset="utf-8"><link rel="icon" href="data:,"><body><div id="out"></div><script src="/mermaid.min.js"></script></body>`),

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -135,27 +133,6 @@ func (w *webhook) waitFor(t *testing.T, n int, within time.Duration) {
 	}
 }
 
-// lateDial dials an address known only once the recorder started: the
-// simulator must exist first (it is the recorder's upstream), so its
-// notification client is given this dialer before the address is known.
-type lateDial struct {
-	mu   sync.Mutex
-	addr string
-}
-
-func (l *lateDial) set(addr string) { l.mu.Lock(); l.addr = addr; l.mu.Unlock() }
-
-func (l *lateDial) dial(ctx context.Context, network, _ string) (net.Conn, error) {
-	l.mu.Lock()
-	addr := l.addr
-	l.mu.Unlock()
-	if addr == "" {
-		return nil, errors.New("dial notification listener: recorder not started")
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
-}
-
 // recording is what a record session left: the cassette and what the SDK
 // client saw.
 type recording struct {
@@ -173,8 +150,11 @@ func record(t *testing.T, dir string, ca *proxy.CA, s sdk, via route) recording 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var notify lateDial
-	notifyTr := &http.Transport{DialContext: notify.dial}
+	// The simulator must exist first (it is the recorder's upstream), so its
+	// notification client dials an address known only once the recorder
+	// started.
+	var notify graphtest.LateDialer
+	notifyTr := &http.Transport{DialContext: notify.DialContext}
 	defer notifyTr.CloseIdleConnections()
 	g := graphtest.NewGraph(graphtest.GraphOptions{
 		Seed:         1,
@@ -214,7 +194,7 @@ func record(t *testing.T, dir string, ca *proxy.CA, s sdk, via route) recording 
 		_ = w.Close()
 		t.Fatal(err)
 	}
-	notify.set(strings.TrimPrefix(rec.NotifyURL(), "http://"))
+	notify.Set(rec.NotifyURL())
 
 	cfg := clientConfig{
 		TenantID:      tenantID,
