@@ -30,7 +30,6 @@ const (
 	bot       = "https://bot1.example.invalid"
 )
 
-
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
 func jsonHeader(kv ...string) http.Header {

@@ -26,7 +26,6 @@ const (
 	graphHost  = "https://graph.microsoft.com"
 )
 
-
 func jsonHeader(extra ...string) http.Header {
 	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
 	for i := 0; i+1 < len(extra); i += 2 {
