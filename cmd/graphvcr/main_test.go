@@ -21,7 +21,7 @@ import (
 	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+var update = flag.Bool("update", false, "rewrite testdata/*.golden and the README's generated examples from the current output")
 
 // bin is the graphvcr binary built once by TestMain, for the tests that
 // need a process of their own: signals, a lock held by another process, a

@@ -1,12 +1,8 @@
-package cassettes_test
+package main
 
 import (
-	"bytes"
-	"errors"
-	"flag"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,12 +10,20 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the README's Mermaid diagram from the current cassette")
+// The README tests check the repository's README against this command: its
+// commands and flags against the help, its generated examples against what
+// the command prints now. They run graphvcr in this process, from the
+// repository root, as a reader of the README would type the commands.
 
-// The repository's README, seen from this directory, and the cassette its
-// Mermaid diagram and screenshot show.
+// repoRoot is the repository root, seen from this directory.
+const repoRoot = "../.."
+
+// The README, and the cassette its Mermaid diagram and screenshot show.
+var (
+	readmePath = filepath.Join(repoRoot, "README.md")
+)
+
 const (
-	readmePath     = "../README.md"
 	diagramFile    = "cassettes/single-invite.bolt" // as the README names it, from the repository root
 	screenshotFile = "cassettes/single-invite.png"
 )
@@ -64,19 +68,25 @@ func readREADME(t *testing.T) string {
 	return string(b)
 }
 
-// runGraphvcr runs the built binary from the repository root.
-func runGraphvcr(t *testing.T, args ...string) (string, error) {
+// runGraphvcr runs graphvcr args from the repository root, in this process
+// (so the test must not be parallel), and returns its stdout and exit status.
+func runGraphvcr(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), bin, args...)
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	root, err := filepath.Abs(repoRoot)
 	if err != nil {
-		t.Logf("graphvcr %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+		t.Fatal(err)
 	}
-	return stdout.String(), err
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	defer os.Chdir(wd) // the paths of the rest of the test are from this directory
+	r := graphvcr(t, nil, args...)
+	if r.code != 0 {
+		t.Logf("graphvcr %s: exit status %d: %s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout, r.code
 }
 
 // TestREADMEOpening checks the README starts as it must: the title, one
@@ -120,9 +130,9 @@ func TestREADMEMermaid(t *testing.T) {
 	if len(diagrams) != 1 {
 		t.Fatalf("README has %d mermaid blocks, want 1", len(diagrams))
 	}
-	want, err := runGraphvcr(t, "show", diagramFile, "--format", "mermaid")
-	if err != nil {
-		t.Fatal(err)
+	want, code := runGraphvcr(t, "show", diagramFile, "--format", "mermaid")
+	if code != 0 {
+		t.Fatalf("show %s --format mermaid: exit status %d", diagramFile, code)
 	}
 	if !strings.Contains(readme, "graphvcr show "+diagramFile+" --format mermaid") {
 		t.Errorf("README does not say the diagram is `graphvcr show %s --format mermaid`", diagramFile)
@@ -132,7 +142,7 @@ func TestREADMEMermaid(t *testing.T) {
 	}
 	if !*update {
 		t.Fatalf("README's Mermaid diagram (line %d) differs from what show --format mermaid prints for %s;\n"+
-			"run go test ./cassettes -run TestREADMEMermaid -update, and retake %s (see cassettes/README.md)\nwant:\n%s",
+			"run go test ./cmd/graphvcr -run TestREADMEMermaid -update, and retake %s (see cassettes/README.md)\nwant:\n%s",
 			diagrams[0].line, diagramFile, screenshotFile, want)
 	}
 	old := "```mermaid\n" + diagrams[0].text + "```\n"
@@ -150,7 +160,7 @@ func TestREADMEMermaid(t *testing.T) {
 // snippets of configuration (SDKs, token validation) in modules graphvcr
 // does not depend on; they may not define a test.
 func TestREADMEGoExample(t *testing.T) {
-	src, err := os.ReadFile("example_test.go")
+	src, err := os.ReadFile(filepath.Join(repoRoot, "cassettes", "example_test.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,14 +188,14 @@ func TestREADMELinks(t *testing.T) {
 		t.Fatalf("found %d relative links", len(links))
 	}
 	for _, m := range links {
-		if _, err := os.Stat(filepath.Join("..", m[1])); err != nil {
+		if _, err := os.Stat(filepath.Join(repoRoot, m[1])); err != nil {
 			t.Errorf("README links to %s: %v", m[1], err)
 		}
 	}
 	if !strings.Contains(readme, "!["+"graphvcr show "+diagramFile+" --format html]("+screenshotFile+")") {
 		t.Errorf("README does not show the screenshot %s of the HTML page of %s", screenshotFile, diagramFile)
 	}
-	f, err := os.Open(filepath.Join("..", screenshotFile))
+	f, err := os.Open(filepath.Join(repoRoot, screenshotFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +241,7 @@ func TestREADMECommands(t *testing.T) {
 			case len(f) >= 2 && f[0] == "go":
 				for _, a := range f[2:] {
 					if p, ok := strings.CutPrefix(a, "./"); ok {
-						if _, err := os.Stat(filepath.Join("..", strings.TrimSuffix(p, "..."))); err != nil {
+						if _, err := os.Stat(filepath.Join(repoRoot, strings.TrimSuffix(p, "..."))); err != nil {
 							t.Errorf("%q: no directory %s", l, a)
 						}
 					}
@@ -311,9 +321,9 @@ type helpText struct {
 
 func loadHelp(t *testing.T) *helpText {
 	t.Helper()
-	top, err := runGraphvcr(t, "help")
-	if err != nil {
-		t.Fatal(err)
+	top, code := runGraphvcr(t, "help")
+	if code != 0 {
+		t.Fatalf("help: exit status %d", code)
 	}
 	h := &helpText{flags: map[string]map[string]string{}, global: helpFlags(section(top, "GLOBAL OPTIONS:"))}
 	for _, l := range strings.Split(section(top, "COMMANDS:"), "\n") {
@@ -326,9 +336,9 @@ func loadHelp(t *testing.T) *helpText {
 		if name == "help" {
 			continue
 		}
-		out, err := runGraphvcr(t, "help", name)
-		if err != nil {
-			t.Fatal(err)
+		out, code := runGraphvcr(t, "help", name)
+		if code != 0 {
+			t.Fatalf("help %s: exit status %d", name, code)
 		}
 		h.flags[name] = helpFlags(section(out, "OPTIONS:"))
 	}
@@ -446,16 +456,15 @@ func TestREADMEDiff(t *testing.T) {
 	if !ok {
 		t.Fatal("the diff example's block is not closed")
 	}
-	want, err := runGraphvcr(t, strings.Fields(cmdLine)[1:]...)
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-		t.Fatalf("%s: %v; want exit status 1 (the cassettes differ)", cmdLine, err)
+	want, code := runGraphvcr(t, strings.Fields(cmdLine)[1:]...)
+	if code != 1 {
+		t.Fatalf("%s: exit status %d; want 1 (the cassettes differ)", cmdLine, code)
 	}
 	if shown == want {
 		return
 	}
 	if !*update {
-		t.Fatalf("README's diff example differs from what `%s` prints; run go test ./cassettes -run TestREADMEDiff -update\nwant:\n%s", cmdLine, want)
+		t.Fatalf("README's diff example differs from what `%s` prints; run go test ./cmd/graphvcr -run TestREADMEDiff -update\nwant:\n%s", cmdLine, want)
 	}
 	readme = strings.Replace(readme, "```text\n"+shown+"```\n", "```text\n"+want+"```\n", 1)
 	if err := os.WriteFile(readmePath, []byte(readme), 0o644); err != nil {
