@@ -11,6 +11,7 @@ import (
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/cassette/cassettetest"
+	"github.com/graphvcr/graphvcr/cassette/internal/browsertest"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
 )
 
@@ -24,7 +25,7 @@ func parseMermaid(t *testing.T, diagram []byte) (ok bool, msg string) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	_, modErr := os.Stat(filepath.Join(mermaidModules, "mermaid", "package.json"))
-	requireTool(t, err == nil && modErr == nil, "mermaid parser not installed: run .ci/install-browser")
+	browsertest.Require(t, err == nil && modErr == nil, "mermaid parser not installed: run .ci/install-browser")
 	cmd := exec.CommandContext(t.Context(), node, "check-mermaid.mjs")
 	cmd.Dir = filepath.Join("testdata", "js")
 	cmd.Stdin = bytes.NewReader(diagram)
