@@ -116,9 +116,11 @@ func TestREADMEOpening(t *testing.T) {
 	}
 }
 
-// TestREADMEMermaid checks the README's Mermaid diagram is what
+// TestREADMEMermaid checks the README's Mermaid diagram is the beginning,
+// cut between two events, of what
 // `graphvcr show cassettes/single-invite.bolt --format mermaid` prints now,
-// so that it never goes stale. -update rewrites it.
+// and that the README links to diagramPage, which holds the whole of it, so
+// that neither goes stale. -update rewrites both.
 func TestREADMEMermaid(t *testing.T) {
 	readme := readREADME(t)
 	var diagrams []block
@@ -130,22 +132,34 @@ func TestREADMEMermaid(t *testing.T) {
 	if len(diagrams) != 1 {
 		t.Fatalf("README has %d mermaid blocks, want 1", len(diagrams))
 	}
-	want, code := runGraphvcr(t, "show", diagramFile, "--format", "mermaid")
+	full, code := runGraphvcr(t, "show", diagramFile, "--format", "mermaid")
 	if code != 0 {
 		t.Fatalf("show %s --format mermaid: exit status %d", diagramFile, code)
 	}
 	if !strings.Contains(readme, "graphvcr show "+diagramFile+" --format mermaid") {
 		t.Errorf("README does not say the diagram is `graphvcr show %s --format mermaid`", diagramFile)
 	}
-	if diagrams[0].text == want {
+	if !strings.Contains(readme, "]("+diagramPage+")") {
+		t.Errorf("README does not link to the whole diagram, %s", diagramPage)
+	}
+	shown := diagrams[0].text
+	n := len(eventNotes.FindAllStringIndex(shown, -1))
+	if n < 2 || n >= len(eventNotes.FindAllStringIndex(full, -1)) {
+		n = readmeDiagramEvents
+	}
+	want := mermaidHead(full, n)
+	page := diagramPageText(full)
+	pagePath := filepath.Join(repoRoot, diagramPage)
+	onDisk, _ := os.ReadFile(pagePath)
+	if shown == want && string(onDisk) == page {
 		return
 	}
 	if !*update {
-		t.Fatalf("README's Mermaid diagram (line %d) differs from what show --format mermaid prints for %s;\n"+
-			"run go test ./cmd/graphvcr -run TestREADMEMermaid -update, and retake %s (see cassettes/README.md)\nwant:\n%s",
-			diagrams[0].line, diagramFile, screenshotFile, want)
+		t.Fatalf("README's Mermaid diagram (line %d) or %s differs from what show --format mermaid prints for %s;\n"+
+			"run go test ./cmd/graphvcr -run TestREADMEMermaid -update, and retake %s (see cassettes/README.md)\nwant in the README:\n%s",
+			diagrams[0].line, diagramPage, diagramFile, screenshotFile, want)
 	}
-	old := "```mermaid\n" + diagrams[0].text + "```\n"
+	old := "```mermaid\n" + shown + "```\n"
 	if strings.Count(readme, old) != 1 {
 		t.Fatal("cannot find the Mermaid block to rewrite")
 	}
@@ -153,6 +167,39 @@ func TestREADMEMermaid(t *testing.T) {
 	if err := os.WriteFile(readmePath, []byte(readme), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(pagePath, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The README shows the first readmeDiagramEvents events of the diagram of
+// diagramFile; diagramPage, which it links to, shows all of them.
+const (
+	readmeDiagramEvents = 3
+	diagramPage         = "cassettes/single-invite.md"
+)
+
+// eventNotes matches the note that opens each event of a Mermaid timeline
+// (the title is a note over both sides).
+var eventNotes = regexp.MustCompile(`(?m)^    Note (left of bot|right of Graph): `)
+
+// mermaidHead returns diagram up to the note of its event n+1: a valid
+// diagram of its first n events.
+func mermaidHead(diagram string, n int) string {
+	notes := eventNotes.FindAllStringIndex(diagram, -1)
+	if n >= len(notes) {
+		return diagram
+	}
+	return diagram[:notes[n][0]]
+}
+
+// diagramPageText is the content of diagramPage for the whole diagram.
+func diagramPageText(diagram string) string {
+	return "# " + diagramFile + " as a sequence diagram\n\n" +
+		"What `graphvcr show " + diagramFile + " --format mermaid` prints (GitHub renders it).\n" +
+		"The repository's README shows its first events; `go test ./cmd/graphvcr -run TestREADMEMermaid -update`\n" +
+		"refreshes both after the cassette is regenerated.\n\n" +
+		"```mermaid\n" + diagram + "```\n"
 }
 
 // TestREADMEGoExample checks the README's Go test example is the one that
