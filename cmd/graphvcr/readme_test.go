@@ -518,3 +518,105 @@ func TestREADMEDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestREADMEInstall checks the README says how to install the command, with
+// the Go version go.mod requires, and names the scripts for the two sets of
+// tests `go test ./...` leaves out.
+func TestREADMEInstall(t *testing.T) {
+	readme := readREADME(t)
+	mod, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^module (\S+)$`).FindSubmatch(mod)
+	v := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(mod)
+	if m == nil || v == nil {
+		t.Fatal("go.mod names no module or no go version")
+	}
+	for _, want := range []string{
+		"go install " + string(m[1]) + "/cmd/graphvcr@latest",
+		"Go " + string(v[1]) + " or later",
+		"`.ci/sdk-tests`",
+		"`.ci/install-browser`",
+	} {
+		if !strings.Contains(readme, want) {
+			t.Errorf("README does not say %q", want)
+		}
+	}
+}
+
+// TestREADMECIWaitsForHealth checks the CI example starts the bot only
+// after graphvcr answers its health endpoint.
+func TestREADMECIWaitsForHealth(t *testing.T) {
+	for _, b := range fencedBlocks(readREADME(t)) {
+		lines := logicalLines(b.text)
+		start := slices.IndexFunc(lines, func(l string) bool {
+			return strings.HasPrefix(l, "graphvcr replay ") && strings.HasSuffix(l, "&")
+		})
+		if start < 0 {
+			continue
+		}
+		health := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "/__graphvcr/health") })
+		bot := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "--graph-url") })
+		if health < start || bot < health {
+			t.Errorf("the CI example (README line %d) does not wait for /__graphvcr/health between starting graphvcr and the bot:\n%s", b.line, b.text)
+		}
+		return
+	}
+	t.Error("README has no CI example starting graphvcr replay in the background")
+}
+
+// TestContributing checks .ci/CONTRIBUTING.md, which the README's last
+// section links to: its relative links and the packages of its code map
+// exist, and every benchmark its performance table names is defined.
+func TestContributing(t *testing.T) {
+	const page = ".ci/CONTRIBUTING.md"
+	readme := readREADME(t)
+	if i := strings.LastIndex(readme, "\n## "); i < 0 || !strings.HasPrefix(readme[i:], "\n## Contributing\n") || !strings.Contains(readme[i:], "]("+page+")") {
+		t.Errorf("the README's last section is not Contributing linking to %s", page)
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot, page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, m := range regexp.MustCompile(`\]\(([^)#:]+)\)`).FindAllStringSubmatch(text, -1) {
+		if _, err := os.Stat(filepath.Join(repoRoot, ".ci", m[1])); err != nil {
+			t.Errorf("%s links to %s: %v", page, m[1], err)
+		}
+	}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z/]+)`").FindAllStringSubmatch(text, -1) {
+		if fi, err := os.Stat(filepath.Join(repoRoot, m[1])); err != nil || !fi.IsDir() {
+			t.Errorf("%s names package %s, which is not a directory", page, m[1])
+		}
+	}
+	defined := map[string]bool{}
+	err = filepath.WalkDir(repoRoot, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(p)
+		for _, m := range regexp.MustCompile(`(?m)^func (Benchmark\w+)\(`).FindAllSubmatch(src, -1) {
+			defined[string(m[1])] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := regexp.MustCompile("`(Benchmark\\w+)`").FindAllStringSubmatch(text, -1)
+	if len(named) < 5 {
+		t.Errorf("%s names %d benchmarks; its performance table is missing", page, len(named))
+	}
+	for _, m := range named {
+		if !defined[m[1]] {
+			t.Errorf("%s names %s, which no test file defines", page, m[1])
+		}
+	}
+}
