@@ -76,12 +76,15 @@ func Open(t testing.TB, path string) *cassette.Reader {
 }
 
 // Golden compares got with the golden file at path. With update true (a
-// test package's -update flag) it rewrites the file with got instead and
-// passes: review the change with git diff. A missing file fails the test,
-// saying how to create it.
+// test package's -update flag) it writes got to the file instead, creating
+// its directory if needed, and passes: review the change with git diff. A
+// missing file fails the test, saying how to create it.
 func Golden(t testing.TB, path string, got []byte, update bool) {
 	t.Helper()
 	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatalf("update golden: %v", err)
+		}
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatalf("update golden: %v", err)
 		}
