@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,9 +104,18 @@ func graphvcr(t *testing.T, env []string, args ...string) result {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
+	inProcess.Lock()
+	defer inProcess.Unlock()
 	code := run(ctx, append([]string{"graphvcr"}, args...), &stdout, &stderr)
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
 }
+
+// inProcess serialises the runs of graphvcr in this process: urfave/cli
+// keeps its help and version flags in package variables that every run
+// writes (the race detector sees it), so parallel tests take turns here.
+// A run in process is short (no signal, no waiting on a peer), so they
+// lose little.
+var inProcess sync.Mutex
 
 // graphvcrProcess runs the binary with args and env (KEY=VALUE) added to a
 // copy of the test's environment stripped of every GRAPHVCR_ variable, as a
