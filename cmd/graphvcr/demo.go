@@ -51,8 +51,8 @@ const (
 	demoCallback  = "http://bot.contoso.com/api/calls"
 	// demoBotBase is where the replayer posts notifications: the bot's
 	// public host, which a graphtest.LateDialer maps to the bot's listener
-	// as a tunnel would. The replayer starts first, so the bot can be given its
-	// notification metadata URL.
+	// as a tunnel would. The replayer starts first, so the bot can be given
+	// its notification metadata URL.
 	demoBotBase    = "http://bot.contoso.com"
 	demoSecret     = "demo-client-secret"
 	demoDelayScale = 1 // Graph's realistic notification delays: the timings mean something
@@ -218,7 +218,7 @@ func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtes
 	toNotify, toGraph := &graphtest.LateDialer{}, &graphtest.LateDialer{}
 	defer toNotify.CloseIdleConnections()
 	defer toGraph.CloseIdleConnections()
-	g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 1, DelayScale: demoDelayScale, NotifyClient: toNotify.Client(30 * time.Second), Logger: log})
+	g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 1, DelayScale: demoDelayScale, NotifyClient: toNotify.Client(demoHTTPTimeout), Logger: log})
 	if err != nil {
 		return nil, proxy.RecordSummary{}, validation{}, fmt.Errorf("demo: start the Graph simulator: %w", err)
 	}
@@ -301,7 +301,7 @@ func demoReplay(ctx context.Context, dir, path string, log *slog.Logger) (*graph
 	defer toGraph.CloseIdleConnections()
 	defer toBot.CloseIdleConnections()
 	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{
-		Bot: demoBotBase, Transport: toBot.Client(30 * time.Second).Transport,
+		Bot: demoBotBase, Transport: toBot.Client(demoHTTPTimeout).Transport,
 		Speed: demoSpeed, Strict: true, Cassette: r, Signer: signer, Logger: log,
 	})
 	if err != nil {
@@ -350,10 +350,14 @@ func demoBotOptions(tenant, client string, seed int64, toGraph *graphtest.LateDi
 		ClientSecret: demoSecret,
 		CallbackURL:  demoCallback,
 		Seed:         seed,
-		HTTPClient:   toGraph.Client(30 * time.Second),
+		HTTPClient:   toGraph.Client(demoHTTPTimeout),
 		Logger:       log,
 	}
 }
+
+// demoHTTPTimeout bounds each request of the demo's HTTP clients (the bot's
+// to graphvcr, graphvcr's and the simulator's notifications).
+const demoHTTPTimeout = 30 * time.Second
 
 func passed(r *graphtest.Result) int {
 	n := 0

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
 	"github.com/graphvcr/graphvcr/redact"
@@ -166,7 +165,7 @@ func TestNoOriginalsInLogs(t *testing.T) {
 		t.Run("level "+level, func(t *testing.T) {
 			dir := t.TempDir()
 			toNotify, toGraph := &graphtest.LateDialer{}, &graphtest.LateDialer{}
-			g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 11, DelayScale: 0, NotifyClient: toNotify.Client(30 * time.Second)})
+			g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 11, DelayScale: 0, NotifyClient: toNotify.Client(demoHTTPTimeout)})
 			if err != nil {
 				t.Fatal(err)
 			}

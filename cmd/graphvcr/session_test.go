@@ -150,7 +150,7 @@ func TestRecordThenReplay(t *testing.T) {
 	caDir := filepath.Join(dir, "ca")
 
 	toNotify, toGraph := &graphtest.LateDialer{}, &graphtest.LateDialer{}
-	g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 7, DelayScale: 0.1, NotifyClient: toNotify.Client(30 * time.Second)})
+	g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 7, DelayScale: 0.1, NotifyClient: toNotify.Client(demoHTTPTimeout)})
 	if err != nil {
 		t.Fatal(err)
 	}
