@@ -19,7 +19,7 @@ import (
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
-	"github.com/graphvcr/graphvcr/redact"
+	"github.com/graphvcr/graphvcr/proxy/recordtest"
 )
 
 // The tenant's values a bot is configured with or sends. None of them may
@@ -174,26 +174,13 @@ func record(t *testing.T, dir string, ca *proxy.CA, s sdk, via route) recording 
 	upstream := tp.URL
 
 	path := filepath.Join(dir, fmt.Sprintf("%s-%s.bolt", s, via))
-	red := redact.New(nil)
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: proxy.RecordMeta(upstream, upstream, red)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := proxy.StartRecorder(t.Context(), proxy.RecordConfig{
-		Listen:        "127.0.0.1:0",
-		NotifyListen:  "127.0.0.1:0",
+	rec := recordtest.Start(t, path, proxy.RecordConfig{
 		Upstream:      upstream,
 		TokenUpstream: upstream,
 		Bot:           bot.srv.URL,
 		TLS:           via == reverse,
 		CA:            ca,
-		Cassette:      w,
-		Redactor:      red,
 	})
-	if err != nil {
-		_ = w.Close()
-		t.Fatal(err)
-	}
 	notify.Set(rec.NotifyURL())
 
 	cfg := clientConfig{
@@ -210,14 +197,7 @@ func record(t *testing.T, dir string, ca *proxy.CA, s sdk, via route) recording 
 		bot.waitFor(t, notificationsPerSession, 20*time.Second)
 	}
 
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), 10*time.Second)
-	defer cancel()
-	if err := rec.Close(ctx); err != nil {
-		t.Errorf("close recorder: %v", err)
-	}
-	if err := w.Close(); err != nil {
-		t.Errorf("close cassette: %v", err)
-	}
+	rec.Close()
 	if runErr != nil {
 		t.Fatalf("record through %s mode: %v", via, runErr)
 	}
