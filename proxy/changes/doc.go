@@ -31,9 +31,9 @@
 //     method, url) tells a validation request. It is relayed to the app at
 //     once (DESIGN: never held behind the still-unanswered POST
 //     /subscriptions it belongs to), and stored as a notification whose
-//     trigger is that POST, with the query's token replaced by Redacted
-//     and the app's echo body (the same token) replaced by Redacted; the
-//     echo's status and Content-Type are kept. CheckEcho on the live
+//     trigger is that POST, its URL through RedactValidationURL and the
+//     app's echo body (the same token) replaced by Redacted; the echo's
+//     status and Content-Type are kept. CheckEcho on the live
 //     answer may be logged.
 //   - Any other notification body for which IsChangeNotification holds,
 //     in this order, before the redactor:

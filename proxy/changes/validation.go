@@ -106,3 +106,18 @@ func CheckEcho(token string, status int, contentType string, body []byte) error 
 	}
 	return nil
 }
+
+// RedactValidationURL returns rawURL (a full URL or a request URI) with
+// the value of its validationToken replaced by Redacted, the rest of it
+// as it was: how the recorder stores a validation request. A URL without
+// the parameter, or one that does not parse, is returned unchanged.
+func RedactValidationURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || !u.Query().Has("validationToken") {
+		return rawURL
+	}
+	q := u.Query()
+	q.Set("validationToken", Redacted)
+	u.RawQuery = q.Encode()
+	return u.String()
+}

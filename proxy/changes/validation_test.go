@@ -161,3 +161,24 @@ func TestSignValidationToken(t *testing.T) {
 		t.Fatal("TokenClaims read the redaction marker")
 	}
 }
+
+func TestRedactValidationURL(t *testing.T) {
+	tok := NewValidationToken()
+	u, err := ValidationURL("https://app.example/api/notify?tenant=a", tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := RedactValidationURL(u)
+	if strings.Contains(got, "Request-Id") || strings.Contains(got, url.QueryEscape(tok)) {
+		t.Fatalf("token survived: %s", got)
+	}
+	if tok, ok := ValidationToken("POST", got); !ok || tok != Redacted {
+		t.Fatalf("redacted URL %s is not a validation request with %q", got, Redacted)
+	}
+	if !strings.Contains(got, "tenant=a") || !strings.HasPrefix(got, "https://app.example/api/notify?") {
+		t.Fatalf("redaction changed the rest of the URL: %s", got)
+	}
+	if plain := "/api/notify?x=1"; RedactValidationURL(plain) != plain {
+		t.Fatal("a URL without validationToken changed")
+	}
+}
