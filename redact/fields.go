@@ -1,10 +1,12 @@
 package redact
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Some identifiers have no shape to find them by: a meeting's conference id
@@ -166,12 +168,6 @@ func isFieldPseudonym(v []byte) bool {
 	return isDigitsPseudonym(v) || isOpaquePseudonym(v) || isMACPseudonym(v) || isNoMACText(v) || isPseudonymPhoneText(v) || isWholeThreadPseudonym(v)
 }
 
-// isNoMACText reports whether v is a MAC address that says "no address".
-func isNoMACText(v []byte) bool {
-	m, _, _, ok := parseMAC(v)
-	return ok && isNoMAC(m)
-}
-
 // isWholeThreadPseudonym reports whether v is, as a whole, a thread id pseudonym.
 func isWholeThreadPseudonym(v []byte) bool {
 	c := 0
@@ -221,73 +217,6 @@ const opaquePrefix = "id"
 // isOpaquePseudonym: "id" then digits.
 func isOpaquePseudonym(v []byte) bool {
 	return len(v) > len(opaquePrefix) && string(v[:len(opaquePrefix)]) == opaquePrefix && isAllDigits(v[len(opaquePrefix):])
-}
-
-// macPrefix is the documentation block of RFC 7042 for EUI-48 addresses,
-// 00-00-5E-00-53-00 to -FF; eui64Prefix is its EUI-64 block,
-// 00-00-5E-EF-10-00-00-00 to 00-00-5E-EF-10-FF-FF-FF.
-var (
-	macPrefix   = [5]byte{0x00, 0x00, 0x5e, 0x00, 0x53}
-	eui64Prefix = [5]byte{0x00, 0x00, 0x5e, 0xef, 0x10}
-)
-
-// parseMAC reads a MAC address: six (EUI-48) or eight (EUI-64, as call
-// records write some) hex pairs joined by one separator (':' or '-') or
-// none. groups is 6 or 8; the address is in mac[:groups].
-func parseMAC(v []byte) (mac [8]byte, groups int, sep byte, ok bool) {
-	switch len(v) {
-	case 12, 16:
-		groups = len(v) / 2
-	case 17, 23:
-		groups = (len(v) + 1) / 3
-		sep = v[2]
-		if sep != ':' && sep != '-' {
-			return mac, 0, 0, false
-		}
-	default:
-		return mac, 0, 0, false
-	}
-	for i := range groups {
-		k := i * 2
-		if sep != 0 {
-			k = i * 3
-			if i > 0 && v[k-1] != sep {
-				return mac, 0, 0, false
-			}
-		}
-		if !isHex(v[k]) || !isHex(v[k+1]) {
-			return mac, 0, 0, false
-		}
-		mac[i] = hexVal(v[k])<<4 | hexVal(v[k+1])
-	}
-	return mac, groups, sep, true
-}
-
-// isMACPseudonym reports whether v is a MAC address of the documentation blocks.
-func isMACPseudonym(v []byte) bool {
-	m, groups, _, ok := parseMAC(v)
-	if !ok {
-		return false
-	}
-	if groups == 8 {
-		return [5]byte(m[:5]) == eui64Prefix
-	}
-	return [5]byte(m[:5]) == macPrefix
-}
-
-// isNoMAC reports whether a MAC address says "no address": all zeros, or
-// 02-00-00-00-00-00 (what privacy settings report). Such a value identifies
-// no device and is kept, as the nil GUID is.
-func isNoMAC(m [8]byte) bool {
-	return m == [8]byte{} || m == [8]byte{0x02}
-}
-
-// macBytes returns MAC pseudonym n with groups groups (6 or 8).
-func macBytes(n, groups int) [8]byte {
-	if groups == 8 {
-		return [8]byte{eui64Prefix[0], eui64Prefix[1], eui64Prefix[2], eui64Prefix[3], eui64Prefix[4], byte(n >> 16), byte(n >> 8), byte(n)}
-	}
-	return [8]byte{macPrefix[0], macPrefix[1], macPrefix[2], macPrefix[3], macPrefix[4], byte(n)}
 }
 
 // fieldValue returns the replacement of text, the value of a field of
@@ -453,47 +382,81 @@ func (r *Redactor) appendOpaque(dst, v []byte) []byte {
 	return append(dst, d...)
 }
 
-// appendMAC appends the pseudonym of a MAC address written v, of groups
-// groups, keeping its separator and case.
-func (r *Redactor) appendMAC(dst, v []byte, groups int, sep byte) []byte {
-	var key [23]byte
-	k := key[:0]
-	for _, c := range v {
-		if c != sep || sep == 0 {
-			k = append(k, lowerASCII(c))
+// quotedPair handles `"key": "value"` in text that is not parsed as JSON
+// (invalid JSON, JSON inside a string): secret values are removed and names
+// pseudonymised, as the JSON walker does for parsed JSON.
+func (p *pass) quotedPair(src []byte, i int) int {
+	n := len(src)
+	ks := i + 1
+	ke := ks
+	for ke < n && ke-ks <= 40 && cls[src[ke]]&(clsKey) != 0 {
+		ke++
+	}
+	if ke >= n || src[ke] != '"' || ke == ks {
+		return 0
+	}
+	key := src[ks:ke]
+	tab := defaultFields
+	if p.r != nil {
+		tab = p.r.fields
+	}
+	fc := tab.class(key)
+	secret, name := fc == keySecret, fc == keyName
+	field := fc > keyName && fc != fieldShape && fc != fieldKeep
+	if !secret && !name && !field {
+		return 0
+	}
+	j := ke + 1
+	for j < n && (src[j] == ' ' || src[j] == '\t' || src[j] == '\n' || src[j] == '\r') {
+		j++
+	}
+	if j >= n || src[j] != ':' {
+		return 0
+	}
+	j++
+	for j < n && (src[j] == ' ' || src[j] == '\t' || src[j] == '\n' || src[j] == '\r') {
+		j++
+	}
+	if j >= n || src[j] != '"' {
+		return 0
+	}
+	vs := j + 1
+	ve := vs
+	for ve < n && src[ve] != '"' {
+		if src[ve] == '\\' {
+			ve++
 		}
+		ve++
 	}
-	h := hashBytes(k)
-	n, ok := r.macs.get(h, viewString(k))
-	if !ok {
-		n, _ = issueNum(r, &r.macs, &idEntry[string]{key: string(k), hash: h}, &r.macN, pseudonym{kind: kField, width: uint8(groups)})
+	if ve > n {
+		ve = n
 	}
-	hex := hexLower
-	if hasUpperHex(v) {
-		hex = hexUpper
+	v := src[vs:ve]
+	switch {
+	case len(v) == 0, secret && string(v) == Removed, !secret && IsPseudonym(string(v)):
+	case field && isFieldPseudonym(v):
+	case field && (bytes.IndexByte(v, '\\') >= 0 || p.hasShape(v)):
+		// An escaped value (the walker of the JSON it is in, or the next
+		// layer, sees it unescaped), or one with an id of known shape
+		// inside: the scan goes on into it.
+		return 0
+	case field:
+		p.add(span{start: vs, end: ve, kind: kField, form: Form(fc)})
+	case !secret && !hasWordByte(v):
+		// Punctuation is no name ("}" between quotes of broken JSON):
+		// replaced, it would change how the JSON reads the next time.
+	case secret:
+		p.add(span{start: vs, end: ve, kind: kSecret})
+	default:
+		p.add(span{start: vs, end: ve, kind: kName, form: FormName})
 	}
-	return appendMACGroups(dst, macBytes(n, groups), groups, sep, hex)
+	return ve
 }
 
-// appendMACGroups appends the first groups bytes of mac in hex, joined by sep.
-func appendMACGroups(dst []byte, mac [8]byte, groups int, sep byte, hex string) []byte {
-	for i, b := range mac[:groups] {
-		if i > 0 && sep != 0 {
-			dst = append(dst, sep)
-		}
-		dst = append(dst, hex[b>>4], hex[b&15])
-	}
-	return dst
-}
-
-// appendMACText appends MAC pseudonym n, of groups groups, in its canonical form.
-func appendMACText(dst []byte, n, groups int) []byte {
-	return appendMACGroups(dst, macBytes(n, groups), groups, ':', hexLower)
-}
-
-func hasUpperHex(v []byte) bool {
+// hasWordByte reports whether v has a letter or digit (ASCII or not).
+func hasWordByte(v []byte) bool {
 	for _, c := range v {
-		if c >= 'A' && c <= 'F' {
+		if isAlnum(c) || c >= utf8.RuneSelf {
 			return true
 		}
 	}

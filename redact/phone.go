@@ -1,6 +1,9 @@
 package redact
 
-import "bytes"
+import (
+	"bytes"
+	"strconv"
+)
 
 // Phone numbers are written for people as often as for machines: Graph's
 // own onlineMeeting answers carry "+1 206-485-3005", and bots format numbers
@@ -249,4 +252,75 @@ func isURLStop(c byte) bool {
 		return true
 	}
 	return false
+}
+
+// phone records the digits of a number whose plus sign (src[at:d]) precedes
+// d, in any written form (see phoneWritten).
+func (p *pass) phone(src []byte, at, d int, form Form) int {
+	e, _ := phoneWritten(src, d)
+	if e == 0 {
+		return 0
+	}
+	if p.ids || !isPseudonymPhoneText(src[d:e]) {
+		p.add(span{start: d, end: e, kind: kPhone, form: form})
+	}
+	return p.dialConference(src, e)
+}
+
+// isPseudonymPhoneDigits reports whether d is the digits of a phone pseudonym:
+// "555", then a zero-padded counter whose first digit is still a pad zero
+// (real numbers with country code 55 never have a 0 there).
+func isPseudonymPhoneDigits(d []byte) bool {
+	if len(d) < minPhoneDigits || len(d) > maxPhoneDigits || string(d[:3]) != phonePrefix || d[3] != '0' {
+		return false
+	}
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// phonePseudonym returns the digits of phone pseudonym n with the given digit count.
+func phonePseudonym(n, digits int) string {
+	return string(appendPhonePseudonym(nil, n, digits))
+}
+
+// appendPhonePseudonym appends the digits of phone pseudonym n with the given digit count.
+func appendPhonePseudonym(dst []byte, n, digits int) []byte {
+	var buf [20]byte
+	d := strconv.AppendInt(buf[:0], int64(n), 10)
+	pad := digits - len(phonePrefix) - len(d)
+	if pad < 1 {
+		// The counter outgrew the number's length: keep the shape, lose uniqueness.
+		d = d[len(d)-(digits-len(phonePrefix)-1):]
+		pad = 1
+	}
+	dst = append(dst, phonePrefix...)
+	for range pad {
+		dst = append(dst, '0')
+	}
+	return append(dst, d...)
+}
+
+// phoneNum returns the pseudonym number of a phone number's digits.
+func (r *Redactor) phoneNum(digits []byte) int {
+	h := hashBytes(digits)
+	if n, ok := r.phones.get(h, viewString(digits)); ok {
+		return n
+	}
+	n, _ := issueNum(r, &r.phones, &idEntry[string]{key: string(digits), hash: h}, &r.phoneN,
+		pseudonym{kind: kPhone, width: uint8(len(digits))})
+	return n
+}
+
+// nanp records a North American number written without its plus sign
+// ("1-425-555-0100") whose "1" is at i; it returns the end, or 0.
+func (p *pass) nanp(src []byte, i int) int {
+	j := nanpWritten(src, i)
+	if j > 0 && (p.ids || !isPseudonymPhoneText(src[i:j])) {
+		p.add(span{start: i, end: j, kind: kPhone, form: FormPhone})
+	}
+	return j
 }
