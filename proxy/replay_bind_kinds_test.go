@@ -14,7 +14,7 @@ import (
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy"
-	"github.com/graphvcr/graphvcr/redact"
+	"github.com/graphvcr/graphvcr/proxy/recordtest"
 )
 
 // The join-meeting session of TestReplayBindsThreadPhoneAndMeetingID: what
@@ -176,37 +176,15 @@ func recordJoinSession(t *testing.T) string {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer bot.Close()
-	ca, err := proxy.LoadCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "join.bolt")
-	red := redact.New(nil)
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: proxy.RecordMeta(graph.URL, graph.URL, red)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := proxy.StartRecorder(t.Context(), proxy.RecordConfig{
-		Listen: "127.0.0.1:0", NotifyListen: "127.0.0.1:0", Upstream: graph.URL, TokenUpstream: graph.URL,
-		Bot: bot.URL, CA: ca, Cassette: w, Redactor: red,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := recordtest.Start(t, filepath.Join(t.TempDir(), "join.bolt"), proxy.RecordConfig{Upstream: graph.URL, TokenUpstream: graph.URL, Bot: bot.URL})
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
 	post(t, client, rec.URL()+"/v1.0/communications/calls", joinBody(recThread, recPhone, recMeeting))
 	get(t, client, rec.URL()+"/v1.0/communications/calls/"+joinCallID)
 	post(t, client, rec.NotifyURL()+"/api/calls", joinNotification(recThread, recPhone))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rec.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	client.CloseIdleConnections() // an idle connection would hold the recorder's shutdown
+	rec.Close()
+	return rec.Path
 }
 
 func post(t *testing.T, c *http.Client, url, body string) string {
@@ -221,14 +199,7 @@ func get(t *testing.T, c *http.Client, url string) string {
 
 func do(t *testing.T, c *http.Client, method, url, body string) string {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.Do(req)
+	resp, err := c.Do(mustRequest(t, method, url, body))
 	if err != nil {
 		t.Fatal(err)
 	}

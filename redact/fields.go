@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -325,7 +326,7 @@ func learnableID(v []byte) bool {
 // pseudonym: such a value is left to the shapes, so an MRI around a GUID
 // pseudonym ("8:orgid:c0ffee00-...") stays what it is.
 func (p *pass) hasShape(v []byte) bool {
-	if len(FindIDs(string(v))) > 0 || isWholeThreadPseudonym(v) || IsPseudonym(string(v)) {
+	if len(FindIDs(string(v))) > 0 || IsPseudonym(string(v)) || layerHoldsID(v) {
 		return true
 	}
 	q := p.sub()
@@ -457,6 +458,32 @@ func (p *pass) quotedPair(src []byte, i int) int {
 func hasWordByte(v []byte) bool {
 	for _, c := range v {
 		if isAlnum(c) || c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+// layerHoldsID reports whether v, decoded once (a whole base64 value, or
+// percent-encoded text), holds an id FindIDs finds, pseudonyms included: a
+// value the shapes redacted inside its encoding (the base64 of a GUID
+// become the base64 of its pseudonym) is left to the shapes the next time
+// too, not replaced whole.
+func layerHoldsID(v []byte) bool {
+	if dec, ok := percentDecode(v); ok && len(FindIDs(string(dec))) > 0 {
+		return true
+	}
+	if len(v) < minB64 {
+		return false
+	}
+	run := bytes.TrimRight(v, "=")
+	for _, c := range run {
+		if cls[c]&(clsB64|clsB64URL) == 0 {
+			return false
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		if dec, err := enc.DecodeString(string(run)); err == nil && isText(dec) && len(FindIDs(string(dec))) > 0 {
 			return true
 		}
 	}
