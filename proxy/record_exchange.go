@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,27 +17,6 @@ import (
 
 	"github.com/graphvcr/graphvcr/cassette"
 )
-
-// hopByHop are hop-by-hop headers (RFC 9110 §7.6.1): never forwarded, never stored.
-var hopByHop = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
-}
-
-// removeHopHeaders deletes the hop-by-hop headers of h, including those
-// named by its Connection header.
-func removeHopHeaders(h http.Header) {
-	for _, v := range h.Values("Connection") {
-		for _, name := range strings.Split(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				h.Del(name)
-			}
-		}
-	}
-	for _, k := range hopByHop {
-		h.Del(k)
-	}
-}
 
 // rawExchange is one exchange as it crossed graphvcr, before redaction.
 type rawExchange struct {
@@ -334,7 +312,7 @@ func (r *Recorder) storable(h http.Header, body []byte) (http.Header, []byte, bo
 func (r *Recorder) relayRewriter(rt route) urlRewriter {
 	graphBase, tokenBase := rt.clientBase, rt.clientBase
 	if rt.forward {
-		graphBase, tokenBase = "https://graph.microsoft.com", "https://login.microsoftonline.com"
+		graphBase, tokenBase = "https://"+graphHost, "https://"+loginHost
 		if rt.kind == cassette.KindToken {
 			tokenBase = rt.clientBase
 		} else {
