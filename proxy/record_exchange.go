@@ -21,6 +21,7 @@ import (
 // rawExchange is one exchange as it crossed graphvcr, before redaction.
 type rawExchange struct {
 	kind       cassette.Kind
+	learnGen   uint64 // the Redactor's Learned() before redacting: see sweep
 	method     string
 	url        string // absolute, as sent to the upstream (or the bot)
 	reqHeader  http.Header
@@ -170,7 +171,7 @@ func (r *Recorder) relay(req *http.Request, d *direction, x *rawExchange, arrive
 		d.committing(r, x, ev)
 	}
 	plain, decoded := r.redactInto(ev, x)
-	if err := r.commit(ev); err != nil {
+	if err := r.commit(ev, x.learnGen); err != nil {
 		// Durable first: an unrecorded exchange is not relayed. Graph
 		// retries an unacknowledged notification (and the bot, idempotent
 		// on notifications, copes).
@@ -336,7 +337,7 @@ func (r *Recorder) fail(req *http.Request, d *direction, x *rawExchange, arrived
 		d.committing(r, x, ev)
 	}
 	r.redactInto(ev, x)
-	err := r.commit(ev)
+	err := r.commit(ev, x.learnGen)
 	if err != nil {
 		msg += "; and it could not be recorded: " + err.Error()
 	}
@@ -353,6 +354,7 @@ func (r *Recorder) fail(req *http.Request, d *direction, x *rawExchange, arrived
 // stores ev (see cassette.Writer.StorePseudonymsFrom). Redactions run
 // concurrently: the Redactor is safe for concurrent use.
 func (r *Recorder) redactInto(ev *cassette.Event, x *rawExchange) (plain []byte, ok bool) {
+	x.learnGen = r.red.Learned()
 	reqHeader, reqBody, _ := r.storable(x.reqHeader, x.reqBody)
 	respHeader, respBody, ok := r.storable(x.respHeader, x.respBody)
 
