@@ -2,7 +2,6 @@ package proxy_test
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +14,7 @@ import (
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/recordtest"
+	"github.com/graphvcr/graphvcr/proxy/replaytest"
 )
 
 // The join-meeting session of TestReplayBindsThreadPhoneAndMeetingID: what
@@ -67,13 +67,14 @@ func TestReplayBindsThreadPhoneAndMeetingID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rd.Close()
 	var stored bytes.Buffer
-	if err := rd.Each(func(e *cassette.Event) error {
+	err = rd.Each(func(e *cassette.Event) error {
 		stored.Write(e.Request.Body)
 		stored.Write(e.Response.Body)
 		return nil
-	}); err != nil {
+	})
+	rd.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, orig := range []string{recThread, recPhone, recMeeting, "MjQ5NmUyZTktNTU5Ni00ZDA4"} {
@@ -96,22 +97,12 @@ func TestReplayBindsThreadPhoneAndMeetingID(t *testing.T) {
 		default:
 		}
 	}))
-	defer bot.Close()
-	rep, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{Bot: bot.URL, Cassette: rd})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rep.Close(ctx); err != nil {
-			t.Errorf("close replayer: %v", err)
-		}
-	}()
+	t.Cleanup(bot.Close) // after the replayer's own cleanup
+	rep := replaytest.Start(t, path, bot.URL)
 
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
-	join := post(t, client, rep.URL()+"/v1.0/communications/calls", joinBody(liveThread, livePhone, liveMeetID))
+	join := post(t, client, rep.URL+"/v1.0/communications/calls", joinBody(liveThread, livePhone, liveMeetID))
 	liveEnc := strings.NewReplacer(":", "%3a", "@", "%40").Replace(liveThread)
 	liveDigits := "+12065550199"
 	for _, want := range []string{`"threadId":"` + liveThread + `"`, "/meetup-join/" + liveEnc + "/0", liveDigits, `"joinMeetingId":"` + liveMeetID + `"`} {
@@ -123,7 +114,7 @@ func TestReplayBindsThreadPhoneAndMeetingID(t *testing.T) {
 	if callID == "" {
 		t.Fatalf("join answer has no call id: %s", join)
 	}
-	later := get(t, client, rep.URL()+"/v1.0/communications/calls/"+callID)
+	later := get(t, client, rep.URL+"/v1.0/communications/calls/"+callID)
 	for _, want := range []string{liveThread, liveEnc, liveDigits} {
 		if !strings.Contains(later, want) {
 			t.Errorf("later answer lacks the live %q:\n%s", want, later)
