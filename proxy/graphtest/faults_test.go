@@ -382,3 +382,19 @@ func TestNotificationFaultNth(t *testing.T) {
 		t.Errorf("duplicated %q, want only the second call notification (established)", dups)
 	}
 }
+
+// TestResetOverHTTP2: over TLS the simulator speaks HTTP/2, which cannot
+// hijack a connection: the reset is a reset stream, and the sample bot
+// retries it all the same.
+func TestResetOverHTTP2(t *testing.T) {
+	t.Parallel()
+	g := startGraph(t, GraphOptions{TLS: true, DelayScale: 0.01, RequestFaults: []RequestFault{{Match: "*/participants/invite", Reset: true}}})
+	hc := g.Client()
+	t.Cleanup(hc.CloseIdleConnections)
+	b := startBot(t, g, BotOptions{HTTPClient: hc, Retry: fastRetry})
+	runOK(t, b, SingleInvite)
+	seen := requestsTo(g, http.MethodPost, "/participants/invite")
+	if len(seen) != 2 || seen[0].Fault != "reset" || seen[1].Fault != "" {
+		t.Errorf("simulator saw %+v, want a reset invite then its retry", seen)
+	}
+}

@@ -80,8 +80,14 @@ func connectionLost(err error) bool {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return false
 	}
-	// HTTP/2 reports a reset stream in its own words.
-	return strings.Contains(err.Error(), "stream error") || strings.Contains(err.Error(), "connection reset")
+	// net/http and HTTP/2 report some of these in words only.
+	msg := err.Error()
+	for _, s := range []string{"connection reset", "stream error", "server closed idle connection", "transport connection broken"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseRetryAfter reads a Retry-After: seconds, as Graph sends it, or an
