@@ -92,6 +92,8 @@ type Bot struct {
 	changed  chan struct{}        // closed and replaced when inbox grows
 	seen     map[[32]byte]bool    // entryKey of every entry handled (not with Naive)
 	views    map[string]*callView // by canonical call id
+	// actionsFrom is the first inbox entry of the latest Run.
+	actionsFrom int
 }
 
 // inbound is one notification post as the bot received it.

@@ -105,6 +105,12 @@ func TestRequestFaults(t *testing.T) {
 				if gap := seen[1].Offset - seen[0].Offset; gap < tt.minGap {
 					t.Errorf("retry %v after the fault, want at least %v", gap, tt.minGap)
 				}
+				// The faulted request had no effect and drew no id: the
+				// session goes on with the ids of a session without faults.
+				clean := runWithFaults(t, tt.scenario, GraphOptions{Seed: 9}, false)
+				if r.res.CallID != clean.res.CallID || r.res.OperationID != clean.res.OperationID {
+					t.Errorf("call %s, operation %s; without the fault %s, %s", r.res.CallID, r.res.OperationID, clean.res.CallID, clean.res.OperationID)
+				}
 				tries := slices.DeleteFunc(slices.Clone(r.res.Requests), func(e Exchange) bool { return e.Try != 2 })
 				if len(tries) != 1 {
 					t.Errorf("bot's exchanges hold %d retries, want 1: %+v", len(tries), tries)
@@ -396,5 +402,52 @@ func TestResetOverHTTP2(t *testing.T) {
 	seen := requestsTo(g, http.MethodPost, "/participants/invite")
 	if len(seen) != 2 || seen[0].Fault != "reset" || seen[1].Fault != "" {
 		t.Errorf("simulator saw %+v, want a reset invite then its retry", seen)
+	}
+}
+
+// TestDuplicateOfLastNotification: the copy of a scenario's last
+// notification may come after Run returned; Bot.Actions, read once the
+// simulator is flushed, still shows whether the bot acted on it twice.
+func TestDuplicateOfLastNotification(t *testing.T) {
+	t.Parallel()
+	for _, naive := range []bool{false, true} {
+		r := runWithFaults(t, SingleInvite, GraphOptions{NotificationFaults: []NotificationFault{{Action: Duplicate, Match: "roster"}}}, naive)
+		if r.err != nil {
+			t.Fatalf("naive %v: run: %v", naive, r.err)
+		}
+		want := 1
+		if naive {
+			want = 2
+		}
+		if got := countActions(r.b.Actions(), "/participants", "roster 2 participants"); got != want {
+			t.Errorf("naive %v: acted %d times on the roster, want %d: %+v", naive, got, want, r.b.Actions())
+		}
+	}
+}
+
+// TestBotReplaysTwice: a bot's memory of notifications starts afresh with
+// each Run. Two simulators with one seed send the same call ids and bodies,
+// as two replays of one cassette do: in the second run they are news, not
+// duplicates of the first run's.
+func TestBotReplaysTwice(t *testing.T) {
+	t.Parallel()
+	g1 := startGraph(t, GraphOptions{Seed: 3, DelayScale: 0.01})
+	g2 := startGraph(t, GraphOptions{Seed: 3, DelayScale: 0.01})
+	b := startBot(t, g1, BotOptions{Seed: 3, WaitTimeout: 3 * time.Second})
+	res1 := runOK(t, b, SingleInvite)
+	if err := g1.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	b.opts.GraphURL, b.opts.TokenURL = g2.URL, g2.TokenURL("")
+	// A fresh token, so that g2 sees the very requests g1 saw.
+	b.mu.Lock()
+	b.token = ""
+	b.mu.Unlock()
+	res2 := runOK(t, b, SingleInvite)
+	if res1.CallID != res2.CallID {
+		t.Fatalf("call ids %s and %s: the two sessions differ", res1.CallID, res2.CallID)
+	}
+	if len(res2.Actions) != len(res1.Actions) || len(res2.Actions) == 0 {
+		t.Errorf("second run acted %d times, first %d", len(res2.Actions), len(res1.Actions))
 	}
 }

@@ -91,6 +91,7 @@ type Graph struct {
 	key      *rsa.PrivateKey
 	kid      string
 	ids      *idSource
+	faultIDs *idSource // request ids of faulted answers (misbehave.go)
 	logger   *slog.Logger
 	start    time.Time
 	cert     *x509.Certificate
@@ -132,12 +133,13 @@ func NewGraph(opts GraphOptions) *Graph {
 // connections.
 func StartGraph(opts GraphOptions) (*Graph, error) {
 	g := &Graph{
-		opts:    opts,
-		ids:     newIDSource(opts.Seed, 0x4752415048),
-		logger:  opts.Logger,
-		calls:   make(map[string]*call),
-		ops:     make(map[string]*operation),
-		changed: make(chan struct{}),
+		opts:     opts,
+		ids:      newIDSource(opts.Seed, 0x4752415048),
+		faultIDs: newIDSource(opts.Seed, 0x4641554c54),
+		logger:   opts.Logger,
+		calls:    make(map[string]*call),
+		ops:      make(map[string]*operation),
+		changed:  make(chan struct{}),
 
 		reqHits:  make([]int, len(opts.RequestFaults)),
 		noteHits: make([]int, len(opts.NotificationFaults)),

@@ -152,7 +152,10 @@ func (g *Graph) misbehaving(next http.Handler) http.Handler {
 		if code == "" {
 			code = strings.ReplaceAll(http.StatusText(status), " ", "")
 		}
-		g.graphError(w, r, status, code, "Injected fault: "+http.StatusText(status)+".")
+		// The request id comes from a source of its own: a faulted request
+		// leaves the ids of the rest of the session as they would have been.
+		reqID := graphHeadersID(w, r, g.faultIDs.guid())
+		g.graphErrorID(w, r, status, code, "Injected fault: "+http.StatusText(status)+".", reqID)
 	})
 }
 

@@ -212,3 +212,21 @@ func (b *Bot) Call(id string) (CallView, bool) {
 	}
 	return out, true
 }
+
+// Actions returns the changes the bot applied since its latest Run began,
+// notifications that came after Run returned included (a duplicate of a
+// scenario's last notification may come after the scenario ended): call
+// it once the sender is done (Graph.Flush, or a replay's end).
+func (b *Bot) Actions() []Action {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []Action
+	for _, in := range b.inbox[b.actionsFrom:] {
+		for _, a := range in.actions {
+			if a != (Action{}) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
