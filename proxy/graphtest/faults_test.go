@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidwall/gjson"
 )
 
 // fastRetry keeps backoff waits short; Retry-After is honoured as sent.
@@ -449,5 +451,99 @@ func TestBotReplaysTwice(t *testing.T) {
 	}
 	if len(res2.Actions) != len(res1.Actions) || len(res2.Actions) == 0 {
 		t.Errorf("second run acted %d times, first %d", len(res2.Actions), len(res1.Actions))
+	}
+}
+
+func TestRequestSelected(t *testing.T) {
+	tests := []struct {
+		match, method, path string
+		want                bool
+	}{
+		{"", "GET", "/v1.0/communications/calls/x", true},
+		{"*/participants/invite", "POST", "/v1.0/communications/calls/x/participants/invite", true},
+		{"*/participants/invite", "POST", "/v1.0/communications/calls/x/participants", false},
+		{"POST */calls", "POST", "/beta/app/calls", true},
+		{"POST */calls", "GET", "/beta/app/calls", false},
+		{"post:*/CALLS", "POST", "/beta/app/calls", true},
+		{"DELETE */calls/*", "DELETE", "/v1.0/communications/calls/abc", true},
+		{"*/operations/*", "GET", "/v1.0/communications/calls/a/operations/b", true},
+	}
+	for _, tt := range tests {
+		r, err := http.NewRequest(tt.method, "http://127.0.0.1"+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := requestSelected(tt.match, r); got != tt.want {
+			t.Errorf("requestSelected(%q, %s %s) = %v, want %v", tt.match, tt.method, tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestNotificationSelected(t *testing.T) {
+	classes := []string{"call terminated", "call deleted"}
+	for _, tt := range []struct {
+		match string
+		want  bool
+	}{
+		{"", true}, {"terminated", true}, {"call deleted", true}, {"Deleted", true},
+		{"established", false}, {"terminated call", false}, {"roster", false},
+	} {
+		if got := notificationSelected(tt.match, classes); got != tt.want {
+			t.Errorf("notificationSelected(%q) = %v, want %v", tt.match, got, tt.want)
+		}
+	}
+}
+
+// TestHandleOrdering feeds entries straight to the bot's handling, for the
+// ordering evidence the simulator never sends (etags out of step with the
+// lifecycle, deltaParticipants' sequenceNumber).
+func TestHandleOrdering(t *testing.T) {
+	const call = "/app/calls/57DAB8B1894C409AB240BD8BEAE78896"
+	state := func(s, etag string) string {
+		return `{"changeType":"updated","resource":"` + call + `","resourceData":{"state":"` + s + `","@odata.etag":"W/\"` + etag + `\""}}`
+	}
+	delta := func(seq, n int) string {
+		ps := strings.TrimSuffix(strings.Repeat(`{"id":"p"},`, n), ",")
+		return fmt.Sprintf(`{"changeType":"updated","resource":"%s/participants","resourceData":{"@odata.type":"#microsoft.graph.deltaParticipants","sequenceNumber":%d,"participants":[%s]}}`, call, seq, ps)
+	}
+	op := func(status string) string {
+		return `{"changeType":"deleted","resource":"` + call + `/operations/0fe0a7b5-4e5c-4ae0-9b43-21c9e8e1f5d2","resourceData":{"status":"` + status + `"}}`
+	}
+	tests := []struct {
+		name    string
+		entries []string
+		want    []string // handling of each, for the sample bot
+		state   string   // the call's state after them
+	}{
+		{"lifecycle never goes back", []string{state("established", "2"), state("establishing", "3")}, []string{"", "stale"}, "established"},
+		{"older etag is stale", []string{state("established", "7"), state("established", "6")}, []string{"", "stale"}, "established"},
+		{"newer etag applies", []string{state("established", "6"), state("established", "7")}, []string{"", ""}, "established"},
+		{"same entry twice", []string{state("established", "6"), state("established", "6")}, []string{"", "duplicate"}, "established"},
+		{"terminated stays terminated", []string{state("terminated", "9"), state("established", "2")}, []string{"", "stale"}, "terminated"},
+		{"roster by sequenceNumber", []string{delta(5, 3), delta(4, 2), delta(6, 1)}, []string{"", "stale", ""}, ""},
+		{"operation completed stays completed", []string{op("completed"), op("running"), op("failed")}, []string{"", "stale", "stale"}, ""},
+		{"nothing after deletion", []string{`{"changeType":"deleted","resource":"` + call + `"}`, state("established", "2"), delta(1, 2)}, []string{"", "stale", "stale"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, naive := range []bool{false, true} {
+				b := &Bot{opts: BotOptions{Naive: naive}, seen: map[[32]byte]bool{}, views: map[string]*callView{}}
+				var got []string
+				for _, e := range tt.entries {
+					h, _ := b.handle(gjson.Parse(e))
+					got = append(got, h)
+				}
+				want := tt.want
+				if naive {
+					want = make([]string, len(tt.entries)) // the naive bot applies all
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("naive %v: handled %q, want %q", naive, got, want)
+				}
+				if v, _ := b.Call("57dab8b1-894c-409a-b240-bd8beae78896"); !naive && v.State != tt.state {
+					t.Errorf("state %q, want %q", v.State, tt.state)
+				}
+			}
+		})
 	}
 }

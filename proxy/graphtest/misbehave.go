@@ -15,7 +15,8 @@ import (
 type RequestFault struct {
 	// Match selects requests: a glob over the path where "*" matches any
 	// run of characters, "/" included ("*/participants/invite"), with an
-	// optional method before it ("POST */calls"). "" selects every request.
+	// optional method before it ("POST */calls", "POST:*/calls"), as
+	// graphvcr's --fault match= reads it. "" selects every request.
 	Match string
 	// Nth is the first selected request (1-based, in arrival order) that
 	// gets the fault; 0 means 1.
@@ -166,17 +167,22 @@ func statusOf(f *RequestFault) int {
 	return f.Status
 }
 
+// httpMethods are the prefixes a RequestFault.Match may carry.
+var httpMethods = map[string]bool{
+	"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "HEAD": true, "OPTIONS": true,
+}
+
 // requestSelected reports whether match selects r.
 func requestSelected(match string, r *http.Request) bool {
 	match = strings.TrimSpace(match)
 	if match == "" {
 		return true
 	}
-	if m, glob, ok := strings.Cut(match, " "); ok && strings.ToUpper(m) == m && !strings.Contains(m, "/") {
-		if !strings.EqualFold(m, r.Method) {
+	if i := strings.IndexAny(match, " :"); i > 0 && httpMethods[strings.ToUpper(match[:i])] {
+		if !strings.EqualFold(match[:i], r.Method) {
 			return false
 		}
-		match = strings.TrimSpace(glob)
+		match = strings.TrimSpace(match[i+1:])
 	}
 	return globMatch(strings.ToLower(match), strings.ToLower(r.URL.Path))
 }
