@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy/internal/match"
 )
 
 // ReplayConfig configures a Replayer.
@@ -88,9 +89,9 @@ type Replayer struct {
 	transport *http.Transport // ours to close; nil when cfg.Transport was given
 	client    *http.Client
 
-	m       *matcher
-	rw      rewriter
-	origins []string // scheme://host of the recorded exchanges (redacted)
+	m       *match.Matcher
+	urls    urlRewriter // recorded upstream bases -> the listener's base URL
+	origins []string    // scheme://host of the recorded exchanges (redacted)
 	tokens  tokenEndpoint
 	openid  openIDEndpoint
 	sched   *scheduler
@@ -109,8 +110,7 @@ type Replayer struct {
 	matched     map[uint64]Match
 	servedAgain map[uint64]*ServedAgain
 	unmatched   map[string]*Unmatched
-	unused      map[uint64]*candidate // graph and token exchanges not yet matched
-	abandoned   []Abandonment         // holds of abandoned exchanges, as they ended
+	abandoned   []Abandonment // holds of abandoned exchanges, as they ended
 
 	closeOnce sync.Once
 	closeErr  error
@@ -138,7 +138,6 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 		matched:     map[uint64]Match{},
 		servedAgain: map[uint64]*ServedAgain{},
 		unmatched:   map[string]*Unmatched{},
-		unused:      map[uint64]*candidate{},
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -183,7 +182,7 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 		scheme = "https"
 	}
 	r.url = scheme + "://" + ln.Addr().String()
-	r.rw.urls = newURLRewriter(r.upstreamBases()...)
+	r.urls = newURLRewriter(r.upstreamBases()...)
 	r.admin = &adminHandler{mode: "replay", routes: map[string]http.Handler{
 		adminPrefix + "report": http.HandlerFunc(r.serveReport),
 		openIDConfigDoc:        r.openIDHandler("config"),
@@ -206,7 +205,7 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 	r.sched = newScheduler(notifs, r.speed, r.deliver)
 	r.sched.prepare = r.prepareNotification
 	r.sched.onDone = func(*notification) { r.finishOne() }
-	r.outstanding.Add(int64(len(r.unused) + len(notifs)))
+	r.outstanding.Add(int64(len(r.m.All()) + len(notifs)))
 	if r.outstanding.Load() == 0 {
 		close(r.done)
 	}
@@ -256,6 +255,25 @@ func (r *Replayer) upstreamBases() []string {
 		}
 	}
 	return pairs
+}
+
+// originsOf returns the absolute origins an upstream named in the cassette
+// may appear as: the value itself when it is a URL, else https and http.
+func originsOf(upstream string) []string {
+	upstream = strings.TrimRight(strings.TrimSpace(upstream), "/")
+	if upstream == "" {
+		return nil
+	}
+	if strings.Contains(upstream, "://") {
+		return []string{upstream}
+	}
+	return []string{"https://" + upstream, "http://" + upstream}
+}
+
+// rewriteURLs points the recorded upstream origins in b at the listener.
+func (r *Replayer) rewriteURLs(b []byte) []byte {
+	out, _ := r.urls.Bytes(b)
+	return out
 }
 
 // URL returns the graph listener's base URL (http://127.0.0.1:PORT, or https
