@@ -245,8 +245,7 @@ func BenchmarkNotificationTiming(b *testing.B) {
 			for i := range count {
 				notifs = append(notifs, &notification{seq: uint64(i + 1), gap: evs[i].Offset, path: "/api/calls"})
 			}
-			s := newScheduler(notifs, 1, nil)
-			s.prepare = func(ctx context.Context, n *notification) sender {
+			prepare := func(ctx context.Context, n *notification) sender {
 				ev, err := rd.Event(n.seq)
 				if err != nil {
 					return func(context.Context) delivery { return delivery{err: err} }
@@ -266,6 +265,7 @@ func BenchmarkNotificationTiming(b *testing.B) {
 					return delivery{status: resp.StatusCode, sent: sent}
 				}
 			}
+			s := newScheduler(notifs, 1, schedulerHooks{prepare: prepare})
 			s.arm(0, time.Now())
 			s.run(b.Context())
 			done, _ := s.snapshot()
