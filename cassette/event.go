@@ -117,4 +117,35 @@ type Meta struct {
 	Upstream string
 	// TokenUpstream is the base URL of the token endpoint, likewise.
 	TokenUpstream string
+	// Swept says whether the recorder swept the cassette when it closed:
+	// rewrote the events recorded before a name or host was learned, so
+	// that value is replaced there too (see Writer.Rewrite). A cassette
+	// written before sweeping existed has SweepUnknown.
+	Swept SweepState
+}
+
+// SweepState is a cassette's sweep status (Meta.Swept).
+type SweepState int
+
+const (
+	// SweepUnknown is a cassette whose meta has no sweep status: written by
+	// a graphvcr that did not sweep.
+	SweepUnknown SweepState = iota
+	// SweepPending is a cassette recorded (or appended to) and not swept
+	// since: the recorder did not close cleanly (it was killed), or the
+	// cassette was written without a recorder.
+	SweepPending
+	// SweepDone is a cassette swept by a clean close.
+	SweepDone
+)
+
+// String names the state as the meta bucket stores it.
+func (s SweepState) String() string {
+	switch s {
+	case SweepPending:
+		return "no"
+	case SweepDone:
+		return "yes"
+	}
+	return "unknown"
 }

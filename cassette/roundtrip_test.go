@@ -95,7 +95,7 @@ func TestRoundTrip(t *testing.T) {
 	r := openReader(t, w.Path())
 
 	if got, want := r.Meta(), (Meta{FormatVersion: 1, Version: "v0.1.0", Upstream: "graph.microsoft.com",
-		TokenUpstream: "login.microsoftonline.com", Created: time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC)}); !reflect.DeepEqual(got, want) {
+		TokenUpstream: "login.microsoftonline.com", Created: time.Date(2025, 3, 4, 5, 6, 7, 8, time.UTC), Swept: SweepPending}); !reflect.DeepEqual(got, want) {
 		t.Errorf("Meta = %+v, want %+v", got, want)
 	}
 	if got, want := r.Pseudonyms(), []string{"Person 1", "c0ffee00-0000-4000-8000-000000000001"}; !slices.Equal(got, want) {

@@ -29,6 +29,11 @@ var (
 	metaVersion       = []byte("graphvcr_version")
 	metaUpstream      = []byte("upstream")
 	metaTokenUpstream = []byte("token_upstream")
+	// metaSwept is "yes" or "no" (see Meta.Swept); absent in cassettes
+	// written before sweeping existed, which every version opens alike:
+	// a reader ignores meta keys it does not know, so the format version
+	// stays the same.
+	metaSwept = []byte("swept")
 )
 
 // allBuckets lists every bucket a cassette of FormatVersion has.
@@ -65,6 +70,7 @@ func initBuckets(tx *bolt.Tx, m Meta) error {
 		{metaVersion, []byte(m.Version)},
 		{metaUpstream, []byte(m.Upstream)},
 		{metaTokenUpstream, []byte(m.TokenUpstream)},
+		{metaSwept, []byte(SweepPending.String())},
 	} {
 		if err := mb.Put(kv.k, kv.v); err != nil {
 			return fmt.Errorf("write meta %s: %w", kv.k, err)
@@ -97,6 +103,12 @@ func readSchema(tx *bolt.Tx) (Meta, uint64, error) {
 	m.Version = string(mb.Get(metaVersion))
 	m.Upstream = string(mb.Get(metaUpstream))
 	m.TokenUpstream = string(mb.Get(metaTokenUpstream))
+	switch string(mb.Get(metaSwept)) {
+	case "yes":
+		m.Swept = SweepDone
+	case "no":
+		m.Swept = SweepPending
+	}
 	for _, name := range allBuckets {
 		if tx.Bucket(name) == nil {
 			return m, 0, fmt.Errorf("no %s bucket: %w", name, ErrCorrupt)

@@ -56,6 +56,13 @@ type Writer struct {
 	takeNames func() []string
 	unsaved   []string
 
+	// sweptBefore is whether the events before this Writer's were swept
+	// (a new cassette has none): MarkSwept only claims the whole
+	// cassette swept then.
+	sweptBefore bool
+	compact     bool // set by Rewrite: Close compacts the file
+	markSwept   bool // set by MarkSwept after a Rewrite: Close marks the compacted copy
+
 	// beforeCommit, when set by a test, is called by commitLoop with the
 	// batch size before each commit, without w.mu held.
 	beforeCommit func(n int)
@@ -146,9 +153,17 @@ func create(path string, opts CreateOptions) (*Writer, error) {
 				return err
 			}
 		}
-		_, last, err := readSchema(tx)
+		m, last, err := readSchema(tx)
+		if err != nil {
+			return err
+		}
 		w.last = last
-		return err
+		w.sweptBefore = isNew || m.Swept == SweepDone
+		if !isNew && m.Swept == SweepDone {
+			// Events are coming that no sweep has seen yet.
+			return tx.Bucket(bucketMeta).Put(metaSwept, []byte(SweepPending.String()))
+		}
+		return nil
 	})
 	if err != nil {
 		db.Close()
@@ -456,7 +471,15 @@ func (w *Writer) Close() error {
 	for w.committing {
 		w.idle.Wait()
 	}
+	compact := w.compact
 	w.mu.Unlock()
+	if compact {
+		if err := w.compactFile(); err != nil {
+			w.db.Close()
+			return fmt.Errorf("close %s: %w", w.path, err)
+		}
+		return nil
+	}
 	if err := w.db.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", w.path, err)
 	}

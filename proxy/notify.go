@@ -86,7 +86,7 @@ func (r *Recorder) serveNotify(w http.ResponseWriter, req *http.Request) {
 	ev.Latency = latency
 	ev.Trigger = r.calls.trigger(r.abortCtx, mark, calls)
 	r.redactInto(ev, x)
-	if err := r.commit(ev); err != nil {
+	if err := r.commit(ev, x.learnGen); err != nil {
 		// Durable first: an unrecorded notification is not acknowledged, so
 		// Graph retries it (and the bot, idempotent on notifications, copes).
 		http.Error(w, "graphvcr: could not record the notification: "+err.Error(), http.StatusInternalServerError)
@@ -116,7 +116,7 @@ func (r *Recorder) failNotify(w http.ResponseWriter, ev *cassette.Event, x *rawE
 	ev.Latency = latency
 	ev.Trigger = r.calls.trigger(r.abortCtx, mark, calls)
 	r.redactInto(ev, x)
-	if err := r.commit(ev); err != nil {
+	if err := r.commit(ev, x.learnGen); err != nil {
 		msg += "; and it could not be recorded: " + err.Error()
 	}
 	r.calls.saw(calls)

@@ -181,6 +181,8 @@ type Recorder struct {
 	stopped  time.Time
 	inflight sync.WaitGroup
 
+	sweepLog sweepLog
+
 	progMu sync.Mutex // serialises Progress lines
 	calls  callTracker
 	stats  recordStats
@@ -405,6 +407,12 @@ func (r *Recorder) Close(ctx context.Context) error {
 	r.botClient.CloseIdleConnections()
 	r.gp.Tr.CloseIdleConnections()
 
+	if len(errs) == 0 {
+		// A clean close: every exchange is in the cassette.
+		if err := r.sweep(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	r.mu.Lock()
 	r.stopped = time.Now()
 	r.mu.Unlock()
@@ -472,11 +480,12 @@ func (s *recordStats) summary() RecordSummary {
 // the pseudonyms from redactInto, durable on return, then counts it and
 // prints its progress line. The Append context survives the client going
 // away (the exchange happened and must be kept) but not an abandoned Close.
-func (r *Recorder) commit(ev *cassette.Event) error {
+func (r *Recorder) commit(ev *cassette.Event, learnGen uint64) error {
 	if err := r.cfg.Cassette.Append(r.abortCtx, ev); err != nil {
 		r.log.Error("record exchange", "kind", ev.Kind.String(), "err", err)
 		return fmt.Errorf("record exchange: %w", err)
 	}
+	r.sweepLog.add(ev.Seq, learnGen)
 	r.stats.add(ev)
 	r.progress(ev)
 	return nil

@@ -42,6 +42,7 @@ func removeHopHeaders(h http.Header) {
 
 // rawExchange is one exchange as it crossed graphvcr, before redaction.
 type rawExchange struct {
+	learnGen   uint64 // the Redactor's Learned() before redacting: see sweep
 	method     string
 	url        string // absolute, as sent to the upstream (or the bot)
 	reqHeader  http.Header
@@ -138,7 +139,7 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 
 	ev := &cassette.Event{Kind: rt.kind, Offset: arrived.Sub(r.start), Latency: latency}
 	plainResp, respDecoded := r.redactInto(ev, x)
-	if err := r.commit(ev); err != nil {
+	if err := r.commit(ev, x.learnGen); err != nil {
 		return textResponse(req, http.StatusInternalServerError,
 			"graphvcr: could not record the exchange, so it was not relayed: "+err.Error())
 	}
@@ -240,7 +241,7 @@ func (r *Recorder) fail(req *http.Request, rt route, arrived time.Time, latency 
 	x.failure = failure
 	ev := &cassette.Event{Kind: rt.kind, Offset: arrived.Sub(r.start), Latency: latency}
 	r.redactInto(ev, x)
-	if err := r.commit(ev); err != nil {
+	if err := r.commit(ev, x.learnGen); err != nil {
 		msg += "; and it could not be recorded: " + err.Error()
 	} else {
 		r.calls.finish(x.mark, ev.Seq, nil)
@@ -257,6 +258,7 @@ func (r *Recorder) fail(req *http.Request, rt route, arrived time.Time, latency 
 // stores ev (see cassette.Writer.StorePseudonymsFrom). Redactions run
 // concurrently: the Redactor is safe for concurrent use.
 func (r *Recorder) redactInto(ev *cassette.Event, x *rawExchange) (plain []byte, ok bool) {
+	x.learnGen = r.red.Learned()
 	reqHeader, reqBody, _ := r.storable(x.reqHeader, x.reqBody)
 	respHeader, respBody, ok := r.storable(x.respHeader, x.respBody)
 

@@ -1,10 +1,12 @@
 // Package redact removes secrets from recorded Graph traffic and replaces
 // identifiers and personal data with consistent, format-preserving pseudonyms.
 //
-// A Redactor serves one cassette: every distinct GUID, phone number, email
-// address, display name, callback host and IP address it meets gets one
-// pseudonym for the whole session, numbered by first appearance and rendered in
-// the original's form, so ids that lined up in the live traffic (the call id in
+// A Redactor serves one cassette: every distinct GUID, phone number (in any
+// written form), email address, display name, callback host, IP address,
+// Teams thread id and identifier-field value (the field table of fields.go:
+// conference ids, passcodes, MAC addresses, device names, ...) it meets gets
+// one pseudonym for the whole session, numbered by first appearance and
+// rendered in the original's form, so ids that lined up in the live traffic (the call id in
 // a URL, in a Location header and inside "28:GUID" in a notification) still
 // line up in the cassette. The mapping lives in memory only; TakeNew and
 // Pseudonyms expose pseudonyms, never originals.

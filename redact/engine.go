@@ -21,7 +21,9 @@ const (
 	kIP
 	kHost
 	kName
-	kRepl // replacement computed while finding (re-encoded base64, learned literal)
+	kThread // a Teams thread or chat id, whole
+	kField  // the value of an identifier field (form: its fieldClass)
+	kRepl   // replacement computed while finding (re-encoded base64, learned literal)
 )
 
 // span is one finding in a text: src[start:end] is replaced.
@@ -127,6 +129,12 @@ func (p *pass) scan(src []byte, from int) {
 				}
 			}
 		case '%':
+			if i > 0 && isDigit(src[i-1]) && colonAt(src, i) == 3 {
+				if j := p.threadAt(src, i); j > 0 {
+					i = j
+					continue
+				}
+			}
 			if i+2 < n && src[i+1] == '2' && (src[i+2] == 'B' || src[i+2] == 'b') && boundaryBefore(src, i) {
 				if j := p.phone(src, i, i+3, FormPhoneURLEncoded); j > 0 {
 					i = j
@@ -145,6 +153,16 @@ func (p *pass) scan(src []byte, from int) {
 				continue
 			}
 		case ':':
+			if i > 0 && isDigit(src[i-1]) {
+				if j := p.threadAt(src, i); j > 0 {
+					i = j
+					continue
+				}
+				if j := p.mriPhone(src, i); j > 0 {
+					i = j
+					continue
+				}
+			}
 			if j := p.url(src, i); j > 0 {
 				i = j
 				continue
@@ -290,6 +308,14 @@ func (p *pass) word(src []byte, i int, b64Done *int) int {
 	}
 	if allHex && w-s0 >= 32 {
 		return w
+	}
+	if w-i == 1 && src[i] == '1' && w < n && (src[w] == '-' || src[w] == '.') && boundaryBefore(src, i) {
+		if j := nanpWritten(src, i); j > 0 {
+			if !isPseudonymPhoneText(src[i:j]) {
+				p.add(span{start: i, end: j, kind: kPhone, form: FormPhone})
+			}
+			return j
+		}
 	}
 	// An address glued to a bare '%' could turn into an escape once
 	// replaced ("%1::" -> "%2001:db8::1"); such text is left alone.
@@ -540,17 +566,14 @@ func isText(b []byte) bool {
 	return true
 }
 
-// phone records the digits of an E.164 number whose plus sign (src[at:d]) precedes d.
+// phone records the digits of a number whose plus sign (src[at:d]) precedes
+// d, in any written form (see phoneWritten).
 func (p *pass) phone(src []byte, at, d int, form Form) int {
-	n := len(src)
-	e := d
-	for e < n && isDigit(src[e]) {
-		e++
-	}
-	if k := e - d; k < minPhoneDigits || k > maxPhoneDigits || (e < n && isAlnum(src[e])) {
+	e, _ := phoneWritten(src, d)
+	if e == 0 {
 		return 0
 	}
-	if isPseudonymPhoneDigits(src[d:e]) {
+	if isPseudonymPhoneText(src[d:e]) {
 		return e
 	}
 	p.add(span{start: d, end: e, kind: kPhone, form: form})
@@ -815,8 +838,14 @@ func (p *pass) quotedPair(src []byte, i int) int {
 		return 0
 	}
 	key := src[ks:ke]
-	secret, name := isSecretKey(key), isNameKey(key)
-	if !secret && !name {
+	tab := defaultFields
+	if p.r != nil {
+		tab = p.r.fields
+	}
+	fc := tab.class(key)
+	secret, name := fc == keySecret, fc == keyName
+	field := fc > keyName && fc != fieldShape && fc != fieldKeep
+	if !secret && !name && !field {
 		return 0
 	}
 	j := ke + 1
@@ -847,6 +876,14 @@ func (p *pass) quotedPair(src []byte, i int) int {
 	v := src[vs:ve]
 	switch {
 	case len(v) == 0, secret && string(v) == Removed, !secret && IsPseudonym(string(v)):
+	case field && isFieldPseudonym(v):
+	case field && (bytes.IndexByte(v, '\\') >= 0 || p.hasShape(v)):
+		// An escaped value (the walker of the JSON it is in, or the next
+		// layer, sees it unescaped), or one with an id of known shape
+		// inside: the scan goes on into it.
+		return 0
+	case field:
+		p.add(span{start: vs, end: ve, kind: kField, form: Form(fc)})
 	case !secret && !hasWordByte(v):
 		// Punctuation is no name ("}" between quotes of broken JSON):
 		// replaced, it would change how the JSON reads the next time.
@@ -1203,7 +1240,19 @@ func (p *pass) reportAll(src []byte) {
 		if s.kind == kRepl && s.repl == "" {
 			continue
 		}
-		p.report(s.kind, src[s.start:s.end])
+		k := s.kind
+		if k == kField {
+			// An identifier field's value is reported as what its class says.
+			switch uint8(s.form) {
+			case fieldIP:
+				k = kIP
+			case fieldPhone:
+				k = kPhone
+			case keyName:
+				k = kName
+			}
+		}
+		p.report(k, src[s.start:s.end])
 	}
 }
 
@@ -1300,6 +1349,10 @@ func (p *pass) quiet(src []byte) bool {
 		case '.':
 			if i > 0 && isDigit(src[i-1]) {
 				return false
+			}
+		case '-':
+			if i > 0 && src[i-1] == '1' && (i == 1 || !isAlnum(src[i-2])) {
+				return false // "1-425-555-0100"
 			}
 		case 'J':
 			if i >= 2 && src[i-2] == 'e' && src[i-1] == 'y' {

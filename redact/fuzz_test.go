@@ -31,6 +31,11 @@ func addFixtureSeeds(f *testing.F) {
 		"Bearer eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJ4In0.c2ln",
 		"%2272f988bf-86f1-41af-91ab-2d7cd011db47%22",
 		"19:meeting_NjkxYWY2ZDYtZmRhNC00YzZhLWJjMTQtZDE0NDQyMGE2MjZi@thread.v2",
+		`{"tollNumber":"+1 206-485-3005","tollFreeNumbers":["1-425-555-0100","+1 (425) 555-0100"]}`,
+		"call +44 20 7946 0958 or tel:+1.425.555.0100",
+		"/chats/19:abc_DEF-1@thread.tacv2/messages?x=19%3aaa_bb%40unq.gbl.spaces&y=48:notes",
+		`{"conferenceId":"6544573","passcode":"Vs8hT3","macAddress":"00-1A-2B-3C-4D-5E","subnet":"10.0.0.0/24"}`,
+		`{"phone":{"id":"14255550100"},"callerNetwork":{"ipAddress":"10.0.12.7","wifiSsid":"Contoso"}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -44,7 +44,7 @@ var cls = func() (t [256]uint16) {
 			f |= clsLocal | clsHost | clsKey
 		}
 		switch b {
-		case '%', '"', '=', '+', '@', ':', '.', 'J', ' ':
+		case '%', '"', '=', '+', '@', ':', '.', 'J', ' ', '-':
 			f |= clsLook
 		}
 		t[c] = f

@@ -245,6 +245,13 @@ func (p pseudonym) String() string {
 		return hostPrefix + strconv.Itoa(p.n) + hostSuffix
 	case kIP:
 		return ipPseudonym(p.n, p.width == 6).String()
+	case kField:
+		if p.width == 6 {
+			return string(appendMACText(nil, p.n))
+		}
+		return opaquePrefix + strconv.Itoa(p.n)
+	case kThread:
+		return "19:meeting_" + threadPseudo + strconv.Itoa(p.n) + "@thread.v2"
 	}
 	return ""
 }

@@ -412,7 +412,13 @@ func (r *Redactor) jsonValue(p *pass, stack []frame, raw, text []byte, i int, fo
 		*fi++
 	}
 	forced := *fi < len(force) && force[*fi][0] <= i
-	kc := keyClass(key)
+	kc := r.fields.class(key)
+	if kc == keyPlain && len(stack) > 0 && (len(key) == 2 || len(key) == 6) && (string(key) == "id" || string(key) == "number") {
+		// The id or number of a phone identity ({"phone": {"id": "14255550100"}}).
+		if p := stack[len(stack)-1].key; len(p) == 5 && equalFold(p, "phone") {
+			kc = fieldPhone
+		}
+	}
 	switch {
 	case kc == keySecret:
 		if len(raw) > 0 && string(raw) != Removed {
@@ -422,6 +428,8 @@ func (r *Redactor) jsonValue(p *pass, stack []frame, raw, text []byte, i int, fo
 		if len(text) > 0 && !IsPseudonym(string(text)) {
 			return r.appendName(scratch, text)
 		}
+	case kc > keyName:
+		return r.fieldValue(p, kc, text, scratch)
 	default:
 		if o, changed := p.redact(scratch, text); changed {
 			return o

@@ -25,20 +25,27 @@ type Policy struct {
 	// RedactPatterns are extra regular expressions; every match in a body,
 	// header, URL or text is pseudonymised whole, like a display name.
 	RedactPatterns []*regexp.Regexp
+	// Fields extend or override the identifier field table: a field name
+	// (matched whatever its case, '_' and '-') to the class its values
+	// are pseudonymised as: "id", "ip", "mac", "phone", "name", "secret",
+	// "shape" (only what a shape gives away) or "keep" (left as is).
+	Fields map[string]string
 }
 
 // policyFile is the JSON form of a Policy.
 type policyFile struct {
-	KeepPaths      []string `json:"keepPaths"`
-	KeepHeaders    []string `json:"keepHeaders"`
-	RedactPaths    []string `json:"redactPaths"`
-	RedactPatterns []string `json:"redactPatterns"`
+	KeepPaths      []string          `json:"keepPaths"`
+	KeepHeaders    []string          `json:"keepHeaders"`
+	RedactPaths    []string          `json:"redactPaths"`
+	RedactPatterns []string          `json:"redactPatterns"`
+	Fields         map[string]string `json:"fields"`
 }
 
 // LoadPolicy reads a policy from a small JSON file:
 //
 //	{"keepPaths": ["value.#.resourceData.state"], "keepHeaders": ["User-Agent"],
-//	 "redactPaths": ["clientContext"], "redactPatterns": ["EMP-[0-9]{6}"]}
+//	 "redactPaths": ["clientContext"], "redactPatterns": ["EMP-[0-9]{6}"],
+//	 "fields": {"roomNumber": "id", "subnet": "keep"}}
 //
 // Unknown fields are an error, so a misspelt key cannot silently keep data.
 func LoadPolicy(path string) (*Policy, error) {
@@ -52,7 +59,10 @@ func LoadPolicy(path string) (*Policy, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("load policy %s: %w", path, err)
 	}
-	p := &Policy{KeepPaths: f.KeepPaths, KeepHeaders: f.KeepHeaders, RedactPaths: f.RedactPaths}
+	if _, err := parsePolicyFields(f.Fields); err != nil {
+		return nil, fmt.Errorf("load policy %s: %w", path, err)
+	}
+	p := &Policy{KeepPaths: f.KeepPaths, KeepHeaders: f.KeepHeaders, RedactPaths: f.RedactPaths, Fields: f.Fields}
 	for _, s := range f.RedactPatterns {
 		re, err := regexp.Compile(s)
 		if err != nil {

@@ -42,6 +42,8 @@ const (
 	FormHost
 	// FormIP is an IPv4 or IPv6 address.
 	FormIP
+	// FormThread is a Teams thread or chat id: 19:meeting_...@thread.v2, 48:notes.
+	FormThread
 )
 
 var formNames = [...]string{
@@ -58,6 +60,7 @@ var formNames = [...]string{
 	FormName:              "name",
 	FormHost:              "host",
 	FormIP:                "ip",
+	FormThread:            "thread",
 }
 
 // String names the form, for reports and test failures.

@@ -23,9 +23,11 @@ type Redactor struct {
 	mu                                  sync.Mutex
 	guids                               guidTable
 	phones, emails, names, hosts        idTable[string]
+	threads, opaques, macs              idTable[string]
 	ips                                 idTable[netip.Addr]
 	guidN, phoneN, emailN, nameN, hostN atomic.Int64 // the last number issued or reserved
-	ip4N, ip6N                          atomic.Int64
+	ip4N, ip6N, threadN, opaqueN, macN  atomic.Int64
+	fields                              *fieldTable // the field table, with the policy's Fields
 	issued                              []pseudonym // every pseudonym issued, in order
 	taken                               int         // issued[:taken] were returned by TakeNew
 
@@ -47,6 +49,20 @@ func New(p *Policy) *Redactor {
 		policy: p,
 		keepH:  map[string]bool{},
 		layers: map[string]*layerEntry{},
+		fields: defaultFields,
+	}
+	if len(p.Fields) > 0 {
+		// LoadPolicy reported what is wrong in a file; a Policy built in
+		// code keeps the entries that parse.
+		extra := map[string]uint8{}
+		for k, v := range p.Fields {
+			if m, err := parsePolicyFields(map[string]string{k: v}); err == nil {
+				for nk, c := range m {
+					extra[nk] = c
+				}
+			}
+		}
+		r.fields = newFieldTable(extra)
 	}
 	for _, h := range p.KeepHeaders {
 		r.keepH[canonicalHeader(h)] = true
@@ -111,6 +127,14 @@ func (r *Redactor) Text(s string) string {
 		return s
 	}
 	return string(out)
+}
+
+// Learned returns a number that grows each time the Redactor learns a name
+// or host it then replaces wherever it recurs: what was redacted while it
+// was lower may hold that value in clear (see Body's relearn), and is
+// swept by redacting it again.
+func (r *Redactor) Learned() uint64 {
+	return r.lits.Load().generation()
 }
 
 // passes recycles passes and their span slices: every Body, Text and URL
@@ -249,10 +273,29 @@ func learnable(v string) bool {
 	return false
 }
 
+// learnOnce is learn unless a literal of the same text is known already.
+func (r *Redactor) learnOnce(l literal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cur := r.lits.Load(); cur != nil {
+		for _, x := range cur.list {
+			if x.text == l.text {
+				return
+			}
+		}
+	}
+	r.learnLocked(l)
+}
+
 // learn adds a literal to the snapshot every later pass replaces.
 func (r *Redactor) learn(l literal) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.learnLocked(l)
+}
+
+// learnLocked is learn with r.mu held.
+func (r *Redactor) learnLocked(l literal) {
 	next := &literals{}
 	if cur := r.lits.Load(); cur != nil {
 		next.list = append(next.list, cur.list...)
@@ -282,7 +325,7 @@ func (r *Redactor) replacement(dst []byte, s span, v []byte) []byte {
 	case kSecret:
 		return append(dst, Removed...)
 	case kPhone:
-		return appendPhonePseudonym(dst, r.phoneNum(v), len(v))
+		return r.appendPhoneWritten(dst, v)
 	case kEmail:
 		var buf [128]byte
 		addr := appendLower(buf[:0], v)
@@ -309,6 +352,15 @@ func (r *Redactor) replacement(dst []byte, s span, v []byte) []byte {
 		return r.appendHost(dst, appendLower(buf[:0], v))
 	case kName:
 		return r.appendName(dst, v)
+	case kThread:
+		return r.appendThread(dst, v)
+	case kField:
+		q := r.newPass()
+		defer q.release()
+		if o := r.fieldValue(q, uint8(s.form), v, dst); o != nil {
+			return o
+		}
+		return append(dst, v...)
 	default:
 		return append(dst, s.repl...)
 	}

@@ -10,7 +10,9 @@ import (
 type Finding struct {
 	// Where is the location the caller passed to Scan.
 	Where string
-	// Kind is "jwt", "secret", "guid", "phone", "email", "ip", "host" or "name".
+	// Kind is "jwt", "secret", "guid", "phone", "email", "ip", "host",
+	// "name", "thread" (a Teams thread or chat id) or "id" (the value of
+	// an identifier field: a meeting id, passcode, MAC address, ...).
 	Kind string
 	// Masked shows just enough of the value to find it: "eyJh…Aw (1619 chars)".
 	Masked string
@@ -20,8 +22,10 @@ type Finding struct {
 // runs the same detection as Redactor, so whatever a Redactor would still
 // change is a finding: a JWT anywhere; a bearer token or a secret-named
 // field (JSON, form, query) with a value other than Removed; a
-// GUID, phone number, email address, IP address, non-Microsoft host or name
-// field that is not a pseudonym. base64 and percent-encoded text is opened.
+// GUID, phone number (in any written form), email address, IP address,
+// non-Microsoft host, Teams thread id, name field or identifier field (see
+// the field table) that is not a pseudonym. base64 and percent-encoded
+// text is opened.
 //
 // Not reported: pseudonyms (by shape, and those given to NewScanner),
 // Removed, the nil GUID, loopback and documentation addresses, Microsoft and
@@ -45,7 +49,7 @@ func NewScanner(pseudonyms []string) *Scanner {
 
 var kindNames = [...]string{
 	kGUID: "guid", kSecret: "secret", kPhone: "phone", kEmail: "email",
-	kIP: "ip", kHost: "host", kName: "name", kRepl: "secret",
+	kIP: "ip", kHost: "host", kName: "name", kRepl: "secret", kThread: "thread", kField: "id",
 }
 
 // Scan returns the findings in data, each labelled with where; the same

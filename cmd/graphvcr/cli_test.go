@@ -164,6 +164,25 @@ func TestScan(t *testing.T) {
 			t.Errorf("stdout %q, want %q", r.stdout, want)
 		}
 	})
+	t.Run("unswept warns", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "unswept.bolt")
+		w, err := cassette.Create(path, cassette.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Append(t.Context(), fixtureEvents()[0]); err != nil {
+			t.Fatal(err)
+		}
+		w.Close() // no MarkSwept: what a killed recorder leaves
+		r := graphvcr(t, nil, "scan", path)
+		wantSuccess(t, r)
+		if want := path + ": warning: not swept: "; !strings.HasPrefix(r.stdout, want) || !strings.Contains(r.stdout, "re-record and stop with Ctrl-C") {
+			t.Errorf("stdout %q, want a line starting %q saying what to do", r.stdout, want)
+		}
+		if !strings.Contains(r.stdout, path+": clean, 1 event\n") {
+			t.Errorf("stdout %q does not report the events clean", r.stdout)
+		}
+	})
 	t.Run("findings exit 1", func(t *testing.T) {
 		r := graphvcr(t, nil, "scan", clean, dirty)
 		wantFailure(t, r, 1, "scan: ", "in 1 of 2 cassettes")

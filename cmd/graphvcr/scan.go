@@ -57,9 +57,30 @@ type scanFinding struct {
 
 // scanResult is what scan found in one cassette.
 type scanResult struct {
-	File     string        `json:"file"`
-	Events   int           `json:"events"`
+	File   string `json:"file"`
+	Events int    `json:"events"`
+	// Swept is the cassette's sweep status: "yes", "no" or "unknown".
+	Swept string `json:"swept"`
+	// Warning says what an unswept cassette may hold that scan cannot see.
+	Warning  string        `json:"warning,omitempty"`
 	Findings []scanFinding `json:"findings"`
+}
+
+// sweepWarning says what may remain in clear in a cassette that was not
+// swept, and what to do. A warning does not change scan's exit status:
+// scan reports what it sees; a value learned late is, by definition,
+// something that looks like nothing in the events before it.
+func sweepWarning(s cassette.SweepState) string {
+	switch s {
+	case cassette.SweepPending:
+		return "not swept: the recorder did not stop cleanly (killed?), so a name or host learned from a later event " +
+			"may remain in clear in free text of the events before it; re-record and stop with Ctrl-C, " +
+			"or check the free-text fields (messages, subjects) by hand before sharing"
+	case cassette.SweepUnknown:
+		return "recorded by a graphvcr that did not sweep: a name or host learned from a later event may remain in clear " +
+			"in free text of the events before it; re-record with this version before sharing"
+	}
+	return ""
 }
 
 // scan checks every cassette in opts.Paths and reports to w. It returns a
@@ -113,6 +134,8 @@ func scanFile(ctx context.Context, path string) (scanResult, error) {
 		return res, err
 	}
 	defer r.Close()
+	res.Swept = r.Meta().Swept.String()
+	res.Warning = sweepWarning(r.Meta().Swept)
 
 	s := redact.NewScanner(r.Pseudonyms())
 	err = r.Each(func(e *cassette.Event) error {
@@ -162,9 +185,12 @@ func scanHeader(add func(string, []byte), prefix string, h http.Header) {
 	}
 }
 
-// writeScanText prints one line per finding, "FILE seq N WHERE: KIND MASKED",
-// or "FILE: clean, N events".
+// writeScanText prints "FILE: warning: ..." for an unswept cassette, then
+// one line per finding, "FILE seq N WHERE: KIND MASKED", or "FILE: clean, N events".
 func writeScanText(w io.Writer, res scanResult) {
+	if res.Warning != "" {
+		fmt.Fprintf(w, "%s: warning: %s\n", res.File, res.Warning)
+	}
 	if len(res.Findings) == 0 {
 		fmt.Fprintf(w, "%s: clean, %d %s\n", res.File, res.Events, plural(res.Events, "event", "events"))
 		return

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/graphvcr/graphvcr/cassette"
+)
+
+// TestScanPlantedKinds plants each kind the redactor learned to find (a
+// phone in a written form, a thread id, the values of identifier fields)
+// in a copy of a clean sample cassette, and checks that scan names each
+// one, while the sample cassettes themselves scan clean, with no warning.
+func TestScanPlantedKinds(t *testing.T) {
+	samples, err := filepath.Glob(filepath.Join("..", "..", "cassettes", "*.bolt"))
+	if err != nil || len(samples) == 0 {
+		t.Fatalf("no sample cassettes: %v", err)
+	}
+	r := graphvcr(t, nil, append([]string{"scan"}, samples...)...)
+	wantSuccess(t, r)
+	if strings.Contains(r.stdout, "warning") || strings.Count(r.stdout, ": clean, ") != len(samples) {
+		t.Errorf("sample cassettes do not all scan clean and swept:\n%s", r.stdout)
+	}
+
+	planted := []struct{ name, body, kind string }{
+		{"written phone", `{"tollNumber":"+1 206-485-3005"}`, "phone"},
+		{"phone without plus", `{"message":"call 1-425-555-0100"}`, "phone"},
+		{"thread id", `{"threadId":"19:meeting_MjQ5NmUyZTktNTU5Ni00ZDA4@thread.v2"}`, "thread"},
+		{"chat id", `{"chatId":"19:aa_bb@unq.gbl.spaces"}`, "thread"},
+		{"conference id", `{"conferenceId":"6544573"}`, "id"},
+		{"passcode", `{"passcode":"Vs8hT3"}`, "id"},
+		{"mac address", `{"macAddress":"00-1A-2B-3C-4D-5E"}`, "id"},
+		{"subnet", `{"subnet":"10.0.12.0"}`, "ip"},
+		{"device name", `{"captureDeviceName":"Jabra Evolve 75"}`, "name"},
+	}
+	for _, tc := range planted {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := os.ReadFile(samples[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "planted.bolt")
+			if err := os.WriteFile(path, src, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			w, err := cassette.Create(path, cassette.CreateOptions{Append: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := &cassette.Event{Kind: cassette.KindGraph, Request: cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/x"},
+				Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tc.body)}}
+			if err := w.Append(t.Context(), ev); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.MarkSwept(); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r := graphvcr(t, nil, "scan", path)
+			wantFailure(t, r, 1, "scan: 1 finding")
+			if want := " response.body: " + tc.kind + " "; !strings.Contains(r.stdout, want) {
+				t.Errorf("scan does not report the planted %s as %q:\n%s", tc.name, tc.kind, r.stdout)
+			}
+		})
+	}
+}
