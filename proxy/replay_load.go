@@ -13,6 +13,8 @@ import (
 
 // load reads the cassette's heads once (response bodies stay on disk) into
 // the matcher, the token endpoint's list and the notifications to schedule.
+// Anything else built from every recorded head (a fault plan, from
+// timeline.HeadOf of each) belongs in this one walk.
 func (r *Replayer) load() ([]*notification, error) {
 	rd := r.cfg.Cassette
 	r.m = match.New(rd.Pseudonyms())

@@ -12,6 +12,7 @@ import (
 )
 
 // serveGraph answers a Graph request with the recorded exchange matching it.
+// The request is matched and reported here; what is served is answer's.
 func (r *Replayer) serveGraph(w http.ResponseWriter, req *http.Request) {
 	arrived := time.Now()
 	body, err := readBody(req)
@@ -26,6 +27,16 @@ func (r *Replayer) serveGraph(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.noteMatch(c, first, req.Method, uri, arrived)
+	r.answer(w, req, c, first, uri, arrived)
+}
+
+// answer serves the recorded exchange c that a live request matched (first
+// is its first use): held unanswered when the bot abandoned it, else the
+// recorded answer after the recorded latency, or no answer when recording
+// got none; then it starts the clock of the notifications c triggers. It is
+// the one place that decides what a matched request gets: a step that
+// changes that (a fault answering otherwise, or later) goes here.
+func (r *Replayer) answer(w http.ResponseWriter, req *http.Request, c *match.Candidate, first bool, uri string, arrived time.Time) {
 	if c.Abandoned > 0 {
 		r.answered(c, first)
 		r.holdAbandoned(req, c, uri, arrived)
