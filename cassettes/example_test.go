@@ -11,7 +11,7 @@ import (
 )
 
 // TestReplayExample is the README's example of replaying a cassette in a
-// bot's own go test (readme_test.go checks the README shows this code).
+// bot's own go test (cmd/graphvcr/readme_test.go checks the README shows this code).
 // graphtest's sample bot plays the bot under test; it validates every
 // notification's token and answers 401 to one that fails, which the strict
 // replay would report.

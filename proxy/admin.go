@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 )
@@ -26,15 +27,16 @@ func isLoopbackRequest(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// isLoopbackAddr reports whether a listen address binds only loopback
-// ("127.0.0.1:8080", "[::1]:0", "localhost:8080"); ":8080" binds every
-// interface and is not.
-func isLoopbackAddr(addr string) bool {
+// IsLoopbackAddr reports whether a listen address binds only the loopback
+// interface ("127.0.0.1:8080", "[::1]:0", "localhost:8080" in any case);
+// ":8080" and "0.0.0.0:8080" bind every interface and are not. The recorder
+// and the command line warn about a listener that is not.
+func IsLoopbackAddr(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		host = addr
 	}
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
@@ -80,18 +82,23 @@ func (a *adminHandler) health(w http.ResponseWriter, r *http.Request) {
 	if a.ready != nil && !a.ready.Load() {
 		status, code = "starting", http.StatusServiceUnavailable
 	}
-	writeAdminJSON(w, code, map[string]string{"status": status, "mode": a.mode})
+	writeJSON(w, code, map[string]string{"status": status, "mode": a.mode})
 }
 
-// writeAdminJSON answers with v as JSON.
-func writeAdminJSON(w http.ResponseWriter, code int, v any) {
+// writeJSON answers with v as JSON: every answer graphvcr makes up itself
+// (health, report, offline token and OpenID documents, Graph errors). It is
+// never cached: each describes the session's state or is a fresh token.
+func writeJSON(w http.ResponseWriter, code int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, "graphvcr: encode answer: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	b = append(b, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }

@@ -38,14 +38,6 @@ const (
 	idleConnsPerHost      = 64
 )
 
-// interceptedHosts are the hosts a bot reaches through graphvcr as an HTTPS
-// proxy (forward mode) whose traffic is recorded; every other CONNECT is
-// tunnelled untouched.
-var interceptedHosts = map[string]cassette.Kind{
-	"graph.microsoft.com":       cassette.KindGraph,
-	"login.microsoftonline.com": cassette.KindToken,
-}
-
 // RecordConfig configures a Recorder. The zero value of each field is
 // documented; Bot, Cassette and, for --tls and forward mode, CA are needed.
 type RecordConfig struct {
@@ -302,7 +294,7 @@ func (r *Recorder) listen(ctx context.Context) error {
 		return fmt.Errorf("start recorder: notify listener: %w", err)
 	}
 	for _, a := range []struct{ name, addr string }{{"graph", r.cfg.Listen}, {"notify", r.cfg.NotifyListen}} {
-		if !isLoopbackAddr(a.addr) {
+		if !IsLoopbackAddr(a.addr) {
 			r.log.Warn("listener binds a non-loopback address: anyone who can reach it can use it",
 				"listener", a.name, "addr", a.addr)
 		}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,29 +18,9 @@ import (
 	"github.com/graphvcr/graphvcr/cassette"
 )
 
-// hopByHop are hop-by-hop headers (RFC 9110 §7.6.1): never forwarded, never stored.
-var hopByHop = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
-}
-
-// removeHopHeaders deletes the hop-by-hop headers of h, including those
-// named by its Connection header.
-func removeHopHeaders(h http.Header) {
-	for _, v := range h.Values("Connection") {
-		for _, name := range strings.Split(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				h.Del(name)
-			}
-		}
-	}
-	for _, k := range hopByHop {
-		h.Del(k)
-	}
-}
-
 // rawExchange is one exchange as it crossed graphvcr, before redaction.
 type rawExchange struct {
+	kind       cassette.Kind
 	learnGen   uint64 // the Redactor's Learned() before redacting: see sweep
 	method     string
 	url        string // absolute, as sent to the upstream (or the bot)
@@ -57,9 +36,195 @@ type rawExchange struct {
 	// bearer is a notification's Authorization header, kept only as the
 	// non-secret parts of its JWT; unused for other kinds.
 	bearer string
+	// calls are the calls the exchange is about, as far as known before its
+	// answer: a Graph request's from its URL path, a notification's from
+	// its body.
+	calls []string
 	// mark is a Graph exchange's place in the call tracker, finished once
 	// the exchange is committed; nil for other kinds.
 	mark *relayMark
+	// after is a notification's place in the call tracker: the exchanges
+	// begun up to it may be its trigger (see callTracker.mark).
+	after uint64
+}
+
+// A direction is what differs between the two ways an exchange crosses the
+// recorder: a bot's Graph or token request sent on to its upstream
+// (toUpstream), and a Graph notification sent on to the bot (toBot). relay
+// runs the steps both share; a direction's fields are their differences, so
+// each step is written once, as martian's HAR logger is one more modifier
+// in the chain every request takes.
+type direction struct {
+	// detached makes the request sent on outlive the one received, and
+	// Close end it with errRecorderClosed (see relay and watchAbandon).
+	detached bool
+	// outHeader, when set, adjusts the header sent on.
+	outHeader func(h http.Header)
+	// send sends the request on.
+	send func(r *Recorder, out *http.Request) (*http.Response, error)
+	// received, when set, runs once the request body is read.
+	received func(r *Recorder, x *rawExchange)
+	// committing, when set, completes the event just before its commit,
+	// whether the exchange got an answer or failed.
+	committing func(r *Recorder, x *rawExchange, ev *cassette.Event)
+	// settled runs once the commit is over: committed says whether ev is in
+	// the cassette, plain is the decoded answer (nil after a failure).
+	settled func(r *Recorder, req *http.Request, x *rawExchange, ev *cassette.Event, committed bool, plain []byte)
+
+	// Failure texts: what the request body is ("request"), who the request
+	// goes to ("upstream"), a prefix of a send error, what the answer is
+	// ("response body"), what a failed commit did not do, and the warning
+	// logged when there was no usable answer.
+	body, peer, sendPrefix, answer, unrecorded, failed string
+}
+
+// relayed is what relay hands back for its caller to answer the client
+// with: the answer received or, when text is set, graphvcr's own.
+type relayed struct {
+	status  int
+	text    string      // graphvcr's plain-text answer: a failure, already redacted
+	header  http.Header // the answer's, hop-by-hop headers removed
+	body    []byte      // as received (possibly content-encoded)
+	plain   []byte      // body decoded, when decoded is true
+	decoded bool
+	seq     uint64 // of the committed event
+}
+
+// relay is the step every recorded exchange takes, in either direction d:
+// it copies the request's header without hop-by-hop headers, reads the
+// body (bounded by MaxBody), sends the request on with a context that Close
+// can end, reads the answer (bounded), redacts the exchange and commits it
+// durably, and only then returns the answer for the caller to relay. A
+// failure at any step is recorded as well and answered by graphvcr itself
+// (see fail). x holds the exchange's kind, method and target URL, and what
+// d keeps between steps; arrived is when the request reached graphvcr.
+func (r *Recorder) relay(req *http.Request, d *direction, x *rawExchange, arrived time.Time) relayed {
+	x.reqHeader = req.Header.Clone()
+	removeHopHeaders(x.reqHeader)
+	x.reqHeader.Del("Expect") // the body is already here
+	if d.outHeader != nil {
+		d.outHeader(x.reqHeader)
+	}
+
+	body, err := readBoundedSize(req.Body, r.cfg.MaxBody, req.ContentLength)
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			return r.fail(req, d, x, arrived, 0, http.StatusRequestEntityTooLarge, r.overLimit(d.body+" body"))
+		}
+		return r.fail(req, d, x, arrived, 0, http.StatusBadGateway, "read "+d.body+" body: "+classify(err))
+	}
+	x.reqBody = body
+	if d.received != nil {
+		d.received(r, x)
+	}
+
+	// A detached request does not end with the bot's: Graph may act on it
+	// (create the call, send the invite) and notify about it whether or not
+	// the bot still waits, so its answer is recorded either way. A
+	// notification ends with Graph's request: nobody waits for its answer.
+	parent, closed := req.Context(), error(nil)
+	if d.detached {
+		parent, closed = context.WithoutCancel(parent), errRecorderClosed
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	stop := context.AfterFunc(r.abortCtx, func() { cancel(closed) })
+	defer stop()
+	if d.detached {
+		defer r.watchAbandon(req.Context(), arrived, x, cancel)()
+	}
+	out, err := http.NewRequestWithContext(ctx, req.Method, x.url, bytes.NewReader(body))
+	if err != nil {
+		return r.fail(req, d, x, arrived, 0, http.StatusBadGateway, "build "+d.peer+" request: "+err.Error())
+	}
+	// Shared, not copied: neither a RoundTripper nor a Client (which copies
+	// a request before adding anything) changes the request, and
+	// x.reqHeader is only read (storable and the Redactor copy it).
+	out.Header = x.reqHeader
+	out.ContentLength = int64(len(body))
+	if len(body) == 0 {
+		out.Body = http.NoBody
+	}
+
+	sent := time.Now()
+	resp, err := d.send(r, out)
+	if err != nil {
+		return r.fail(req, d, x, arrived, time.Since(sent), http.StatusBadGateway, d.sendPrefix+classifyUpstream(ctx, err))
+	}
+	answer, err := readBoundedSize(resp.Body, r.cfg.MaxBody, resp.ContentLength)
+	resp.Body.Close()
+	latency := time.Since(sent)
+	if err != nil {
+		failure := "read " + d.answer + ": " + classifyUpstream(ctx, err)
+		if errors.Is(err, errTooLarge) {
+			failure = r.overLimit(d.answer)
+		}
+		return r.fail(req, d, x, arrived, latency, http.StatusBadGateway, failure)
+	}
+	x.status = resp.StatusCode
+	removeHopHeaders(resp.Header) // resp is ours: no copy for what is stored
+	x.respHeader = resp.Header
+	x.respBody = answer
+
+	ev := &cassette.Event{Kind: x.kind, Offset: arrived.Sub(r.start), Latency: latency}
+	if d.committing != nil {
+		d.committing(r, x, ev)
+	}
+	plain, decoded := r.redactInto(ev, x)
+	if err := r.commit(ev, x.learnGen); err != nil {
+		// Durable first: an unrecorded exchange is not relayed. Graph
+		// retries an unacknowledged notification (and the bot, idempotent
+		// on notifications, copes).
+		d.settled(r, req, x, ev, false, nil)
+		return relayed{status: http.StatusInternalServerError, text: "graphvcr: " + d.unrecorded + ": " + err.Error()}
+	}
+	if ev.Abandoned > 0 {
+		r.log.Info("the bot gave up before the answer; the answer is recorded, not relayed",
+			"seq", ev.Seq, "kind", x.kind.String(), "method", req.Method, "status", x.status,
+			"abandoned", ev.Abandoned, "latency", latency)
+	}
+	d.settled(r, req, x, ev, true, plain)
+	return relayed{status: x.status, header: resp.Header, body: answer, plain: plain, decoded: decoded, seq: ev.Seq}
+}
+
+// overLimit is the failure of a body over MaxBody; what names the body.
+func (r *Recorder) overLimit(what string) string {
+	return fmt.Sprintf("%s exceeds the %d-byte limit; raise it with --max-body", what, r.cfg.MaxBody)
+}
+
+// toUpstream is the direction of a bot's Graph and token requests: sent on
+// to their upstream, detached from the bot's request, and asking only for
+// encodings graphvcr can decode and store.
+var toUpstream = direction{
+	detached:  true,
+	outHeader: filterAcceptEncoding,
+	send: func(r *Recorder, out *http.Request) (*http.Response, error) {
+		return r.transport.RoundTrip(out)
+	},
+	settled:    settleUpstream,
+	body:       "request",
+	peer:       "upstream",
+	answer:     "response body",
+	unrecorded: "could not record the exchange, so it was not relayed",
+	failed:     "upstream exchange failed",
+}
+
+// settleUpstream files a committed Graph exchange in the call tracker under
+// the calls it is about: the one in its path, else (a create-call) the one
+// in its answer. One that was not committed is finished by exchange.
+func settleUpstream(r *Recorder, req *http.Request, x *rawExchange, ev *cassette.Event, committed bool, plain []byte) {
+	if !committed {
+		return
+	}
+	var ids []string
+	if x.failure == "" {
+		ids = x.calls // a call in the path wins over the response, as in callIDsOf
+		if ids == nil {
+			ids = callIDsOf(req.Method, req.URL.Path, x.status, plain)
+		}
+	}
+	r.calls.finish(x.mark, ev.Seq, ids)
+	r.calls.saw(ids)
 }
 
 // exchange sends req upstream along rt, records the exchange durably and
@@ -72,108 +237,36 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 	}
 	defer r.inflight.Done()
 
-	target := joinURL(rt.base, req.URL)
-	x := &rawExchange{method: req.Method, url: target}
-	var pathCalls []string // the call in the URL path, found once for begin and finish
+	x := &rawExchange{kind: rt.kind, method: req.Method, url: joinURL(rt.base, req.URL)}
 	if rt.kind == cassette.KindGraph {
 		// Noted on arrival: a notification arriving from now on may be
 		// about this request (see callTracker).
-		pathCalls = callIDsOf(req.Method, req.URL.Path, 0, nil)
-		x.mark = r.calls.begin(req.Method, pathCalls)
+		x.calls = callIDsOf(req.Method, req.URL.Path, 0, nil)
+		x.mark = r.calls.begin(req.Method, x.calls)
 		defer r.calls.finish(x.mark, 0, nil) // for paths that commit nothing
 	}
-	x.reqHeader = req.Header.Clone()
-	removeHopHeaders(x.reqHeader)
-	x.reqHeader.Del("Expect") // the body is already here
-	filterAcceptEncoding(x.reqHeader)
-
-	body, err := readBoundedSize(req.Body, r.cfg.MaxBody, req.ContentLength)
-	if err != nil {
-		if errors.Is(err, errTooLarge) {
-			return r.fail(req, rt, arrived, 0, x, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("request body exceeds the %d-byte limit; raise it with --max-body", r.cfg.MaxBody))
-		}
-		return r.fail(req, rt, arrived, 0, x, http.StatusBadGateway, "read request body: "+classify(err))
+	a := r.relay(req, &toUpstream, x, arrived)
+	if a.text != "" {
+		return textResponse(req, a.status, a.text)
 	}
-	x.reqBody = body
-
-	// The upstream request does not end with the bot's: Graph may act on
-	// it (create the call, send the invite) and notify about it whether or
-	// not the bot still waits, so its answer is recorded either way.
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(req.Context()))
-	defer cancel(nil)
-	stop := context.AfterFunc(r.abortCtx, func() { cancel(errRecorderClosed) })
-	defer stop()
-	defer r.watchAbandon(req.Context(), arrived, x, cancel)()
-	out, err := http.NewRequestWithContext(ctx, req.Method, target, bytes.NewReader(body))
-	if err != nil {
-		return r.fail(req, rt, arrived, 0, x, http.StatusBadGateway, "build upstream request: "+err.Error())
-	}
-	// Shared, not copied: a RoundTripper must not change the request, and
-	// x.reqHeader is only read (storable and the Redactor copy it).
-	out.Header = x.reqHeader
-	out.ContentLength = int64(len(body))
-	if len(body) == 0 {
-		out.Body = http.NoBody
-	}
-
-	sent := time.Now()
-	resp, err := r.transport.RoundTrip(out)
-	if err != nil {
-		return r.fail(req, rt, arrived, time.Since(sent), x, http.StatusBadGateway, classifyUpstream(ctx, err))
-	}
-	respBody, err := readBoundedSize(resp.Body, r.cfg.MaxBody, resp.ContentLength)
-	resp.Body.Close()
-	latency := time.Since(sent)
-	if err != nil {
-		if errors.Is(err, errTooLarge) {
-			return r.fail(req, rt, arrived, latency, x, http.StatusBadGateway,
-				fmt.Sprintf("response body exceeds the %d-byte limit; raise it with --max-body", r.cfg.MaxBody))
-		}
-		return r.fail(req, rt, arrived, latency, x, http.StatusBadGateway, "read response body: "+classifyUpstream(ctx, err))
-	}
-	x.status = resp.StatusCode
-	removeHopHeaders(resp.Header) // resp is ours: no copy for what is stored
-	x.respHeader = resp.Header
-	x.respBody = respBody
-
-	ev := &cassette.Event{Kind: rt.kind, Offset: arrived.Sub(r.start), Latency: latency}
-	plainResp, respDecoded := r.redactInto(ev, x)
-	if err := r.commit(ev, x.learnGen); err != nil {
-		return textResponse(req, http.StatusInternalServerError,
-			"graphvcr: could not record the exchange, so it was not relayed: "+err.Error())
-	}
-
-	if ev.Abandoned > 0 {
-		r.log.Info("the bot gave up before the answer; the answer is recorded, not relayed",
-			"seq", ev.Seq, "kind", rt.kind.String(), "method", req.Method, "status", x.status,
-			"abandoned", ev.Abandoned, "latency", latency)
-	}
-	ids := pathCalls // a call in the path wins over the response, as in callIDsOf
-	if ids == nil {
-		ids = callIDsOf(req.Method, req.URL.Path, x.status, plainResp)
-	}
-	r.calls.finish(x.mark, ev.Seq, ids)
-	r.calls.saw(ids)
 
 	// What is relayed is what was received, except that absolute upstream
-	// URLs point back at the base the bot used.
-	// ev holds redacted copies and the exchange is committed, so the
-	// received header is no longer needed as received: rewrite it in place.
-	relayHeader := resp.Header
+	// URLs point back at the base the bot used. The event holds redacted
+	// copies and is committed, so the received header is no longer needed
+	// as received: rewrite it in place.
 	rw := r.relayRewriter(rt)
-	rw.Header(relayHeader)
-	relay := respBody
-	if respDecoded {
-		if rewritten, changed := rw.Bytes(plainResp); changed {
-			if enc, err := encodeBody(relayHeader.Get("Content-Encoding"), rewritten); err == nil {
-				relay = enc
+	rw.Header(a.header)
+	body := a.body
+	if a.decoded {
+		if rewritten, changed := rw.Bytes(a.plain); changed {
+			if enc, err := encodeBody(a.header.Get("Content-Encoding"), rewritten); err == nil {
+				body = enc
 			} else {
-				r.log.Warn("re-encode rewritten body; relaying it unrewritten", "seq", ev.Seq, "err", err)
+				r.log.Warn("re-encode rewritten body; relaying it unrewritten", "seq", a.seq, "err", err)
 			}
 		}
 	}
-	return relayResponse(req, x.status, relayHeader, relay)
+	return relayResponse(req, a.status, a.header, body)
 }
 
 // Causes of an upstream request's end other than its answer, recorded as
@@ -231,24 +324,27 @@ func classifyUpstream(ctx context.Context, err error) string {
 }
 
 // fail records an exchange that got no (usable) answer and returns the
-// error response the bot is given: status and a text naming the failure.
-func (r *Recorder) fail(req *http.Request, rt route, arrived time.Time, latency time.Duration,
-	x *rawExchange, status int, failure string) *http.Response {
+// answer graphvcr gives the client: status and a text naming the failure.
+func (r *Recorder) fail(req *http.Request, d *direction, x *rawExchange, arrived time.Time,
+	latency time.Duration, status int, failure string) relayed {
 	msg := "graphvcr: " + failure
 	x.status = status
 	x.respHeader = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
 	x.respBody = []byte(msg)
 	x.failure = failure
-	ev := &cassette.Event{Kind: rt.kind, Offset: arrived.Sub(r.start), Latency: latency}
-	r.redactInto(ev, x)
-	if err := r.commit(ev, x.learnGen); err != nil {
-		msg += "; and it could not be recorded: " + err.Error()
-	} else {
-		r.calls.finish(x.mark, ev.Seq, nil)
+	ev := &cassette.Event{Kind: x.kind, Offset: arrived.Sub(r.start), Latency: latency}
+	if d.committing != nil {
+		d.committing(r, x, ev)
 	}
-	r.log.Warn("upstream exchange failed", "seq", ev.Seq, "kind", rt.kind.String(),
+	r.redactInto(ev, x)
+	err := r.commit(ev, x.learnGen)
+	if err != nil {
+		msg += "; and it could not be recorded: " + err.Error()
+	}
+	d.settled(r, req, x, ev, err == nil, nil)
+	r.log.Warn(d.failed, "seq", ev.Seq, "kind", x.kind.String(),
 		"method", req.Method, "status", status, "failure", ev.Error)
-	return textResponse(req, status, r.redactedText(msg))
+	return relayed{status: status, text: r.redactedText(msg)}
 }
 
 // redactInto fills ev's request, response, error and (for a notification)
@@ -336,7 +432,7 @@ func (r *Recorder) storable(h http.Header, body []byte) (http.Header, []byte, bo
 func (r *Recorder) relayRewriter(rt route) urlRewriter {
 	graphBase, tokenBase := rt.clientBase, rt.clientBase
 	if rt.forward {
-		graphBase, tokenBase = "https://graph.microsoft.com", "https://login.microsoftonline.com"
+		graphBase, tokenBase = "https://"+graphHost, "https://"+loginHost
 		if rt.kind == cassette.KindToken {
 			tokenBase = rt.clientBase
 		} else {

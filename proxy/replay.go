@@ -344,7 +344,7 @@ func (r *Replayer) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	case isAdminPath(req.URL.Path):
 		r.admin.ServeHTTP(w, req)
 	case r.serveMetadata(w, req):
-	case isTokenPath(req.URL.Path) && r.tokens.serve(r, w, req):
+	case r.tokens.serve(r, w, req):
 	default:
 		r.serveGraph(w, req)
 	}

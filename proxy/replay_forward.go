@@ -6,20 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 )
-
-// replayHosts are the hosts a bot reaches through graphvcr as its
-// HTTPS_PROXY in replay: those recorded in forward mode, and those serving
-// the OpenID documents of notification tokens. Every other CONNECT is
-// refused: replay is offline.
-var replayHosts = map[string]bool{
-	"graph.microsoft.com":       true,
-	"login.microsoftonline.com": true,
-	"api.aps.skype.com":         true,
-	"login.botframework.com":    true,
-}
 
 // tunnels serves the requests inside CONNECT tunnels (HTTPS_PROXY) with the
 // Replayer's own handler: TLS is terminated with a leaf from the CA for the
@@ -43,16 +31,12 @@ func (r *Replayer) startTunnels() {
 	}()
 }
 
-// serveConnect answers a CONNECT to one of replayHosts and hands the
+// serveConnect answers a CONNECT to one of knownHosts and hands the
 // connection, TLS-wrapped, to the tunnel server.
 func (r *Replayer) serveConnect(w http.ResponseWriter, req *http.Request) {
 	host := req.Host
-	name := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		name = h
-	}
-	name = strings.ToLower(name)
-	if !replayHosts[name] {
+	name := hostName(host)
+	if _, ok := knownHosts[name]; !ok {
 		http.Error(w, "graphvcr replay is offline: no tunnel to "+host, http.StatusForbidden)
 		return
 	}

@@ -65,7 +65,7 @@ func writeGraphError(w http.ResponseWriter, status int, code, msg string, inner 
 		inner = map[string]any{}
 	}
 	inner["date"] = time.Now().UTC().Format(time.RFC3339)
-	writeReplayJSON(w, status, map[string]any{"error": map[string]any{
+	writeJSON(w, status, map[string]any{"error": map[string]any{
 		"code": code, "message": msg, "innerError": inner,
 	}})
 }

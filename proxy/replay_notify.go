@@ -21,22 +21,6 @@ const (
 	deliveryTimeout  = 30 * time.Second // one attempt, bot's answer included
 )
 
-// notifyDropHeaders are recorded notification headers never sent: the
-// recorded bearer token (a removed secret), lengths and encodings of the
-// stored (decoded) body, and hop-by-hop headers.
-var notifyDropHeaders = map[string]bool{
-	"Authorization":     true,
-	"Content-Length":    true,
-	"Content-Encoding":  true,
-	"Transfer-Encoding": true,
-	"Connection":        true,
-	"Host":              true,
-	"Keep-Alive":        true,
-	"Proxy-Connection":  true,
-	"Upgrade":           true,
-	"Cookie":            true,
-}
-
 // deliver posts one notification to the bot, with the session's bindings
 // applied, retrying briefly while the bot can not be reached.
 func (r *Replayer) deliver(ctx context.Context, n *notification) delivery {
@@ -143,7 +127,7 @@ func (r *Replayer) notificationRequest(n *notification) (*preparedRequest, error
 		path = string(rn.Body([]byte(n.path)))
 	})
 	for k := range header {
-		if notifyDropHeaders[http.CanonicalHeaderKey(k)] {
+		if notificationDropHeaders[http.CanonicalHeaderKey(k)] {
 			delete(header, k)
 		}
 	}

@@ -3,7 +3,6 @@ package proxy
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -26,13 +25,7 @@ const (
 	msConfigPath  = "/v1/.well-known/openidconfiguration" // compared lower case
 	apsKeysPath   = "/v1/keys"
 	botFwKeysPath = "/v1/.well-known/keys"
-
-	apsHost   = "api.aps.skype.com"
-	botFwHost = "login.botframework.com"
 )
-
-// metadataHosts are the publishers graphvcr answers for, whatever the path.
-var metadataHosts = map[string]bool{apsHost: true, botFwHost: true}
 
 // openIDEndpoint publishes the Signer's key to the bot.
 type openIDEndpoint struct {
@@ -125,12 +118,9 @@ func (r *Replayer) Issuer() string { return r.openid.issuer }
 // host. It reports false for any other request. These requests are never a
 // divergence.
 func (r *Replayer) serveMetadata(w http.ResponseWriter, req *http.Request) bool {
-	host := strings.ToLower(req.Host)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
+	host := hostName(req.Host)
 	kind := metadataPath(req.URL.Path)
-	if kind == "" && !metadataHosts[host] {
+	if kind == "" && !knownHosts[host].metadata {
 		return false
 	}
 	if kind == "" {
@@ -172,7 +162,7 @@ func (r *Replayer) serveOpenIDDoc(w http.ResponseWriter, req *http.Request, kind
 		}
 		base = scheme + "://" + req.Host
 	}
-	writeReplayJSON(w, http.StatusOK, map[string]any{
+	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                r.openid.issuer,
 		"authorization_endpoint":                "https://invalid.botframework.com",
 		"jwks_uri":                              base + keysPath,

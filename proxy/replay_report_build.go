@@ -77,5 +77,5 @@ func (r *Replayer) serveReport(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "graphvcr: method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	writeAdminJSON(w, http.StatusOK, r.Report())
+	writeJSON(w, http.StatusOK, r.Report())
 }

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -151,7 +150,7 @@ func (r *Replayer) noteMatch(c *match.Candidate, first bool, method, uri string,
 func writeRecorded(w http.ResponseWriter, status int, header http.Header, body []byte) {
 	h := w.Header()
 	for k, vs := range header {
-		if hopHeaders[http.CanonicalHeaderKey(k)] {
+		if responseDropHeaders[http.CanonicalHeaderKey(k)] {
 			continue
 		}
 		h[k] = vs
@@ -162,18 +161,6 @@ func writeRecorded(w http.ResponseWriter, status int, header http.Header, body [
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-// hopHeaders are recorded response headers never replayed.
-var hopHeaders = map[string]bool{
-	"Content-Length":    true,
-	"Content-Encoding":  true,
-	"Transfer-Encoding": true,
-	"Connection":        true,
-	"Keep-Alive":        true,
-	"Trailer":           true,
-	"Upgrade":           true,
-	"Proxy-Connection":  true,
 }
 
 // render returns the recorded response of c as the bot gets it now: its
@@ -241,17 +228,4 @@ func (rc *renderCache) put(seq, gen uint64, h http.Header, b []byte) {
 	}
 	rc.items[seq] = rendered{gen: gen, header: h, body: b}
 	rc.bytes += len(b)
-}
-
-// writeReplayJSON answers with v as JSON (token endpoint, Graph errors).
-func writeReplayJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "graphvcr: encode answer: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(code)
-	_, _ = w.Write(b)
 }

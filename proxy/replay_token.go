@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,26 +20,8 @@ import (
 )
 
 // The token endpoint and the discovery documents MSAL and azidentity fetch
-// first are answered offline: the bot needs no tenant and no secret, and
-// whatever bearer token it then sends is accepted.
-var (
-	tokenEndpointPath = regexp.MustCompile(`^/([^/]+)/oauth2/(?:v2\.0/)?token$`)
-	openIDConfigPath  = regexp.MustCompile(`^/([^/]+)/(?:v2\.0/)?\.well-known/openid-configuration$`)
-	instancePath      = regexp.MustCompile(`^/(?:common|[^/]+)/discovery/instance$`)
-)
-
-// tokenClass says which offline answer a path gets; "" for none.
-func tokenClass(path string) string {
-	switch {
-	case tokenEndpointPath.MatchString(path):
-		return "token"
-	case openIDConfigPath.MatchString(path):
-		return "openid"
-	case instancePath.MatchString(path):
-		return "instance"
-	}
-	return ""
-}
+// first (see loginPaths) are answered offline: the bot needs no tenant and
+// no secret, and whatever bearer token it then sends is accepted.
 
 // tokenLifetime is the expires_in of synthetic tokens.
 const tokenLifetime = time.Hour
@@ -67,7 +48,7 @@ func (t *tokenEndpoint) init() error {
 // reporting false when its path is not one of them.
 func (t *tokenEndpoint) add(c *match.Candidate) bool {
 	path, _, _ := strings.Cut(c.URL, "?")
-	cls := tokenClass(path)
+	_, cls, _ := loginPath(path)
 	if cls == "" {
 		return false
 	}
@@ -88,7 +69,7 @@ func (t *tokenEndpoint) tokenAnswer(r *Replayer, tok string) []byte {
 	minimal := fmt.Appendf(nil, `{"token_type":"Bearer","expires_in":%d,"ext_expires_in":%d,"access_token":%q}`, secs, secs, tok)
 	t.mu.Lock()
 	var seq uint64
-	for _, c := range t.recorded["token"] {
+	for _, c := range t.recorded[loginToken] {
 		if c.Status == http.StatusOK && c.ErrText == "" {
 			seq = c.Seq
 			break
@@ -144,13 +125,11 @@ func (t *tokenEndpoint) request(appID string) TokenRequest {
 // serve answers a login request, reporting false when the path is not one
 // it answers (the matcher then tries the cassette).
 func (t *tokenEndpoint) serve(r *Replayer, w http.ResponseWriter, req *http.Request) bool {
-	path := req.URL.Path
-	cls := tokenClass(path)
+	tenant, cls, _ := loginPath(req.URL.Path)
 	switch {
-	case cls == "token" && req.Method == http.MethodPost:
-		tenant := tokenEndpointPath.FindStringSubmatch(path)[1]
+	case cls == loginToken && req.Method == http.MethodPost:
 		if err := req.ParseForm(); err != nil {
-			writeReplayJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "graphvcr: " + err.Error()})
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "error_description": "graphvcr: " + err.Error()})
 			return true
 		}
 		clientID := req.PostForm.Get("client_id")
@@ -159,7 +138,7 @@ func (t *tokenEndpoint) serve(r *Replayer, w http.ResponseWriter, req *http.Requ
 		t.mu.Unlock()
 		tok, err := t.token(tenant, clientID, req.PostForm.Get("scope"))
 		if err != nil {
-			writeReplayJSON(w, http.StatusInternalServerError, map[string]any{"error": "server_error", "error_description": "graphvcr: " + err.Error()})
+			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "server_error", "error_description": "graphvcr: " + err.Error()})
 			return true
 		}
 		body := t.tokenAnswer(r, tok)
@@ -167,10 +146,9 @@ func (t *tokenEndpoint) serve(r *Replayer, w http.ResponseWriter, req *http.Requ
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)
-	case cls == "openid" && (req.Method == http.MethodGet || req.Method == http.MethodHead):
-		tenant := openIDConfigPath.FindStringSubmatch(path)[1]
+	case cls == loginOpenID && (req.Method == http.MethodGet || req.Method == http.MethodHead):
 		base := r.url + "/" + tenant
-		writeReplayJSON(w, http.StatusOK, map[string]any{
+		writeJSON(w, http.StatusOK, map[string]any{
 			"issuer":                                "https://login.microsoftonline.com/" + tenant + "/v2.0",
 			"token_endpoint":                        base + "/oauth2/v2.0/token",
 			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
@@ -185,9 +163,9 @@ func (t *tokenEndpoint) serve(r *Replayer, w http.ResponseWriter, req *http.Requ
 			"tenant_region_scope":                   "NA",
 			"cloud_instance_name":                   "microsoftonline.com",
 		})
-	case cls == "instance" && (req.Method == http.MethodGet || req.Method == http.MethodHead):
+	case cls == loginInstance && (req.Method == http.MethodGet || req.Method == http.MethodHead):
 		host := req.Host
-		writeReplayJSON(w, http.StatusOK, map[string]any{
+		writeJSON(w, http.StatusOK, map[string]any{
 			"tenant_discovery_endpoint": r.url + "/common/v2.0/.well-known/openid-configuration",
 			"api-version":               "1.1",
 			"metadata": []map[string]any{{

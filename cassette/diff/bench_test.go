@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/cassette/diff"
 )
 
@@ -74,8 +75,8 @@ func benchSessions(b *testing.B, n, pad int) (string, string, int64) {
 		}
 	}
 	pa, pb := filepath.Join(fixtures.dir, fmt.Sprintf("a-%d.bolt", pad)), filepath.Join(fixtures.dir, fmt.Sprintf("b-%d.bolt", pad))
-	writeAt(b, pa, a)
-	writeAt(b, pb, bb)
+	cassettetest.Write(b, pa, meta, a)
+	cassettetest.Write(b, pb, meta, bb)
 	fixtures.paths[pad], fixtures.sizes[pad] = [2]string{pa, pb}, bodies
 	return pa, pb, bodies
 }

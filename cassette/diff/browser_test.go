@@ -2,78 +2,16 @@ package diff_test
 
 import (
 	"bytes"
-	"context"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/graphvcr/graphvcr/cassette/diff"
+	"github.com/graphvcr/graphvcr/cassette/internal/browsertest"
 )
-
-// browser starts a headless Chromium (.ci/install-browser installs it) with
-// its own profile, stopped with the test. Without one the test is skipped,
-// except under CI=true, where that is a failure.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	exe := "/usr/bin/chromium"
-	if _, err := os.Stat(exe); err != nil {
-		exe, _ = exec.LookPath("chromium")
-	}
-	if exe == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium not installed: run .ci/install-browser")
-		}
-		t.Skip("chromium not installed: run .ci/install-browser")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.WithoutCancel(t.Context()), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		if err := chromedp.Cancel(ctx); err != nil {
-			t.Logf("close browser: %v", err)
-		}
-		cancel()
-		cancelAlloc()
-	})
-	return ctx
-}
-
-// inBrowser runs steps, failing the test on an error.
-func inBrowser[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		t.Fatalf("browser: %v", err)
-	}
-	return v
-}
-
-// steps runs browser steps in order, failing the test on an error.
-func steps(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatalf("browser: %v", err)
-	}
-}
 
 // TestHTMLInBrowser loads the HTML comparison of two sessions that differ
 // in every way in Chromium: the page loads nothing from elsewhere and logs
@@ -105,26 +43,16 @@ func TestHTMLInBrowser(t *testing.T) {
 		}
 	}
 
-	const endMark = "graphvcr-test-end"
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/"+endMark {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write(page.Bytes())
-	}))
-	defer srv.Close()
-
-	ctx := browser(t)
+	base := browsertest.Serve(t, map[string][]byte{"/": page.Bytes()})
+	ctx := browsertest.Start(t)
 	console := chromedp.Console(ctx)
 	requests := chromedp.Events(ctx, network.RequestWillBeSent)
-	steps(t, ctx, chromedp.Navigate(srv.URL+"/"), chromedp.WaitReady(chromedp.CSS("table")))
+	browsertest.Do(t, ctx, chromedp.Navigate(base+"/"), chromedp.WaitReady(chromedp.CSS("table")))
 
 	type shown struct {
 		Kind, Text, RowClass, Background string
 	}
-	diffs := inBrowser(t, ctx, chromedp.Evaluate[[]shown](`Array.from(document.querySelectorAll("li.d")).map(li => {
+	diffs := browsertest.Run(t, ctx, chromedp.Evaluate[[]shown](`Array.from(document.querySelectorAll("li.d")).map(li => {
 		const tr = li.closest("tr");
 		return {Kind: li.dataset.kind, Text: li.textContent, RowClass: tr.className,
 			Background: getComputedStyle(tr.querySelector("td")).backgroundColor};
@@ -133,7 +61,7 @@ func TestHTMLInBrowser(t *testing.T) {
 	if len(diffs) != len(want) {
 		t.Fatalf("page lists %d differences, the comparison found %d", len(diffs), len(want))
 	}
-	sameBackground := inBrowser(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("tr.same td")).backgroundColor`))
+	sameBackground := browsertest.Run(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("tr.same td")).backgroundColor`))
 	for i, d := range diffs {
 		w := want[i]
 		if d.Kind != string(w.Kind) {
@@ -147,52 +75,32 @@ func TestHTMLInBrowser(t *testing.T) {
 		}
 	}
 	// Each row that differs is highlighted too, not only its list.
-	rows := inBrowser(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("tr.row:not(.same)")).map(tr => getComputedStyle(tr.querySelector("td")).backgroundColor)`))
+	rows := browsertest.Run(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("tr.row:not(.same)")).map(tr => getComputedStyle(tr.querySelector("td")).backgroundColor)`))
 	for _, bg := range rows {
 		if bg == sameBackground {
 			t.Errorf("a row that differs has the background of equal rows (%s)", bg)
 		}
 	}
-	if inBrowser(t, ctx, chromedp.Evaluate[bool](`window.pwned === 1`)) {
+	if browsertest.Run(t, ctx, chromedp.Evaluate[bool](`window.pwned === 1`)) {
 		t.Error("recorded content ran as script")
 	}
 
 	// "differences only" hides the equal rows and nothing else.
-	all := inBrowser(t, ctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("tr.row")).filter(e => e.checkVisibility()).length`))
-	steps(t, ctx, chromedp.Click(chromedp.CSS("#only")))
-	only := inBrowser(t, ctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("tr.row")).filter(e => e.checkVisibility()).length`))
+	all := browsertest.Run(t, ctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("tr.row")).filter(e => e.checkVisibility()).length`))
+	browsertest.Do(t, ctx, chromedp.Click(chromedp.CSS("#only")))
+	only := browsertest.Run(t, ctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("tr.row")).filter(e => e.checkVisibility()).length`))
 	if changed := len(rows); all <= changed || only != changed {
 		t.Errorf("%d rows visible, %d with differences only; want %d", all, only, changed)
 	}
 	if dir := os.Getenv("GRAPHVCR_ARTIFACTS"); dir != "" { // for CI to publish
-		shot := inBrowser(t, ctx, chromedp.FullScreenshot(90))
+		shot := browsertest.Run(t, ctx, chromedp.FullScreenshot(90))
 		if err := os.WriteFile(filepath.Join(dir, "diff.png"), shot, 0o644); err != nil {
 			t.Errorf("save screenshot: %v", err)
 		}
 	}
 
-	// Console errors and outside requests, up to a mark the test writes last.
-	inBrowser(t, ctx, chromedp.Evaluate[chromedp.Void](`fetch("/`+endMark+`").catch(() => {}); console.log("`+endMark+`")`))
-	for m, err := range console {
-		if err != nil {
-			t.Fatalf("console: %v", err)
-		}
-		if m.Text == endMark {
-			break
-		}
-		if m.Type == chromedp.ConsoleError || m.IsException() {
-			t.Errorf("page problem: %s", m.String())
-		}
-	}
-	for ev, err := range requests {
-		if err != nil {
-			t.Fatalf("requests: %v", err)
-		}
-		if strings.HasSuffix(ev.Request.URL, "/"+endMark) {
-			break
-		}
-		if !strings.HasPrefix(ev.Request.URL, srv.URL+"/") {
-			t.Errorf("page requested %s", ev.Request.URL)
-		}
+	// Console errors and outside requests.
+	for _, p := range browsertest.PageProblems(t, ctx, console, requests, base) {
+		t.Errorf("page problem: %s", p)
 	}
 }

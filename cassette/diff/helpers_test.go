@@ -3,12 +3,12 @@ package diff_test
 import (
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/cassette/diff"
 )
 
@@ -72,31 +72,13 @@ func session(first int) []*cassette.Event {
 	}
 }
 
+// meta is the meta of every session the tests compare.
+var meta = cassette.Meta{Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Version: "test", Upstream: graphHost}
+
 // write stores events in a new cassette in the test's temp dir.
 func write(t testing.TB, events []*cassette.Event) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "session.bolt")
-	writeAt(t, path, events)
-	return path
-}
-
-// writeAt stores events in a new cassette at path.
-func writeAt(t testing.TB, path string, events []*cassette.Event) {
-	t.Helper()
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{
-		Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Version: "test", Upstream: graphHost,
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range events {
-		if err := w.Append(t.Context(), ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	return cassettetest.WriteTemp(t, meta, events)
 }
 
 // compare writes both sessions and compares them.

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/cassette/har"
 )
 
@@ -29,8 +29,6 @@ const (
 	graph     = "https://graph.microsoft.com"
 	bot       = "https://bot1.example.invalid"
 )
-
-var created = time.Date(2025, 3, 4, 9, 30, 0, 0, time.UTC)
 
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
@@ -128,27 +126,12 @@ func sampleEvents() []*cassette.Event {
 	}
 }
 
+// writeCassette records events into a new cassette and opens it.
 func writeCassette(t *testing.T, events []*cassette.Event) *cassette.Reader {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "session.bolt")
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{Created: created, Version: "v0.0.0-test", Upstream: "graph.microsoft.com"}})
-	if err != nil {
-		t.Fatalf("create cassette: %v", err)
-	}
-	for _, ev := range events {
-		if err := w.Append(t.Context(), ev); err != nil {
-			t.Fatalf("append: %v", err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatalf("close cassette: %v", err)
-	}
-	r, err := cassette.Open(path)
-	if err != nil {
-		t.Fatalf("open cassette: %v", err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
+	meta := cassettetest.Meta
+	meta.TokenUpstream = "" // the sample session was recorded without one
+	return cassettetest.Open(t, cassettetest.WriteTemp(t, meta, events))
 }
 
 func writeHAR(t *testing.T, r *cassette.Reader) []byte {
@@ -162,19 +145,7 @@ func writeHAR(t *testing.T, r *cassette.Reader) []byte {
 
 func TestGolden(t *testing.T) {
 	got := writeHAR(t, writeCassette(t, sampleEvents()))
-	path := filepath.Join("testdata", "session.har.golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (go test -update creates it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("HAR differs from %s (go test -update rewrites it)\n%s", path, got)
-	}
+	cassettetest.Golden(t, filepath.Join("testdata", "session.har.golden"), got, *update)
 }
 
 func TestValidHAR(t *testing.T) {

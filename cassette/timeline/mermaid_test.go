@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
+	"github.com/graphvcr/graphvcr/cassette/internal/browsertest"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
 )
 
@@ -23,7 +25,7 @@ func parseMermaid(t *testing.T, diagram []byte) (ok bool, msg string) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	_, modErr := os.Stat(filepath.Join(mermaidModules, "mermaid", "package.json"))
-	requireTool(t, err == nil && modErr == nil, "mermaid parser not installed: run .ci/install-browser")
+	browsertest.Require(t, err == nil && modErr == nil, "mermaid parser not installed: run .ci/install-browser")
 	cmd := exec.CommandContext(t.Context(), node, "check-mermaid.mjs")
 	cmd.Dir = filepath.Join("testdata", "js")
 	cmd.Stdin = bytes.NewReader(diagram)
@@ -42,7 +44,7 @@ func TestMermaidParses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := openCassette(t, writeCassette(t, tt.events))
+			r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, tt.events))
 			diagram := render(t, timeline.Mermaid, r)
 			if ok, msg := parseMermaid(t, diagram); !ok {
 				t.Errorf("mermaid rejects the diagram: %s\n%s", msg, diagram)
@@ -60,7 +62,7 @@ func TestMermaidParses(t *testing.T) {
 // TestMermaidStructure checks the diagram without a Mermaid install: the
 // shape of every line, one request per event, nothing recorded unescaped.
 func TestMermaidStructure(t *testing.T) {
-	r := openCassette(t, writeCassette(t, append(sampleEvents(), hostileEvents()...)))
+	r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, append(sampleEvents(), hostileEvents()...)))
 	out := string(render(t, timeline.Mermaid, r))
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	if lines[0] != "sequenceDiagram" {

@@ -2,11 +2,11 @@ package timeline_test
 
 import (
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 )
 
 // Pseudonyms as redaction issues them: the ids of the seeds' invite
@@ -25,8 +25,6 @@ const (
 	botHost    = "https://bot1.example.invalid"
 	graphHost  = "https://graph.microsoft.com"
 )
-
-var sampleCreated = time.Date(2025, 3, 4, 9, 30, 0, 0, time.UTC)
 
 func jsonHeader(extra ...string) http.Header {
 	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
@@ -167,44 +165,8 @@ func sampleEvents() []*cassette.Event {
 	}
 }
 
-// writeCassette records events into a new cassette in a temp dir and
-// returns its path.
-func writeCassette(t *testing.T, events []*cassette.Event) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "session.bolt")
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{
-		Created:       sampleCreated,
-		Version:       "v0.0.0-test",
-		Upstream:      "graph.microsoft.com",
-		TokenUpstream: "login.microsoftonline.com",
-	}})
-	if err != nil {
-		t.Fatalf("create cassette: %v", err)
-	}
-	for _, ev := range events {
-		if err := w.Append(t.Context(), ev); err != nil {
-			t.Fatalf("append: %v", err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatalf("close cassette: %v", err)
-	}
-	return path
-}
-
-// openCassette opens path for reading, closed when the test ends.
-func openCassette(t *testing.T, path string) *cassette.Reader {
-	t.Helper()
-	r, err := cassette.Open(path)
-	if err != nil {
-		t.Fatalf("open cassette: %v", err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
-}
-
 // sampleReader is the sample session, open for reading.
 func sampleReader(t *testing.T) *cassette.Reader {
 	t.Helper()
-	return openCassette(t, writeCassette(t, sampleEvents()))
+	return cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, sampleEvents()))
 }

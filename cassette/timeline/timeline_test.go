@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
 	"go.uber.org/goleak"
 )
@@ -33,25 +34,6 @@ func render(t *testing.T, view func(io.Writer, *cassette.Reader) error, r *casse
 	return b.Bytes()
 }
 
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatalf("update golden: %v", err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run go test -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n--- got ---\n%s", name, got)
-	}
-}
-
 func TestGolden(t *testing.T) {
 	r := sampleReader(t)
 	tests := []struct {
@@ -66,7 +48,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			golden(t, tt.name, render(t, tt.view, r))
+			cassettetest.Golden(t, filepath.Join("testdata", tt.name), render(t, tt.view, r), *update)
 		})
 	}
 }
@@ -130,7 +112,7 @@ func TestText(t *testing.T) {
 func TestTextNeutralisesControlCharacters(t *testing.T) {
 	ev := notification(ms(10), ms(1), 0, `{"value":[{"changeType":"updated","resource":"/communications/calls/x\u001b[2Jy","resourceData":{"@odata.type":"#microsoft.graph.call","state":"est\u001b]0;pwned\u0007ablished"}}]}`)
 	ev.Request.URL = botHost + "/api/calls?x=%1B"
-	r := openCassette(t, writeCassette(t, []*cassette.Event{ev}))
+	r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, []*cassette.Event{ev}))
 	out := render(t, func(w io.Writer, r *cassette.Reader) error { return timeline.Text(w, r, false) }, r)
 	if bytes.ContainsAny(out, "\x1b\x07") {
 		t.Errorf("recorded control characters reached the terminal: %q", out)
@@ -188,7 +170,7 @@ func TestJSONIsWriteJSONL(t *testing.T) {
 }
 
 func TestEmptyCassette(t *testing.T) {
-	r := openCassette(t, writeCassette(t, nil))
+	r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, nil))
 	views := map[string]func(io.Writer, *cassette.Reader) error{
 		"text":    func(w io.Writer, r *cassette.Reader) error { return timeline.Text(w, r, false) },
 		"mermaid": timeline.Mermaid,
@@ -229,7 +211,7 @@ func abandonedEvents() []*cassette.Event {
 // abandoned, with when the bot gave up, never as a 502; and what Graph
 // answered (or that no answer was recorded) beside it.
 func TestAbandoned(t *testing.T) {
-	r := openCassette(t, writeCassette(t, abandonedEvents()))
+	r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, abandonedEvents()))
 	views := []struct {
 		name string
 		view func(io.Writer, *cassette.Reader) error

@@ -568,7 +568,8 @@ func TestMalformedFlagsAndEnv(t *testing.T) {
 	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+			// Not parallel: the environment of an in-process run is the
+			// process's.
 			r := graphvcr(t, tt.env, tt.args...)
 			wantFailure(t, r, 2, tt.wants...)
 		})

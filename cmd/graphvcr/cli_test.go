@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 )
 
 func TestShow(t *testing.T) {
@@ -36,10 +37,11 @@ func TestShow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+			// Not parallel: the environment of an in-process run is the
+			// process's.
 			r := graphvcr(t, tt.env, tt.args...)
 			wantSuccess(t, r)
-			golden(t, tt.golden, r.stdout)
+			cassettetest.Golden(t, filepath.Join("testdata", tt.golden), []byte(r.stdout), *update)
 		})
 	}
 }
@@ -311,7 +313,7 @@ func TestBadCassettes(t *testing.T) {
 		for _, c := range commands {
 			t.Run(b.name+"/"+c.name, func(t *testing.T) {
 				t.Parallel()
-				r := graphvcr(t, nil, c.args(b.path)...)
+				r := graphvcrProcess(t, nil, c.args(b.path)...)
 				wantFailure(t, r, 2, "open "+b.path+": ", b.want)
 			})
 		}
@@ -357,7 +359,8 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+			// Not parallel: the environment of an in-process run is the
+			// process's.
 			r := graphvcr(t, tt.env, tt.args...)
 			wantFailure(t, r, 2, tt.wants...)
 		})

@@ -6,13 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -46,16 +42,17 @@ func demoCommand() *cli.Command {
 }
 
 // The demo's scenario and the names its bot and simulator use. The hosts
-// are placeholders: lateDialer connects them to the listeners (graphvcr's,
-// the bot's) that only exist once what they need to know about does.
+// are placeholders: a graphtest.LateDialer connects them to the listeners
+// (graphvcr's, the bot's) that only exist once what they need to know about
+// does.
 const (
 	demoScenario  = graphtest.FullCall
 	demoGraphBase = "http://graph.demo.invalid"
 	demoCallback  = "http://bot.contoso.com/api/calls"
 	// demoBotBase is where the replayer posts notifications: the bot's
-	// public host, which lateDialer maps to the bot's listener as a tunnel
-	// would. The replayer starts first, so the bot can be given its
-	// notification metadata URL.
+	// public host, which a graphtest.LateDialer maps to the bot's listener
+	// as a tunnel would. The replayer starts first, so the bot can be given
+	// its notification metadata URL.
 	demoBotBase    = "http://bot.contoso.com"
 	demoSecret     = "demo-client-secret"
 	demoDelayScale = 1 // Graph's realistic notification delays: the timings mean something
@@ -218,10 +215,10 @@ func replayValidation(rep *proxy.Report) validation {
 // simulator's notification metadata, which it fetches through the recorder
 // like any Graph request; the cassette keeps no token.
 func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtest.Result, _ proxy.RecordSummary, _ validation, err error) {
-	toNotify, toGraph := &lateDialer{}, &lateDialer{}
-	defer toNotify.close()
-	defer toGraph.close()
-	g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 1, DelayScale: demoDelayScale, NotifyClient: toNotify.client(), Logger: log})
+	toNotify, toGraph := &graphtest.LateDialer{}, &graphtest.LateDialer{}
+	defer toNotify.CloseIdleConnections()
+	defer toGraph.CloseIdleConnections()
+	g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 1, DelayScale: demoDelayScale, NotifyClient: toNotify.Client(demoHTTPTimeout), Logger: log})
 	if err != nil {
 		return nil, proxy.RecordSummary{}, validation{}, fmt.Errorf("demo: start the Graph simulator: %w", err)
 	}
@@ -254,8 +251,8 @@ func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtes
 	if err != nil {
 		return nil, proxy.RecordSummary{}, validation{}, fmt.Errorf("demo: start the recorder: %w", err)
 	}
-	toGraph.set(rec.URL())
-	toNotify.set(rec.NotifyURL())
+	toGraph.Set(rec.URL())
+	toNotify.Set(rec.NotifyURL())
 
 	res, runErr := bot.Run(ctx, demoScenario)
 	if runErr == nil {
@@ -265,8 +262,8 @@ func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtes
 	}
 	// A connection dialled but never used holds a listener's shutdown for
 	// seconds: close the idle ones to the recorder before it stops.
-	toGraph.close()
-	toNotify.close()
+	toGraph.CloseIdleConnections()
+	toNotify.CloseIdleConnections()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	if err := errors.Join(runErr, rec.Close(sctx)); err != nil {
@@ -300,11 +297,11 @@ func demoReplay(ctx context.Context, dir, path string, log *slog.Logger) (*graph
 		return nil, proxy.Report{}, "", fmt.Errorf("demo: %w", err)
 	}
 	defer signer.Close()
-	toGraph, toBot := &lateDialer{}, &lateDialer{}
-	defer toGraph.close()
-	defer toBot.close()
+	toGraph, toBot := &graphtest.LateDialer{}, &graphtest.LateDialer{}
+	defer toGraph.CloseIdleConnections()
+	defer toBot.CloseIdleConnections()
 	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{
-		Bot: demoBotBase, Transport: toBot.client().Transport,
+		Bot: demoBotBase, Transport: toBot.Client(demoHTTPTimeout).Transport,
 		Speed: demoSpeed, Strict: true, Cassette: r, Signer: signer, Logger: log,
 	})
 	if err != nil {
@@ -312,7 +309,7 @@ func demoReplay(ctx context.Context, dir, path string, log *slog.Logger) (*graph
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	toGraph.set(rep.URL())
+	toGraph.Set(rep.URL())
 	botOpts := demoBotOptions(demoReplayTenant, demoReplayClient, 2, toGraph, log)
 	botOpts.OpenIDConfigURL = rep.OpenIDConfigURL()
 	bot, err := graphtest.StartBot(botOpts)
@@ -320,7 +317,7 @@ func demoReplay(ctx context.Context, dir, path string, log *slog.Logger) (*graph
 		return nil, proxy.Report{}, "", errors.Join(fmt.Errorf("demo: start the sample bot: %w", err), rep.Close(sctx))
 	}
 	defer bot.Close()
-	toBot.set(bot.URL)
+	toBot.Set(bot.URL)
 
 	res, runErr := bot.Run(ctx, demoScenario)
 	if runErr == nil {
@@ -335,16 +332,16 @@ func demoReplay(ctx context.Context, dir, path string, log *slog.Logger) (*graph
 	}
 	// A connection dialled but never used holds a listener's shutdown for
 	// seconds: close the idle ones before each listener stops.
-	toGraph.close()
+	toGraph.CloseIdleConnections()
 	closeErr := rep.Close(sctx)
-	toBot.close()
+	toBot.CloseIdleConnections()
 	if err := errors.Join(runErr, closeErr); err != nil {
 		return nil, proxy.Report{}, "", fmt.Errorf("demo: replay: %w", err)
 	}
 	return res, rep.Report(), signer.KeyID(), nil
 }
 
-func demoBotOptions(tenant, client string, seed int64, toGraph *lateDialer, log *slog.Logger) graphtest.BotOptions {
+func demoBotOptions(tenant, client string, seed int64, toGraph *graphtest.LateDialer, log *slog.Logger) graphtest.BotOptions {
 	return graphtest.BotOptions{
 		GraphURL:     demoGraphBase,
 		TokenURL:     demoGraphBase + "/" + tenant + "/oauth2/v2.0/token",
@@ -353,10 +350,14 @@ func demoBotOptions(tenant, client string, seed int64, toGraph *lateDialer, log 
 		ClientSecret: demoSecret,
 		CallbackURL:  demoCallback,
 		Seed:         seed,
-		HTTPClient:   toGraph.client(),
+		HTTPClient:   toGraph.Client(demoHTTPTimeout),
 		Logger:       log,
 	}
 }
+
+// demoHTTPTimeout bounds each request of the demo's HTTP clients (the bot's
+// to graphvcr, graphvcr's and the simulator's notifications).
+const demoHTTPTimeout = 30 * time.Second
 
 func passed(r *graphtest.Result) int {
 	n := 0
@@ -366,50 +367,4 @@ func passed(r *graphtest.Result) int {
 		}
 	}
 	return n
-}
-
-// lateDialer connects every request of its client to one address, set
-// once known. The demo needs it because the sample bot must exist before
-// graphvcr starts (graphvcr is given the bot's URL) while the bot must be
-// told where graphvcr is; the simulator likewise posts its notifications to
-// the bot's public callback host, which in real life a tunnel maps to
-// graphvcr's notification listener.
-type lateDialer struct {
-	addr atomic.Pointer[string]
-	d    net.Dialer
-	tr   atomic.Pointer[http.Transport] // the client's, for close
-}
-
-// set points the dialer at the host and port of base (a listener's URL).
-func (l *lateDialer) set(base string) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return // a listener's own URL always parses
-	}
-	host := u.Host
-	l.addr.Store(&host)
-}
-
-func (l *lateDialer) dial(ctx context.Context, network, _ string) (net.Conn, error) {
-	addr := l.addr.Load()
-	if addr == nil {
-		return nil, errors.New("demo: graphvcr is not listening yet")
-	}
-	return l.d.DialContext(ctx, network, *addr)
-}
-
-// client returns an HTTP client dialling l. Compression is left to the
-// sample bot, which asks for gzip and decodes it itself.
-func (l *lateDialer) client() *http.Client {
-	tr := &http.Transport{DialContext: l.dial, DisableCompression: true, IdleConnTimeout: 30 * time.Second}
-	l.tr.Store(tr)
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
-}
-
-// close closes the idle connections of the client, so that none outlives
-// the session it served.
-func (l *lateDialer) close() {
-	if tr := l.tr.Load(); tr != nil {
-		tr.CloseIdleConnections()
-	}
 }

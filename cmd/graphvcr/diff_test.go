@@ -108,7 +108,7 @@ func TestDiffBadInput(t *testing.T) {
 	for _, b := range badCassettes(t) {
 		t.Run(b.name, func(t *testing.T) {
 			for _, args := range [][]string{{"diff", good, b.path}, {"diff", b.path, good}} {
-				r := graphvcr(t, nil, args...)
+				r := graphvcrProcess(t, nil, args...)
 				wantFailure(t, r, 2, "open "+b.path+": ", b.want)
 				if r.stdout != "" {
 					t.Errorf("stdout %.100q; want nothing", r.stdout)

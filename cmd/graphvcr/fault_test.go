@@ -311,7 +311,7 @@ func TestCassetteLocked(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				r := graphvcr(t, nil, tt.args...)
+				r := graphvcrProcess(t, nil, tt.args...)
 				wantFailure(t, r, 2, tt.want...)
 			})
 		}

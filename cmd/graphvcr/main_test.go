@@ -12,18 +12,21 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+var update = flag.Bool("update", false, "rewrite testdata/*.golden and the README's generated examples from the current output")
 
-// bin is the graphvcr binary built once by TestMain; the tests run it as a
-// user or a script would, so exit codes and stderr are the real ones.
+// bin is the graphvcr binary built once by TestMain, for the tests that
+// need a process of their own: signals, a lock held by another process, a
+// session in the background. The others call run in this process.
 var bin string
 
 func TestMain(m *testing.M) {
@@ -38,6 +41,16 @@ func TestMain(m *testing.M) {
 	// into the user's config directory (tests that need their own set
 	// GRAPHVCR_CA_DIR or --ca-dir, which win).
 	testCADir = filepath.Join(dir, "ca")
+	// The commands run in this process see the environment the binary is
+	// given (cleanEnv): no GRAPHVCR_ variable of the user's, no colour, the
+	// test CA directory.
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "GRAPHVCR_") {
+			os.Unsetenv(k)
+		}
+	}
+	os.Setenv("NO_COLOR", "1")
+	os.Setenv("GRAPHVCR_CA_DIR", testCADir)
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
@@ -71,15 +84,44 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// result is what one run of the binary produced.
+// result is what one run of graphvcr produced.
 type result struct {
 	stdout, stderr string
 	code           int
 }
 
-// graphvcr runs the binary with args and env (KEY=VALUE) added to a copy of
-// the test's environment stripped of every GRAPHVCR_ variable.
+// graphvcr runs the command in this process, through run as main does, with
+// env (KEY=VALUE) set for the test's duration on top of the environment
+// TestMain cleaned: a test passing env must not be parallel. Use it for
+// every run that involves no signal and no lock held by another process;
+// graphvcrProcess runs the binary for those.
 func graphvcr(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	inProcess.Lock()
+	defer inProcess.Unlock()
+	code := run(ctx, append([]string{"graphvcr"}, args...), &stdout, &stderr)
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// inProcess serialises the runs of graphvcr in this process: urfave/cli
+// keeps its help and version flags in package variables that every run
+// writes (the race detector sees it), so parallel tests take turns here.
+// A run in process is short (no signal, no waiting on a peer), so they
+// lose little.
+var inProcess sync.Mutex
+
+// graphvcrProcess runs the binary with args and env (KEY=VALUE) added to a
+// copy of the test's environment stripped of every GRAPHVCR_ variable, as a
+// user or a script would: for runs where another process must hold a lock,
+// or where the exit status must come from a real process.
+func graphvcrProcess(t *testing.T, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -167,28 +209,17 @@ func fixtureEvents() []*cassette.Event {
 	}
 }
 
-// writeCassette creates a cassette at path holding events.
+// fixtureMeta is the meta of every cassette the tests write.
+var fixtureMeta = cassette.Meta{
+	Created: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Version: "test",
+	Upstream: "graph.microsoft.com", TokenUpstream: "login.microsoftonline.com",
+}
+
+// writeCassette creates a cassette at path holding events, with the
+// fixture's pseudonyms.
 func writeCassette(t *testing.T, path string, events []*cassette.Event) {
 	t.Helper()
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{
-		Created: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Version: "test",
-		Upstream: "graph.microsoft.com", TokenUpstream: "login.microsoftonline.com",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range events {
-		if err := w.Append(t.Context(), ev, callID, tenantID, operation); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// As a recorder's clean close leaves it (these events hold nothing learned late).
-	if err := w.MarkSwept(); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	cassettetest.Write(t, path, fixtureMeta, events, callID, tenantID, operation)
 }
 
 // fixture writes the standard clean cassette into a temp dir and returns its path.
@@ -197,24 +228,4 @@ func fixture(t *testing.T) string {
 	path := filepath.Join(t.TempDir(), "session.bolt")
 	writeCassette(t, path, fixtureEvents())
 	return path
-}
-
-// golden compares got with testdata/name, or rewrites the file with -update.
-// The cassette's path, which differs each run, is replaced by FILE.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run go test -update if the change is intended)\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
 }

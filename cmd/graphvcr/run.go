@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 
+	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/urfave/cli/v2"
 )
 
@@ -117,23 +117,8 @@ func newLogger(c *cli.Context) *slog.Logger {
 // can then use the listener and read what it relays. It is printed whatever
 // the log level, because a listener open to the network is rarely intended.
 func warnExposed(w io.Writer, flag, addr string) {
-	if loopbackOnly(addr) {
+	if proxy.IsLoopbackAddr(addr) {
 		return
 	}
 	fmt.Fprintf(w, "graphvcr: warning: --%s %s is not a loopback address: anyone who can reach this host can use the listener; use 127.0.0.1 unless that is intended\n", flag, addr)
-}
-
-// loopbackOnly reports whether a listen address binds only the loopback
-// interface ("127.0.0.1:8080", "[::1]:0", "localhost:8080"); ":8080" and
-// "0.0.0.0:8080" bind every interface.
-func loopbackOnly(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

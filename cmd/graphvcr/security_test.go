@@ -164,27 +164,27 @@ func TestNoOriginalsInLogs(t *testing.T) {
 	for _, level := range []string{"", "warn"} {
 		t.Run("level "+level, func(t *testing.T) {
 			dir := t.TempDir()
-			toNotify, toGraph := &lateDialer{}, &lateDialer{}
-			g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 11, DelayScale: 0, NotifyClient: toNotify.client()})
+			toNotify, toGraph := &graphtest.LateDialer{}, &graphtest.LateDialer{}
+			g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 11, DelayScale: 0, NotifyClient: toNotify.Client(demoHTTPTimeout)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer g.Close()
-			defer toNotify.close()
+			defer toNotify.CloseIdleConnections()
 			bot, err := graphtest.StartBot(demoBotOptions(g.TenantID(), g.ClientID(), 12, toGraph, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer bot.Close()
-			defer toGraph.close()
+			defer toGraph.CloseIdleConnections()
 			var env []string
 			if level != "" {
 				env = []string{"GRAPHVCR_LOG_LEVEL=" + level}
 			}
 			rec := start(t, env, "record", "--ca-dir", filepath.Join(dir, "ca"), "--cassette", filepath.Join(dir, "s.bolt"),
 				"--listen", "127.0.0.1:0", "--notify-listen", "127.0.0.1:0", "--upstream", g.URL, "--token-upstream", g.URL, "--bot", bot.URL)
-			toGraph.set(rec.waitMatch(graphListener))
-			toNotify.set(rec.waitMatch(notifyListener))
+			toGraph.Set(rec.waitMatch(graphListener))
+			toNotify.Set(rec.waitMatch(notifyListener))
 
 			orig := map[string]string{
 				g.TenantID(): "tenant id", g.ClientID(): "client id", demoSecret: "client secret",

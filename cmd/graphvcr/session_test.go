@@ -149,8 +149,8 @@ func TestRecordThenReplay(t *testing.T) {
 	path := filepath.Join(dir, "session.bolt")
 	caDir := filepath.Join(dir, "ca")
 
-	toNotify, toGraph := &lateDialer{}, &lateDialer{}
-	g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 7, DelayScale: 0.1, NotifyClient: toNotify.client()})
+	toNotify, toGraph := &graphtest.LateDialer{}, &graphtest.LateDialer{}
+	g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 7, DelayScale: 0.1, NotifyClient: toNotify.Client(demoHTTPTimeout)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,8 +164,8 @@ func TestRecordThenReplay(t *testing.T) {
 	rec := start(t, []string{"GRAPHVCR_CA_DIR=" + caDir},
 		"record", "--cassette", path, "--listen", "127.0.0.1:0", "--notify-listen", "127.0.0.1:0",
 		"--upstream", g.URL, "--token-upstream", g.URL, "--bot", bot.URL)
-	toGraph.set(rec.waitMatch(graphListener))
-	toNotify.set(rec.waitMatch(notifyListener))
+	toGraph.Set(rec.waitMatch(graphListener))
+	toNotify.Set(rec.waitMatch(notifyListener))
 	res, err := bot.Run(t.Context(), graphtest.SingleInvite)
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func TestRecordThenReplay(t *testing.T) {
 	}
 
 	t.Run("replay strict until done", func(t *testing.T) {
-		toGraph := &lateDialer{}
+		toGraph := &graphtest.LateDialer{}
 		bot2, err := graphtest.StartBot(demoBotOptions(g.TenantID(), g.ClientID(), 8, toGraph, nil))
 		if err != nil {
 			t.Fatal(err)
@@ -200,7 +200,7 @@ func TestRecordThenReplay(t *testing.T) {
 		defer bot2.Close()
 		rep := start(t, []string{"GRAPHVCR_SPEED=0", "GRAPHVCR_STRICT=true"},
 			"replay", "--cassette", path, "--listen", "127.0.0.1:0", "--bot", bot2.URL, "--exit-when-done")
-		toGraph.set(rep.waitMatch(replayListener))
+		toGraph.Set(rep.waitMatch(replayListener))
 		res2, err := bot2.Run(t.Context(), graphtest.SingleInvite)
 		if err != nil {
 			t.Fatal(err)

@@ -96,6 +96,7 @@ func (g *Graph) routes() http.Handler {
 		})))
 		mux.HandleFunc("GET "+p+"/{call}/operations/{op}", g.requireToken(g.versioned(g.handleGetOperation)))
 	}
+	g.subscriptionRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g.graphError(w, r, http.StatusNotFound, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
 	})

@@ -103,6 +103,8 @@ type Graph struct {
 	closed  bool
 	pending int           // notification sequences not yet finished
 	changed chan struct{} // closed and replaced when pending drops
+
+	subs subscriptionState // the subscriptions API (subscriptions.go)
 }
 
 // NewGraph starts a simulator on 127.0.0.1, like httptest.NewServer, and

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy/replaytest"
 	"go.uber.org/goleak"
 )
@@ -35,13 +36,6 @@ const recordedLifetime = 90 * time.Minute
 // of its bearer token.
 func writeCassette(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "call.bolt")
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{
-		Upstream: "https://graph.microsoft.com", TokenUpstream: "https://login.microsoftonline.com",
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	create := &cassette.Event{
 		Kind: cassette.KindGraph, Offset: 10 * time.Millisecond, Latency: 30 * time.Millisecond,
 		Request: cassette.Request{
@@ -55,11 +49,8 @@ func writeCassette(t *testing.T) string {
 			Body:   []byte(`{"id":"` + recordedCall + `","tenantId":"` + recordedTenant + `","callbackUri":"https://bot1.example.invalid/api/calls"}`),
 		},
 	}
-	if err := w.Append(t.Context(), create, recordedTenant, recordedCall, "bot1.example.invalid"); err != nil {
-		t.Fatal(err)
-	}
 	notif := &cassette.Event{
-		Kind: cassette.KindNotification, Offset: 60 * time.Millisecond, Latency: time.Millisecond, Trigger: create.Seq,
+		Kind: cassette.KindNotification, Offset: 60 * time.Millisecond, Latency: time.Millisecond, Trigger: 1, // create
 		Request: cassette.Request{
 			Method: "POST", URL: "https://bot1.example.invalid/api/calls",
 			Header: http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer REDACTED"}},
@@ -72,12 +63,9 @@ func writeCassette(t *testing.T) string {
 			Lifetime: recordedLifetime,
 		},
 	}
-	if err := w.Append(t.Context(), notif, recordedApp); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path := filepath.Join(t.TempDir(), "call.bolt")
+	meta := cassette.Meta{Upstream: "https://graph.microsoft.com", TokenUpstream: "https://login.microsoftonline.com"}
+	cassettetest.Write(t, path, meta, []*cassette.Event{create, notif}, recordedTenant, recordedCall, "bot1.example.invalid", recordedApp)
 	return path
 }
 

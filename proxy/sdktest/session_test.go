@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,7 +19,7 @@ import (
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
-	"github.com/graphvcr/graphvcr/redact"
+	"github.com/graphvcr/graphvcr/proxy/recordtest"
 )
 
 // The tenant's values a bot is configured with or sends. None of them may
@@ -135,27 +133,6 @@ func (w *webhook) waitFor(t *testing.T, n int, within time.Duration) {
 	}
 }
 
-// lateDial dials an address known only once the recorder started: the
-// simulator must exist first (it is the recorder's upstream), so its
-// notification client is given this dialer before the address is known.
-type lateDial struct {
-	mu   sync.Mutex
-	addr string
-}
-
-func (l *lateDial) set(addr string) { l.mu.Lock(); l.addr = addr; l.mu.Unlock() }
-
-func (l *lateDial) dial(ctx context.Context, network, _ string) (net.Conn, error) {
-	l.mu.Lock()
-	addr := l.addr
-	l.mu.Unlock()
-	if addr == "" {
-		return nil, errors.New("dial notification listener: recorder not started")
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
-}
-
 // recording is what a record session left: the cassette and what the SDK
 // client saw.
 type recording struct {
@@ -173,8 +150,11 @@ func record(t *testing.T, dir string, ca *proxy.CA, s sdk, via route) recording 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var notify lateDial
-	notifyTr := &http.Transport{DialContext: notify.dial}
+	// The simulator must exist first (it is the recorder's upstream), so its
+	// notification client dials an address known only once the recorder
+	// started.
+	var notify graphtest.LateDialer
+	notifyTr := &http.Transport{DialContext: notify.DialContext}
 	defer notifyTr.CloseIdleConnections()
 	g := graphtest.NewGraph(graphtest.GraphOptions{
 		Seed:         1,
@@ -194,27 +174,14 @@ func record(t *testing.T, dir string, ca *proxy.CA, s sdk, via route) recording 
 	upstream := tp.URL
 
 	path := filepath.Join(dir, fmt.Sprintf("%s-%s.bolt", s, via))
-	red := redact.New(nil)
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: proxy.RecordMeta(upstream, upstream, red)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := proxy.StartRecorder(t.Context(), proxy.RecordConfig{
-		Listen:        "127.0.0.1:0",
-		NotifyListen:  "127.0.0.1:0",
+	rec := recordtest.Start(t, path, proxy.RecordConfig{
 		Upstream:      upstream,
 		TokenUpstream: upstream,
 		Bot:           bot.srv.URL,
 		TLS:           via == reverse,
 		CA:            ca,
-		Cassette:      w,
-		Redactor:      red,
 	})
-	if err != nil {
-		_ = w.Close()
-		t.Fatal(err)
-	}
-	notify.set(strings.TrimPrefix(rec.NotifyURL(), "http://"))
+	notify.Set(rec.NotifyURL())
 
 	cfg := clientConfig{
 		TenantID:      tenantID,
@@ -230,14 +197,7 @@ func record(t *testing.T, dir string, ca *proxy.CA, s sdk, via route) recording 
 		bot.waitFor(t, notificationsPerSession, 20*time.Second)
 	}
 
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), 10*time.Second)
-	defer cancel()
-	if err := rec.Close(ctx); err != nil {
-		t.Errorf("close recorder: %v", err)
-	}
-	if err := w.Close(); err != nil {
-		t.Errorf("close cassette: %v", err)
-	}
+	rec.Close()
 	if runErr != nil {
 		t.Fatalf("record through %s mode: %v", via, runErr)
 	}

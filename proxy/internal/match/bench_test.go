@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/redact/benchtest"
 )
 
 // pseudoGUID returns the n-th GUID pseudonym, as the redactor issues them.
@@ -159,7 +160,7 @@ func BenchmarkMatchFlat(b *testing.B) {
 	// Both sides time chunks of the same length (the small cassette's
 	// session), so the cost of reading the clocks is the same per match.
 	const block, chunk = 500, 10
-	_, haveCPU := processCPU()
+	_, haveCPU := benchtest.ProcessCPU()
 	runBlock := func(s *side) {
 		for done := 0; done < block; {
 			if s.next == len(s.live) {
@@ -170,7 +171,7 @@ func BenchmarkMatchFlat(b *testing.B) {
 				}
 			}
 			k := min(chunk, block-done, len(s.live)-s.next)
-			c0, _ := processCPU()
+			c0, _ := benchtest.ProcessCPU()
 			t0 := time.Now()
 			pprof.Do(context.Background(), pprof.Labels("events", strconv.Itoa(s.n)), func(context.Context) {
 				for _, e := range s.live[s.next : s.next+k] {
@@ -180,7 +181,7 @@ func BenchmarkMatchFlat(b *testing.B) {
 				}
 			})
 			s.wall += time.Since(t0)
-			c1, _ := processCPU()
+			c1, _ := benchtest.ProcessCPU()
 			s.cpu += c1 - c0
 			s.next += k
 			s.count += k

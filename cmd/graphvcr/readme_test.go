@@ -1,12 +1,8 @@
-package cassettes_test
+package main
 
 import (
-	"bytes"
-	"errors"
-	"flag"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,12 +10,20 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the README's Mermaid diagram from the current cassette")
+// The README tests check the repository's README against this command: its
+// commands and flags against the help, its generated examples against what
+// the command prints now. They run graphvcr in this process, from the
+// repository root, as a reader of the README would type the commands.
 
-// The repository's README, seen from this directory, and the cassette its
-// Mermaid diagram and screenshot show.
+// repoRoot is the repository root, seen from this directory.
+const repoRoot = "../.."
+
+// The README, and the cassette its Mermaid diagram and screenshot show.
+var (
+	readmePath = filepath.Join(repoRoot, "README.md")
+)
+
 const (
-	readmePath     = "../README.md"
 	diagramFile    = "cassettes/single-invite.bolt" // as the README names it, from the repository root
 	screenshotFile = "cassettes/single-invite.png"
 )
@@ -64,19 +68,25 @@ func readREADME(t *testing.T) string {
 	return string(b)
 }
 
-// runGraphvcr runs the built binary from the repository root.
-func runGraphvcr(t *testing.T, args ...string) (string, error) {
+// runGraphvcr runs graphvcr args from the repository root, in this process
+// (so the test must not be parallel), and returns its stdout and exit status.
+func runGraphvcr(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), bin, args...)
-	cmd.Dir = ".."
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	root, err := filepath.Abs(repoRoot)
 	if err != nil {
-		t.Logf("graphvcr %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+		t.Fatal(err)
 	}
-	return stdout.String(), err
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	defer os.Chdir(wd) // the paths of the rest of the test are from this directory
+	r := graphvcr(t, nil, args...)
+	if r.code != 0 {
+		t.Logf("graphvcr %s: exit status %d: %s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout, r.code
 }
 
 // TestREADMEOpening checks the README starts as it must: the title, one
@@ -106,9 +116,11 @@ func TestREADMEOpening(t *testing.T) {
 	}
 }
 
-// TestREADMEMermaid checks the README's Mermaid diagram is what
+// TestREADMEMermaid checks the README's Mermaid diagram is the beginning,
+// cut between two events, of what
 // `graphvcr show cassettes/single-invite.bolt --format mermaid` prints now,
-// so that it never goes stale. -update rewrites it.
+// and that the README links to diagramPage, which holds the whole of it, so
+// that neither goes stale. -update rewrites both.
 func TestREADMEMermaid(t *testing.T) {
 	readme := readREADME(t)
 	var diagrams []block
@@ -120,22 +132,34 @@ func TestREADMEMermaid(t *testing.T) {
 	if len(diagrams) != 1 {
 		t.Fatalf("README has %d mermaid blocks, want 1", len(diagrams))
 	}
-	want, err := runGraphvcr(t, "show", diagramFile, "--format", "mermaid")
-	if err != nil {
-		t.Fatal(err)
+	full, code := runGraphvcr(t, "show", diagramFile, "--format", "mermaid")
+	if code != 0 {
+		t.Fatalf("show %s --format mermaid: exit status %d", diagramFile, code)
 	}
 	if !strings.Contains(readme, "graphvcr show "+diagramFile+" --format mermaid") {
 		t.Errorf("README does not say the diagram is `graphvcr show %s --format mermaid`", diagramFile)
 	}
-	if diagrams[0].text == want {
+	if !strings.Contains(readme, "]("+diagramPage+")") {
+		t.Errorf("README does not link to the whole diagram, %s", diagramPage)
+	}
+	shown := diagrams[0].text
+	n := len(eventNotes.FindAllStringIndex(shown, -1))
+	if n < 2 || n >= len(eventNotes.FindAllStringIndex(full, -1)) {
+		n = readmeDiagramEvents
+	}
+	want := mermaidHead(full, n)
+	page := diagramPageText(full)
+	pagePath := filepath.Join(repoRoot, diagramPage)
+	onDisk, _ := os.ReadFile(pagePath)
+	if shown == want && string(onDisk) == page {
 		return
 	}
 	if !*update {
-		t.Fatalf("README's Mermaid diagram (line %d) differs from what show --format mermaid prints for %s;\n"+
-			"run go test ./cassettes -run TestREADMEMermaid -update, and retake %s (see cassettes/README.md)\nwant:\n%s",
-			diagrams[0].line, diagramFile, screenshotFile, want)
+		t.Fatalf("README's Mermaid diagram (line %d) or %s differs from what show --format mermaid prints for %s;\n"+
+			"run go test ./cmd/graphvcr -run TestREADMEMermaid -update, and retake %s (see cassettes/README.md)\nwant in the README:\n%s",
+			diagrams[0].line, diagramPage, diagramFile, screenshotFile, want)
 	}
-	old := "```mermaid\n" + diagrams[0].text + "```\n"
+	old := "```mermaid\n" + shown + "```\n"
 	if strings.Count(readme, old) != 1 {
 		t.Fatal("cannot find the Mermaid block to rewrite")
 	}
@@ -143,6 +167,39 @@ func TestREADMEMermaid(t *testing.T) {
 	if err := os.WriteFile(readmePath, []byte(readme), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(pagePath, []byte(page), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The README shows the first readmeDiagramEvents events of the diagram of
+// diagramFile; diagramPage, which it links to, shows all of them.
+const (
+	readmeDiagramEvents = 3
+	diagramPage         = "cassettes/single-invite.md"
+)
+
+// eventNotes matches the note that opens each event of a Mermaid timeline
+// (the title is a note over both sides).
+var eventNotes = regexp.MustCompile(`(?m)^    Note (left of bot|right of Graph): `)
+
+// mermaidHead returns diagram up to the note of its event n+1: a valid
+// diagram of its first n events.
+func mermaidHead(diagram string, n int) string {
+	notes := eventNotes.FindAllStringIndex(diagram, -1)
+	if n >= len(notes) {
+		return diagram
+	}
+	return diagram[:notes[n][0]]
+}
+
+// diagramPageText is the content of diagramPage for the whole diagram.
+func diagramPageText(diagram string) string {
+	return "# " + diagramFile + " as a sequence diagram\n\n" +
+		"What `graphvcr show " + diagramFile + " --format mermaid` prints (GitHub renders it).\n" +
+		"The repository's README shows its first events; `go test ./cmd/graphvcr -run TestREADMEMermaid -update`\n" +
+		"refreshes both after the cassette is regenerated.\n\n" +
+		"```mermaid\n" + diagram + "```\n"
 }
 
 // TestREADMEGoExample checks the README's Go test example is the one that
@@ -150,7 +207,7 @@ func TestREADMEMermaid(t *testing.T) {
 // snippets of configuration (SDKs, token validation) in modules graphvcr
 // does not depend on; they may not define a test.
 func TestREADMEGoExample(t *testing.T) {
-	src, err := os.ReadFile("example_test.go")
+	src, err := os.ReadFile(filepath.Join(repoRoot, "cassettes", "example_test.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,14 +235,14 @@ func TestREADMELinks(t *testing.T) {
 		t.Fatalf("found %d relative links", len(links))
 	}
 	for _, m := range links {
-		if _, err := os.Stat(filepath.Join("..", m[1])); err != nil {
+		if _, err := os.Stat(filepath.Join(repoRoot, m[1])); err != nil {
 			t.Errorf("README links to %s: %v", m[1], err)
 		}
 	}
 	if !strings.Contains(readme, "!["+"graphvcr show "+diagramFile+" --format html]("+screenshotFile+")") {
 		t.Errorf("README does not show the screenshot %s of the HTML page of %s", screenshotFile, diagramFile)
 	}
-	f, err := os.Open(filepath.Join("..", screenshotFile))
+	f, err := os.Open(filepath.Join(repoRoot, screenshotFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +288,7 @@ func TestREADMECommands(t *testing.T) {
 			case len(f) >= 2 && f[0] == "go":
 				for _, a := range f[2:] {
 					if p, ok := strings.CutPrefix(a, "./"); ok {
-						if _, err := os.Stat(filepath.Join("..", strings.TrimSuffix(p, "..."))); err != nil {
+						if _, err := os.Stat(filepath.Join(repoRoot, strings.TrimSuffix(p, "..."))); err != nil {
 							t.Errorf("%q: no directory %s", l, a)
 						}
 					}
@@ -311,9 +368,9 @@ type helpText struct {
 
 func loadHelp(t *testing.T) *helpText {
 	t.Helper()
-	top, err := runGraphvcr(t, "help")
-	if err != nil {
-		t.Fatal(err)
+	top, code := runGraphvcr(t, "help")
+	if code != 0 {
+		t.Fatalf("help: exit status %d", code)
 	}
 	h := &helpText{flags: map[string]map[string]string{}, global: helpFlags(section(top, "GLOBAL OPTIONS:"))}
 	for _, l := range strings.Split(section(top, "COMMANDS:"), "\n") {
@@ -326,9 +383,9 @@ func loadHelp(t *testing.T) *helpText {
 		if name == "help" {
 			continue
 		}
-		out, err := runGraphvcr(t, "help", name)
-		if err != nil {
-			t.Fatal(err)
+		out, code := runGraphvcr(t, "help", name)
+		if code != 0 {
+			t.Fatalf("help %s: exit status %d", name, code)
 		}
 		h.flags[name] = helpFlags(section(out, "OPTIONS:"))
 	}
@@ -446,19 +503,120 @@ func TestREADMEDiff(t *testing.T) {
 	if !ok {
 		t.Fatal("the diff example's block is not closed")
 	}
-	want, err := runGraphvcr(t, strings.Fields(cmdLine)[1:]...)
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-		t.Fatalf("%s: %v; want exit status 1 (the cassettes differ)", cmdLine, err)
+	want, code := runGraphvcr(t, strings.Fields(cmdLine)[1:]...)
+	if code != 1 {
+		t.Fatalf("%s: exit status %d; want 1 (the cassettes differ)", cmdLine, code)
 	}
 	if shown == want {
 		return
 	}
 	if !*update {
-		t.Fatalf("README's diff example differs from what `%s` prints; run go test ./cassettes -run TestREADMEDiff -update\nwant:\n%s", cmdLine, want)
+		t.Fatalf("README's diff example differs from what `%s` prints; run go test ./cmd/graphvcr -run TestREADMEDiff -update\nwant:\n%s", cmdLine, want)
 	}
 	readme = strings.Replace(readme, "```text\n"+shown+"```\n", "```text\n"+want+"```\n", 1)
 	if err := os.WriteFile(readmePath, []byte(readme), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestREADMEInstall checks the README says how to install the command, with
+// the Go version go.mod requires, and names the scripts for the two sets of
+// tests `go test ./...` leaves out.
+func TestREADMEInstall(t *testing.T) {
+	readme := readREADME(t)
+	mod, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^module (\S+)$`).FindSubmatch(mod)
+	v := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(mod)
+	if m == nil || v == nil {
+		t.Fatal("go.mod names no module or no go version")
+	}
+	for _, want := range []string{
+		"go install " + string(m[1]) + "/cmd/graphvcr@latest",
+		"Go " + string(v[1]) + " or later",
+		"`.ci/sdk-tests`",
+		"`.ci/install-browser`",
+	} {
+		if !strings.Contains(readme, want) {
+			t.Errorf("README does not say %q", want)
+		}
+	}
+}
+
+// TestREADMECIWaitsForHealth checks the CI example starts the bot only
+// after graphvcr answers its health endpoint.
+func TestREADMECIWaitsForHealth(t *testing.T) {
+	for _, b := range fencedBlocks(readREADME(t)) {
+		lines := logicalLines(b.text)
+		start := slices.IndexFunc(lines, func(l string) bool {
+			return strings.HasPrefix(l, "graphvcr replay ") && strings.HasSuffix(l, "&")
+		})
+		if start < 0 {
+			continue
+		}
+		health := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "/__graphvcr/health") })
+		bot := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "--graph-url") })
+		if health < start || bot < health {
+			t.Errorf("the CI example (README line %d) does not wait for /__graphvcr/health between starting graphvcr and the bot:\n%s", b.line, b.text)
+		}
+		return
+	}
+	t.Error("README has no CI example starting graphvcr replay in the background")
+}
+
+// TestContributing checks .ci/CONTRIBUTING.md, which the README's last
+// section links to: its relative links and the packages of its code map
+// exist, and every benchmark its performance table names is defined.
+func TestContributing(t *testing.T) {
+	const page = ".ci/CONTRIBUTING.md"
+	readme := readREADME(t)
+	if i := strings.LastIndex(readme, "\n## "); i < 0 || !strings.HasPrefix(readme[i:], "\n## Contributing\n") || !strings.Contains(readme[i:], "]("+page+")") {
+		t.Errorf("the README's last section is not Contributing linking to %s", page)
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot, page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, m := range regexp.MustCompile(`\]\(([^)#:]+)\)`).FindAllStringSubmatch(text, -1) {
+		if _, err := os.Stat(filepath.Join(repoRoot, ".ci", m[1])); err != nil {
+			t.Errorf("%s links to %s: %v", page, m[1], err)
+		}
+	}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z/]+)`").FindAllStringSubmatch(text, -1) {
+		if fi, err := os.Stat(filepath.Join(repoRoot, m[1])); err != nil || !fi.IsDir() {
+			t.Errorf("%s names package %s, which is not a directory", page, m[1])
+		}
+	}
+	defined := map[string]bool{}
+	err = filepath.WalkDir(repoRoot, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(p)
+		for _, m := range regexp.MustCompile(`(?m)^func (Benchmark\w+)\(`).FindAllSubmatch(src, -1) {
+			defined[string(m[1])] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := regexp.MustCompile("`(Benchmark\\w+)`").FindAllStringSubmatch(text, -1)
+	if len(named) < 5 {
+		t.Errorf("%s names %d benchmarks; its performance table is missing", page, len(named))
+	}
+	for _, m := range named {
+		if !defined[m[1]] {
+			t.Errorf("%s names %s, which no test file defines", page, m[1])
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -29,14 +28,6 @@ type route struct {
 }
 
 type routeKey struct{}
-
-// tokenPath matches the login endpoints MSAL and azidentity use: the token
-// endpoint (v1 and v2), OpenID discovery documents and instance discovery.
-// Everything else on the graph listener is Graph.
-var tokenPath = regexp.MustCompile(`^/(common/discovery/|[^/]+/(oauth2/|v2\.0/\.well-known/|\.well-known/|discovery/))`)
-
-// isTokenPath reports whether a request path belongs to the token upstream.
-func isTokenPath(path string) bool { return tokenPath.MatchString(path) }
 
 // newGoproxy builds the goproxy server of the graph listener: relative URLs
 // (reverse mode) go to serveReverse, CONNECTs to intercepted hosts are
@@ -72,7 +63,7 @@ func (r *Recorder) serveReverse(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	rt := route{kind: cassette.KindGraph, base: r.upstream}
-	if isTokenPath(req.URL.Path) {
+	if _, _, login := loginPath(req.URL.Path); login {
 		rt = route{kind: cassette.KindToken, base: r.tokenUp}
 	}
 	scheme := "http"
@@ -108,19 +99,16 @@ func (r *Recorder) mitmTLSConfig(host string, _ *goproxy.ProxyCtx) (*tls.Config,
 	return r.cfg.CA.TLSConfig(host)
 }
 
-// interceptRoute maps an intercepted host (forward mode) to its upstream.
+// interceptRoute maps an intercepted host (forward mode: a known host with
+// a kind, see knownHosts) to its upstream.
 func (r *Recorder) interceptRoute(hostport string) (route, bool) {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	switch kind, ok := interceptedHosts[strings.ToLower(host)]; {
-	case !ok:
+	switch h, _ := lookupHost(hostport); h.kind {
+	case 0:
 		return route{}, false
-	case kind == cassette.KindToken:
-		return route{kind: kind, base: r.tokenUp}, true
+	case cassette.KindToken:
+		return route{kind: h.kind, base: r.tokenUp}, true
 	default:
-		return route{kind: kind, base: r.upstream}, true
+		return route{kind: h.kind, base: r.upstream}, true
 	}
 }
 
