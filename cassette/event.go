@@ -122,6 +122,11 @@ type Meta struct {
 	// that value is replaced there too (see Writer.Rewrite). A cassette
 	// written before sweeping existed has SweepUnknown.
 	Swept SweepState
+	// RecordedFrom is set on a cassette written by a replay (replay
+	// --record-actual: what the bot actually did): the recording it
+	// replayed, as its file's base name and content hash,
+	// "single-invite.bolt sha256:9f2c…". Empty on a recording.
+	RecordedFrom string
 }
 
 // SweepState is a cassette's sweep status (Meta.Swept).

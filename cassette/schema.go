@@ -35,6 +35,9 @@ var (
 	// a reader ignores meta keys it does not know, so the format version
 	// stays the same.
 	metaSwept = []byte("swept")
+	// metaRecordedFrom is Meta.RecordedFrom, written only when set: like
+	// metaSwept, a key older readers skip, so the format version stays.
+	metaRecordedFrom = []byte("recorded_from")
 )
 
 // allBuckets lists every bucket a cassette of FormatVersion has.
@@ -68,6 +71,11 @@ func initBuckets(tx *bolt.Tx, m Meta) error {
 			return fmt.Errorf("write meta %s: %w", kv.k, err)
 		}
 	}
+	if m.RecordedFrom != "" {
+		if err := mb.Put(metaRecordedFrom, []byte(m.RecordedFrom)); err != nil {
+			return fmt.Errorf("write meta %s: %w", metaRecordedFrom, err)
+		}
+	}
 	return nil
 }
 
@@ -95,6 +103,7 @@ func readSchema(tx *bolt.Tx) (Meta, uint64, error) {
 	m.Version = string(mb.Get(metaVersion))
 	m.Upstream = string(mb.Get(metaUpstream))
 	m.TokenUpstream = string(mb.Get(metaTokenUpstream))
+	m.RecordedFrom = string(mb.Get(metaRecordedFrom))
 	switch string(mb.Get(metaSwept)) {
 	case "yes":
 		m.Swept = SweepDone

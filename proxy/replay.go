@@ -62,6 +62,15 @@ type ReplayConfig struct {
 	// Signer.Sign when Signer is set, else no Authorization. The recorded
 	// header is never sent: it is "Bearer REDACTED".
 	Sign func(ev *cassette.Event, tok TokenRequest) (string, error)
+	// Actual, when set, receives what the bot actually did (replay
+	// --record-actual): every request it sent to the graph listener, matched
+	// or not, with graphvcr's answer, and every notification delivered, with
+	// the bot's answer, timed from Start and redacted so that it compares
+	// with Cassette id for id (see replay_actual.go). Create it with the
+	// Meta of ActualMeta. The Replayer appends to it from one goroutine of
+	// its own, done when Close returns, and does not close it. Nil records
+	// nothing.
+	Actual *cassette.Writer
 }
 
 // TokenRequest is what the bot's last request to the offline token endpoint said.
@@ -98,6 +107,7 @@ type Replayer struct {
 	sched   *scheduler
 	cache   renderCache
 	tun     tunnels    // CONNECT tunnels: the listener as the bot's HTTPS_PROXY
+	actual  *actualLog // nil unless cfg.Actual is set
 	fresh   freshConns // lets Close drop connections that never sent a request
 
 	ctx    context.Context // cancelled by Close: stops delays and the scheduler
@@ -204,6 +214,7 @@ func NewReplayer(cfg ReplayConfig) (*Replayer, error) {
 	if r.outstanding.Load() == 0 {
 		close(r.done)
 	}
+	r.actual = newActualLog(r)
 	r.srv = newServer(http.HandlerFunc(r.serveHTTP), r.log, &r.fresh)
 	r.tun.srv = newServer(http.HandlerFunc(r.serveHTTP), r.log, &r.tun.fresh)
 	return r, nil
@@ -236,6 +247,10 @@ func (r *Replayer) Start(ctx context.Context) error {
 
 	r.start = time.Now()
 	r.startTunnels()
+	if r.actual != nil {
+		r.actual.start, r.actual.listener = r.start, r.url
+		go r.actual.run(r.m) // stopped by Close, after the listener and the scheduler
+	}
 	r.wg.Add(2)
 	go func() {
 		defer r.wg.Done()
@@ -327,6 +342,7 @@ func (r *Replayer) Close(ctx context.Context) error {
 		}
 		_ = shutdown(ctx, r.tun.srv, &r.tun.fresh) // its requests are the listener's too
 		r.wg.Wait()
+		r.actual.close() // nothing more can arrive: write what is left
 		if r.transport != nil {
 			r.transport.CloseIdleConnections()
 		}
@@ -344,9 +360,21 @@ func (r *Replayer) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	case isAdminPath(req.URL.Path):
 		r.admin.ServeHTTP(w, req)
 	case r.serveMetadata(w, req):
-	case r.tokens.serve(r, w, req):
 	default:
-		r.serveGraph(w, req)
+		if r.actual != nil {
+			x := r.actual.begin(w, req)
+			w, req = x, x.req
+			defer func() {
+				p := recover()
+				x.end(p != nil)
+				if p != nil {
+					panic(p)
+				}
+			}()
+		}
+		if !r.tokens.serve(r, w, req) {
+			r.serveGraph(w, req)
+		}
 	}
 }
 

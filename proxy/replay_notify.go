@@ -43,7 +43,10 @@ func (r *Replayer) prepareNotification(_ context.Context, n *notification) sende
 			r.log.Error("prepare notification", "seq", n.seq, "err", err)
 			return delivery{err: err}
 		}
-		return r.send(ctx, n, req)
+		slot := r.actual.sending(n)
+		d := r.send(ctx, n, req)
+		r.actual.delivered(slot, req, d)
+		return d
 	}
 }
 

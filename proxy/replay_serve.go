@@ -36,6 +36,7 @@ func (r *Replayer) serveGraph(w http.ResponseWriter, req *http.Request) {
 // the one place that decides what a matched request gets: a step that
 // changes that (a fault answering otherwise, or later) goes here.
 func (r *Replayer) answer(w http.ResponseWriter, req *http.Request, c *match.Candidate, first bool, uri string, arrived time.Time) {
+	r.actual.matched(req, c, first)
 	if c.Abandoned > 0 {
 		r.answered(c, first)
 		r.holdAbandoned(req, c, uri, arrived)

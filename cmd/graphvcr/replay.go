@@ -25,6 +25,7 @@ type replayOptions struct {
 	TLS          bool
 	AppID        string
 	CADir        string // "" = the default CA directory
+	RecordActual string // "" = none (actual.go)
 }
 
 func replayCommand() *cli.Command {
@@ -47,6 +48,7 @@ func replayCommand() *cli.Command {
 			&cli.BoolFlag{Name: "exit-when-done", Usage: "stop once every notification is delivered, instead of waiting for Ctrl-C", EnvVars: envVars("exit-when-done")},
 			&cli.BoolFlag{Name: "tls", Usage: "serve the graph listener over HTTPS with graphvcr's CA (see 'graphvcr ca')", EnvVars: envVars("tls")},
 			&cli.StringFlag{Name: "app-id", Usage: "audience of the notification tokens (the bot's app id); default: the client_id of the bot's token request", EnvVars: envVars("app-id")},
+			recordActualFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -62,6 +64,7 @@ func replayCommand() *cli.Command {
 				TLS:          c.Bool("tls"),
 				AppID:        c.String("app-id"),
 				CADir:        c.String("ca-dir"),
+				RecordActual: c.String("record-actual"),
 			}
 			if err := opts.check(); err != nil {
 				return err
@@ -80,6 +83,9 @@ func (o replayOptions) check() error {
 		return usagef("replay", "missing --bot URL (the bot's base URL, e.g. http://127.0.0.1:9442)")
 	case o.Speed < 0 || math.IsNaN(o.Speed) || math.IsInf(o.Speed, 0):
 		return usagef("replay", "--speed %v: want 0 or more (1 = recorded timing, 0 = no delays)", o.Speed)
+	}
+	if err := checkRecordActual(o.Cassette, o.RecordActual); err != nil {
+		return err
 	}
 	return checkBaseURL("replay", "bot", o.Bot)
 }
@@ -106,6 +112,13 @@ func replay(ctx context.Context, opts replayOptions, stdout, stderr io.Writer, l
 		return err
 	}
 	defer signer.Close()
+	actual, err := createActual(opts.RecordActual, r)
+	if err != nil {
+		return err
+	}
+	if actual != nil {
+		defer actual.Close() // on an early return; after closeActual's it does nothing
+	}
 	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{
 		Listen:   opts.Listen,
 		Bot:      opts.Bot,
@@ -117,6 +130,7 @@ func replay(ctx context.Context, opts replayOptions, stdout, stderr io.Writer, l
 		Cassette: r,
 		Logger:   log,
 		Signer:   signer,
+		Actual:   actual,
 	})
 	if err != nil {
 		return fmt.Errorf("replay: start listener: %w", err)
@@ -144,6 +158,9 @@ func replay(ctx context.Context, opts replayOptions, stdout, stderr io.Writer, l
 	closeErr := rep.Close(sctx)
 	report := rep.Report()
 	writeReport(stdout, &report)
+	if err := closeActual(actual, opts.Cassette, stdout); err != nil {
+		return err
+	}
 	if closeErr != nil {
 		return fmt.Errorf("replay: stop: %w", closeErr)
 	}

@@ -17,6 +17,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,8 +35,13 @@ type Server struct {
 	// a validating bot's metadata URL. It is "" unless notifications are
 	// signed (WithSignedNotifications, WithSigner).
 	OpenIDConfigURL string
+	// ActualPath is the cassette of what the bot actually did, in the test's
+	// temporary directory (WithRecordActual); "" without it. It is complete
+	// once Stop returns.
+	ActualPath string
 
-	rep *proxy.Replayer
+	rep  *proxy.Replayer
+	stop func() // stops the replayer and closes the cassettes, once
 }
 
 // settings is what the options set.
@@ -44,6 +50,8 @@ type settings struct {
 	// sign makes Start create a signer in a temporary directory of the test
 	// when cfg.Signer is nil.
 	sign bool
+	// actual makes Start record what the bot actually did (actual.go).
+	actual bool
 }
 
 // Option changes how Start replays.
@@ -120,27 +128,53 @@ func Start(t testing.TB, cassettePath, botURL string, opts ...Option) *Server {
 		t.Cleanup(signer.Close)
 		cfg.Signer = signer
 	}
+	var actual *cassette.Writer
+	if set.actual {
+		if actual, err = createActual(t, rd); err != nil {
+			rd.Close()
+			t.Fatalf("replaytest: %v", err)
+		}
+		cfg.Actual = actual
+	}
 	rep, err := proxy.StartReplayer(context.Background(), cfg)
 	if err != nil {
+		closeActual(t, actual)
 		rd.Close()
 		t.Fatalf("replaytest: %v", err)
 	}
 	s := &Server{URL: rep.URL(), OpenIDConfigURL: rep.OpenIDConfigURL(), rep: rep}
+	if actual != nil {
+		s.ActualPath = actual.Path()
+	}
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+			defer cancel()
+			if err := rep.Close(ctx); err != nil {
+				t.Errorf("replaytest: %v", err)
+			}
+			closeActual(t, actual)
+			if err := rd.Close(); err != nil {
+				t.Errorf("replaytest: close cassette: %v", err)
+			}
+			if r := rep.Report(); r.Failed() {
+				t.Errorf("replaytest: replay of %s diverged: %s", cassettePath, divergence(r))
+			}
+		})
+	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-		defer cancel()
-		if err := rep.Close(ctx); err != nil {
-			t.Errorf("replaytest: %v", err)
-		}
-		if err := rd.Close(); err != nil {
-			t.Errorf("replaytest: close cassette: %v", err)
-		}
-		if r := rep.Report(); r.Failed() {
-			t.Errorf("replaytest: replay of %s diverged: %s", cassettePath, divergence(r))
-		}
+		s.stop()
+		logActual(t, cassettePath, s.ActualPath)
 	})
 	return s
 }
+
+// Stop stops the replayer, as the end of the test does: it waits for the
+// requests in flight, closes the cassette (and the one of WithRecordActual,
+// which is then complete) and fails the test if the replay diverged under
+// WithStrict. Calling it again, or the test's end after it, does nothing more.
+func (s *Server) Stop() { s.stop() }
 
 // Report returns what the replay has done so far.
 func (s *Server) Report() proxy.Report { return s.rep.Report() }
