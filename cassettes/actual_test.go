@@ -29,6 +29,11 @@ func recordActual(t *testing.T, s graphtest.Scenario, opts ...replaytest.Option)
 	return srv.ActualPath
 }
 
+// tokenLifetimes are the fields where graphvcr's offline token endpoint
+// answers otherwise than Azure AD did when recording: its tokens last an
+// hour (3600), Azure AD's 3599 seconds.
+var tokenLifetimes = []string{"expires_in", "ext_expires_in"}
+
 // TestRecordActualEqualsRecording replays every sample cassette to the
 // sample bot, which does what it did when recording: what it actually did
 // is the recording, event for event and id for id (timing aside: speed 0
@@ -47,7 +52,7 @@ func TestRecordActualEqualsRecording(t *testing.T) {
 				opts = append(opts, replaytest.WithSpeed(4))
 			}
 			actual := recordActual(t, s, opts...)
-			res, err := diff.Files(cassetteFile(s), actual, diff.Options{IgnoreTiming: true})
+			res, err := diff.Files(cassetteFile(s), actual, diff.Options{IgnoreTiming: true, IgnoreFields: tokenLifetimes})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -84,22 +84,13 @@ func (t *tokenEndpoint) tokenAnswer(r *Replayer, tok string) []byte {
 		return minimal
 	}
 	body := ev.Response.Body
-	// The lifetimes recorded, when no longer than the token's: a bot
-	// caching its token as long as Azure AD said behaves as recorded.
-	ext := secs
-	if rec := int(gjson.GetBytes(body, "expires_in").Int()); rec > 0 && rec <= secs {
-		secs = rec
-	}
-	if rec := int(gjson.GetBytes(body, "ext_expires_in").Int()); rec > 0 && rec <= ext {
-		ext = rec
-	}
 	type field struct {
 		path  string
 		value any
 	}
 	fields := []field{{"access_token", tok}, {"expires_in", secs}}
 	if gjson.GetBytes(body, "ext_expires_in").Exists() {
-		fields = append(fields, field{"ext_expires_in", ext})
+		fields = append(fields, field{"ext_expires_in", secs})
 	}
 	if gjson.GetBytes(body, "refresh_in").Exists() {
 		fields = append(fields, field{"refresh_in", secs / 2})
