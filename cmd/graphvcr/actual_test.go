@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -206,5 +207,63 @@ func wantOneLine(t *testing.T, d result, line, summary string) {
 	}
 	if !regexp.MustCompile(line).MatchString(d.stdout) {
 		t.Errorf("diff does not list %s:\n%s", line, d.stdout)
+	}
+}
+
+// TestREADMEBugReportDiff checks the README's example of the bug-report
+// flow: the output of diff on a replay of cassettes/full-call.bolt to the
+// sample bot changed to skip a request, made here for real (-update
+// rewrites it).
+func TestREADMEBugReportDiff(t *testing.T) {
+	const cmdLine = "graphvcr diff cassettes/full-call.bolt actual.bolt --ignore-timing --ignore-field expires_in --ignore-field ext_expires_in"
+	readme := readREADME(t)
+	_, after, ok := strings.Cut(readme, "`"+cmdLine+"`:\n\n```text\n")
+	if !ok {
+		t.Fatalf("README does not show the output of `%s` in a text block", cmdLine)
+	}
+	shown, _, ok := strings.Cut(after, "```\n")
+	if !ok {
+		t.Fatal("the example's block is not closed")
+	}
+	actual, _ := replayActual(t, graphtest.FullCall, skipGetCall)
+	// The files where the README's command names them.
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(repoRoot, "cassettes", "full-call.bolt"), filepath.Join(dir, "cassettes", "full-call.bolt"))
+	copyFile(t, actual, filepath.Join(dir, "actual.bolt"))
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	r := graphvcr(t, nil, strings.Fields(cmdLine)[1:]...)
+	if err := os.Chdir(wd); err != nil {
+		t.Fatal(err)
+	}
+	if r.code != 1 {
+		t.Fatalf("%s: exit status %d, want 1\n%s%s", cmdLine, r.code, r.stdout, r.stderr)
+	}
+	if shown == r.stdout {
+		return
+	}
+	if !*update {
+		t.Fatalf("README's bug-report example differs from what `%s` prints; run go test ./cmd/graphvcr -run TestREADMEBugReportDiff -update\nwant:\n%s", cmdLine, r.stdout)
+	}
+	readme = strings.Replace(readme, "```text\n"+shown+"```\n", "```text\n"+r.stdout+"```\n", 1)
+	if err := os.WriteFile(readmePath, []byte(readme), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
