@@ -181,7 +181,9 @@ func TestReplayRecordActual(t *testing.T) {
 // skipGetCall makes the full-call bot skip its GET of the call before
 // hanging up, as if that request were deleted from its code.
 func skipGetCall(tt *tweakedTransport) {
-	tt.skip = func(req *http.Request) bool { return req.Method == http.MethodGet && callPath.MatchString(req.URL.Path) }
+	tt.skip = func(req *http.Request) bool {
+		return req.Method == http.MethodGet && callPath.MatchString(req.URL.Path)
+	}
 	tt.skipAnswer = `{"state":"established"}`
 }
 
