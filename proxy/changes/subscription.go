@@ -149,3 +149,24 @@ func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &t) && t.Timeout())
 }
+
+// RedactSubscription replaces the subscription's secrets in a request or
+// response body with Redacted before it is stored: clientState (shared by
+// the app and Graph) and encryptionCertificate (public, but it identifies
+// the app, and replay takes the live one). The marker stays so replay
+// knows the app had set one; a null or empty value is left as it is
+// (Graph echoes clientState null when none was set).
+func RedactSubscription(body []byte) ([]byte, error) {
+	out := body
+	for _, f := range []string{"clientState", "encryptionCertificate"} {
+		v := gjson.GetBytes(out, f)
+		if v.Type == gjson.Null || v.String() == "" || v.String() == Redacted {
+			continue
+		}
+		var err error
+		if out, err = sjson.SetBytes(out, f, Redacted); err != nil {
+			return nil, fmt.Errorf("redact subscription %s: %w", f, err)
+		}
+	}
+	return out, nil
+}
