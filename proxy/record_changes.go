@@ -52,13 +52,6 @@ func subscriptionCalls(method, path string) []string {
 	return nil
 }
 
-// isValidation reports whether a notification request is Graph's
-// validation request (POST with a validationToken in the query).
-func isValidation(method string, u *url.URL) bool {
-	_, ok := changes.ValidationToken(method, u.String())
-	return ok
-}
-
 // storedURL is the URL of x as stored, before redaction: a validation
 // request's token replaced.
 func storedURL(x *rawExchange) string {

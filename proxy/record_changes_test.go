@@ -59,6 +59,13 @@ func (s *syncBuffer) String() string {
 // key is key) and a recorder between them, decrypting with decryptKey.
 func startChangeSession(t *testing.T, key, decryptKey *rsa.PrivateKey) *changeSession {
 	t.Helper()
+	return startChangeSessionEcho(t, key, decryptKey, nil)
+}
+
+// startChangeSessionEcho is startChangeSession with the app answering
+// validation requests with echo (nil: the right echo).
+func startChangeSessionEcho(t *testing.T, key, decryptKey *rsa.PrivateKey, echo func(http.ResponseWriter, *http.Request, string)) *changeSession {
+	t.Helper()
 	var toNotify, toRecorder graphtest.LateDialer
 	g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 11, ClientSecret: "secret~20",
 		NotifyClient: toNotify.Client(10 * time.Second)})
@@ -71,7 +78,7 @@ func startChangeSession(t *testing.T, key, decryptKey *rsa.PrivateKey) *changeSe
 		ClientID: g.ClientID(), ClientSecret: "secret~20", TenantID: g.TenantID(),
 		KeysConfigURL:    base + "/" + g.TenantID() + "/v2.0/.well-known/openid-configuration",
 		NotificationBase: "http://notify.contoso-app.example", Seed: 5, Key: key,
-		HTTPClient: toRecorder.Client(10 * time.Second),
+		HTTPClient: toRecorder.Client(10 * time.Second), Echo: echo,
 	})
 	if err != nil {
 		g.Close()
@@ -355,5 +362,45 @@ func TestRecordRichWithoutKey(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d presence notifications recorded, want 2", n)
+	}
+}
+
+// TestRecordWrongEcho: an app that echoes the wrong token gets Graph's 400
+// through the recorder at once (the validation request is not held behind
+// the subscription it belongs to, in failure either), the recorder warns,
+// and both are recorded, the validation triggered by the refused POST.
+func TestRecordWrongEcho(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := startChangeSessionEcho(t, key, nil, func(w http.ResponseWriter, _ *http.Request, token string) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprint(w, "not "+token)
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second) // well under the recorder's wait for a trigger
+	defer cancel()
+	if _, err := cs.sub.Subscribe(ctx, "/communications/callRecords", "created", false); err == nil || !strings.Contains(err.Error(), "status 400") {
+		t.Fatalf("subscribe with a wrong echo: %v, want Graph's 400", err)
+	}
+	cs.close()
+	if !strings.Contains(cs.log.String(), "not the echo Graph wants") {
+		t.Errorf("no warning about the wrong echo:\n%s", cs.log)
+	}
+	events, raw, _, _ := readCassette(t, cs.rec.Path)
+	if bytes.Contains(raw, []byte("Testing client application reachability")) {
+		t.Error("the wrong echo, holding the token, is stored")
+	}
+	var post, validation *cassette.Event
+	for _, e := range events {
+		switch {
+		case e.Kind == cassette.KindGraph && strings.HasSuffix(e.Request.URL, "/subscriptions"):
+			post = e
+		case e.Kind == cassette.KindNotification:
+			validation = e
+		}
+	}
+	if post == nil || validation == nil || post.Response.Status != http.StatusBadRequest || validation.Trigger != post.Seq {
+		t.Fatalf("recorded POST %+v, validation %+v", post, validation)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy/changes"
 )
 
 // serveNotify handles a webhook from Graph: it relays it to the bot (same
@@ -27,7 +28,7 @@ func (r *Recorder) serveNotify(w http.ResponseWriter, req *http.Request) {
 	x := &rawExchange{kind: cassette.KindNotification, method: req.Method, url: joinURL(r.bot, req.URL),
 		after: after, bearer: req.Header.Get("Authorization")}
 	answered := false
-	if isValidation(req.Method, req.URL) {
+	if token, ok := changes.ValidationToken(req.Method, req.URL.String()); ok {
 		// Graph answers the POST /subscriptions this request belongs to
 		// only once it has the app's echo, and this request's trigger is
 		// that POST: the echo is relayed before the commit, which waits
@@ -35,6 +36,12 @@ func (r *Recorder) serveNotify(w http.ResponseWriter, req *http.Request) {
 		x.validation = true
 		x.early = func(a relayed) {
 			answered = true
+			if a.text == "" {
+				if err := changes.CheckEcho(token, a.status, a.header.Get("Content-Type"), a.body); err != nil {
+					r.log.Warn("the app's answer to Graph's validation request is not the echo Graph wants; Graph will refuse the subscription",
+						"path", req.URL.Path, "err", err)
+				}
+			}
 			// Graph's client must not queue its next request (the
 			// lifecycle URL's validation) behind this connection,
 			// whose handler still waits for the commit.
