@@ -85,3 +85,41 @@ func (r *Redactor) Bearer(token string) (header, claims map[string]string, lifet
 func decodeSegment(s string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 }
+
+// maxJWTTries bounds the "eyJ" of one word tried as a token start.
+const maxJWTTries = 8
+
+// jwt removes a JWT (or JWE) starting at s: "eyJ" base64url segments joined
+// by dots. A dotless "eyJ..." run is base64url JSON (MSAL's client_info):
+// opened and redacted like any base64.
+func (p *pass) jwt(src []byte, s int) int {
+	n := len(src)
+	e := s
+	for e < n && cls[src[e]]&clsB64URL != 0 {
+		e++
+	}
+	first := e - s
+	dots := 0
+	// A JWS has two dots, a JWE four: a longer chain is cut there (what
+	// follows is tried as tokens of its own), which keeps a long chain of
+	// "eyJ" segments linear.
+	for e < n && src[e] == '.' && dots < 4 {
+		j := e + 1
+		for j < n && cls[src[j]]&clsB64URL != 0 {
+			j++
+		}
+		if dots == 0 && j == e+1 {
+			break // "eyJ...." followed by nothing: not a token
+		}
+		dots++
+		e = j
+	}
+	if dots > 0 && first >= 10 {
+		p.add(span{start: s, end: e, kind: kSecret})
+		return e
+	}
+	if dots == 0 && first >= 16 && p.depth < maxDepth {
+		return p.b64(src, s, s+first, s+first, base64.RawURLEncoding, base64.RawURLEncoding)
+	}
+	return 0
+}

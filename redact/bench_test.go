@@ -205,3 +205,26 @@ func BenchmarkBody(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFindIDs measures FindIDs, which the replayer runs on every
+// request's strings and every answer it renders, over the same mix (MB/s).
+func BenchmarkFindIDs(b *testing.B) {
+	bodies := benchBodies(b)
+	total := 0
+	strs := make([]string, len(bodies))
+	for i, body := range bodies {
+		total += len(body)
+		strs[i] = string(body)
+	}
+	b.SetBytes(int64(total))
+	b.ReportAllocs()
+	found := 0
+	for b.Loop() {
+		for _, s := range strs {
+			found += len(FindIDs(s))
+		}
+	}
+	if found == 0 {
+		b.Fatal("FindIDs found nothing in the mix")
+	}
+}

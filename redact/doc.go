@@ -11,6 +11,11 @@
 // line up in the cassette. The mapping lives in memory only; TakeNew and
 // Pseudonyms expose pseudonyms, never originals.
 //
+// Values that identify nothing are kept: the nil GUID, loopback and
+// documentation addresses, and a MAC address that says "no address" (all
+// zeros, six or eight groups, or 02-00-00-00-00-00, what call records report
+// when privacy settings hide the device).
+//
 // Secrets (bearer tokens, cookies, any JWT, client secrets and assertions,
 // access, refresh and id tokens, meeting tokens) are removed, not
 // pseudonymised: the marker Removed is left in their place.

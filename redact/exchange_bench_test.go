@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/graphvcr/graphvcr/redact/benchtest"
 )
 
 // The exchange of BenchmarkExchange is the recorder's benchmark traffic
@@ -182,9 +184,10 @@ func BenchmarkExchange(b *testing.B) {
 		}
 	}
 	report := func(b *testing.B, cpu0 time.Duration) {
-		cpu := processCPU() - cpu0
+		now, ok := benchtest.ProcessCPU()
+		cpu := now - cpu0
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e3, "µs/exchange")
-		if cpu > 0 {
+		if ok && cpu > 0 {
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/1e3, "cpu-µs/exchange")
 		}
 	}
@@ -195,7 +198,7 @@ func BenchmarkExchange(b *testing.B) {
 		b.SetBytes(x.size)
 		b.ReportAllocs()
 		sink := 0
-		cpu0 := processCPU()
+		cpu0, _ := benchtest.ProcessCPU()
 		for b.Loop() {
 			x.fill(exchangeSeq.Add(1))
 			redactExchange(r, x, &sink)
@@ -209,7 +212,7 @@ func BenchmarkExchange(b *testing.B) {
 			b.SetBytes(newExchange().size)
 			b.ReportAllocs()
 			b.SetParallelism(goroutinesPerCPU)
-			cpu0 := processCPU()
+			cpu0, _ := benchtest.ProcessCPU()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				x := newExchange()

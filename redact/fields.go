@@ -1,10 +1,13 @@
 package redact
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Some identifiers have no shape to find them by: a meeting's conference id
@@ -163,7 +166,7 @@ func isFieldPseudonym(v []byte) bool {
 	if len(v) == 0 || string(v) == Removed || IsPseudonym(viewString(v)) {
 		return true
 	}
-	return isDigitsPseudonym(v) || isOpaquePseudonym(v) || isMACPseudonym(v) || isPseudonymPhoneText(v) || isWholeThreadPseudonym(v)
+	return isDigitsPseudonym(v) || isOpaquePseudonym(v) || isMACPseudonym(v) || isNoMACText(v) || isPseudonymPhoneText(v) || isWholeThreadPseudonym(v)
 }
 
 // isWholeThreadPseudonym reports whether v is, as a whole, a thread id pseudonym.
@@ -172,11 +175,29 @@ func isWholeThreadPseudonym(v []byte) bool {
 	for c < len(v) && c < 3 && isDigit(v[c]) {
 		c++
 	}
-	if c == 0 || c >= len(v) || v[c] != ':' {
+	if c == 0 || c >= len(v) || colonAt(v, c) == 0 {
 		return false
 	}
 	e, ins, ine := threadEnd(v, c, string(v[:c]))
 	return e == len(v) && isPseudonymThread(v[ins:ine])
+}
+
+// isIDFieldPseudonym reports whether v is a pseudonym an identifier field's
+// value gets and nothing else could be mistaken for: digits "5550..." of
+// the length appendDigits issues them at, "id<digits>", or a documentation
+// MAC address. Short runs of zeros (what an id under five digits becomes)
+// are left out: "0" is too common a literal to match any live value.
+func isIDFieldPseudonym(v []byte) bool {
+	return (len(v) >= 5 && isDigitsPseudonym(v)) && !allZeros(v) || isOpaquePseudonym(v) || isMACPseudonym(v)
+}
+
+func allZeros(v []byte) bool {
+	for _, c := range v {
+		if c != '0' {
+			return false
+		}
+	}
+	return true
 }
 
 // isDigitsPseudonym: "555" then a zero, then digits; or zeros only (an id
@@ -197,42 +218,6 @@ const opaquePrefix = "id"
 // isOpaquePseudonym: "id" then digits.
 func isOpaquePseudonym(v []byte) bool {
 	return len(v) > len(opaquePrefix) && string(v[:len(opaquePrefix)]) == opaquePrefix && isAllDigits(v[len(opaquePrefix):])
-}
-
-// macPrefix is the documentation block of RFC 7042, 00-00-5E-00-53-00 to -FF.
-var macPrefix = [5]byte{0x00, 0x00, 0x5e, 0x00, 0x53}
-
-// parseMAC reads six hex pairs joined by one separator (':' or '-') or none.
-func parseMAC(v []byte) (mac [6]byte, sep byte, ok bool) {
-	switch len(v) {
-	case 12:
-	case 17:
-		sep = v[2]
-		if sep != ':' && sep != '-' {
-			return mac, 0, false
-		}
-	default:
-		return mac, 0, false
-	}
-	for i := range 6 {
-		k := i * 2
-		if sep != 0 {
-			k = i * 3
-			if i > 0 && v[k-1] != sep {
-				return mac, 0, false
-			}
-		}
-		if !isHex(v[k]) || !isHex(v[k+1]) {
-			return mac, 0, false
-		}
-		mac[i] = hexVal(v[k])<<4 | hexVal(v[k+1])
-	}
-	return mac, sep, true
-}
-
-func isMACPseudonym(v []byte) bool {
-	m, _, ok := parseMAC(v)
-	return ok && [5]byte(m[:5]) == macPrefix
 }
 
 // fieldValue returns the replacement of text, the value of a field of
@@ -263,11 +248,11 @@ func (r *Redactor) fieldValue(p *pass, fc uint8, text, dst []byte) []byte {
 			return strconv.AppendInt(append(a.AppendTo(dst), '/'), int64(pf.Bits()), 10)
 		}
 	case fieldMAC:
-		if m, sep, ok := parseMAC(text); ok {
-			if m == ([6]byte{}) || m == [6]byte{0x02} {
-				return nil // "no address": what privacy settings report
+		if m, groups, sep, ok := parseMAC(text); ok {
+			if isNoMAC(m) {
+				return nil // "no address": identifies no device
 			}
-			return r.learnValue(text, dst, r.appendMAC(dst, text, sep))
+			return r.learnValue(text, dst, r.appendMAC(dst, text, groups, sep))
 		}
 	case fieldPhone:
 		if f := firstDigit(text); f >= 0 {
@@ -341,7 +326,7 @@ func learnableID(v []byte) bool {
 // pseudonym: such a value is left to the shapes, so an MRI around a GUID
 // pseudonym ("8:orgid:c0ffee00-...") stays what it is.
 func (p *pass) hasShape(v []byte) bool {
-	if len(FindIDs(string(v))) > 0 || isWholeThreadPseudonym(v) || IsPseudonym(string(v)) {
+	if len(FindIDs(string(v))) > 0 || IsPseudonym(string(v)) || layerHoldsID(v) {
 		return true
 	}
 	q := p.sub()
@@ -398,52 +383,107 @@ func (r *Redactor) appendOpaque(dst, v []byte) []byte {
 	return append(dst, d...)
 }
 
-// appendMAC appends the pseudonym of a MAC address written v.
-func (r *Redactor) appendMAC(dst, v []byte, sep byte) []byte {
-	var key [17]byte
-	k := appendLower(key[:0], v)
-	if sep != 0 {
-		k = k[:0]
-		for _, c := range v {
-			if c != sep {
-				k = append(k, lowerASCII(c))
-			}
+// quotedPair handles `"key": "value"` in text that is not parsed as JSON
+// (invalid JSON, JSON inside a string): secret values are removed and names
+// pseudonymised, as the JSON walker does for parsed JSON.
+func (p *pass) quotedPair(src []byte, i int) int {
+	n := len(src)
+	ks := i + 1
+	ke := ks
+	for ke < n && ke-ks <= 40 && cls[src[ke]]&(clsKey) != 0 {
+		ke++
+	}
+	if ke >= n || src[ke] != '"' || ke == ks {
+		return 0
+	}
+	key := src[ks:ke]
+	tab := defaultFields
+	if p.r != nil {
+		tab = p.r.fields
+	}
+	fc := tab.class(key)
+	secret, name := fc == keySecret, fc == keyName
+	field := fc > keyName && fc != fieldShape && fc != fieldKeep
+	if !secret && !name && !field {
+		return 0
+	}
+	j := ke + 1
+	for j < n && (src[j] == ' ' || src[j] == '\t' || src[j] == '\n' || src[j] == '\r') {
+		j++
+	}
+	if j >= n || src[j] != ':' {
+		return 0
+	}
+	j++
+	for j < n && (src[j] == ' ' || src[j] == '\t' || src[j] == '\n' || src[j] == '\r') {
+		j++
+	}
+	if j >= n || src[j] != '"' {
+		return 0
+	}
+	vs := j + 1
+	ve := vs
+	for ve < n && src[ve] != '"' {
+		if src[ve] == '\\' {
+			ve++
 		}
+		ve++
 	}
-	h := hashBytes(k)
-	n, ok := r.macs.get(h, viewString(k))
-	if !ok {
-		n, _ = issueNum(r, &r.macs, &idEntry[string]{key: string(k), hash: h}, &r.macN, pseudonym{kind: kField, width: 6})
+	if ve > n {
+		ve = n
 	}
-	mac := [6]byte{macPrefix[0], macPrefix[1], macPrefix[2], macPrefix[3], macPrefix[4], byte(n)}
-	hex := hexLower
-	if hasUpperHex(v) {
-		hex = hexUpper
+	v := src[vs:ve]
+	switch {
+	case len(v) == 0, secret && string(v) == Removed, !secret && IsPseudonym(string(v)):
+	case field && isFieldPseudonym(v):
+	case field && (bytes.IndexByte(v, '\\') >= 0 || p.hasShape(v)):
+		// An escaped value (the walker of the JSON it is in, or the next
+		// layer, sees it unescaped), or one with an id of known shape
+		// inside: the scan goes on into it.
+		return 0
+	case field:
+		p.add(span{start: vs, end: ve, kind: kField, form: Form(fc)})
+	case !secret && !hasWordByte(v):
+		// Punctuation is no name ("}" between quotes of broken JSON):
+		// replaced, it would change how the JSON reads the next time.
+	case secret:
+		p.add(span{start: vs, end: ve, kind: kSecret})
+	default:
+		p.add(span{start: vs, end: ve, kind: kName, form: FormName})
 	}
-	for i, b := range mac {
-		if i > 0 && sep != 0 {
-			dst = append(dst, sep)
-		}
-		dst = append(dst, hex[b>>4], hex[b&15])
-	}
-	return dst
+	return ve
 }
 
-// appendMACText appends MAC pseudonym n in its canonical form.
-func appendMACText(dst []byte, n int) []byte {
-	mac := [6]byte{macPrefix[0], macPrefix[1], macPrefix[2], macPrefix[3], macPrefix[4], byte(n)}
-	for i, b := range mac {
-		if i > 0 {
-			dst = append(dst, ':')
-		}
-		dst = append(dst, hexLower[b>>4], hexLower[b&15])
-	}
-	return dst
-}
-
-func hasUpperHex(v []byte) bool {
+// hasWordByte reports whether v has a letter or digit (ASCII or not).
+func hasWordByte(v []byte) bool {
 	for _, c := range v {
-		if c >= 'A' && c <= 'F' {
+		if isAlnum(c) || c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+// layerHoldsID reports whether v, decoded once (a whole base64 value, or
+// percent-encoded text), holds an id FindIDs finds, pseudonyms included: a
+// value the shapes redacted inside its encoding (the base64 of a GUID
+// become the base64 of its pseudonym) is left to the shapes the next time
+// too, not replaced whole.
+func layerHoldsID(v []byte) bool {
+	if dec, ok := percentDecode(v); ok && len(FindIDs(string(dec))) > 0 {
+		return true
+	}
+	if len(v) < minB64 {
+		return false
+	}
+	run := bytes.TrimRight(v, "=")
+	for _, c := range run {
+		if cls[c]&(clsB64|clsB64URL) == 0 {
+			return false
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		if dec, err := enc.DecodeString(string(run)); err == nil && isText(dec) && len(FindIDs(string(dec))) > 0 {
 			return true
 		}
 	}

@@ -80,3 +80,36 @@ func lastKeyWord(k []byte) []byte {
 	}
 	return k[i:]
 }
+
+// keyValue handles key=value (query strings and form bodies inside text):
+// the value of a secret key is removed up to the next delimiter.
+func (p *pass) keyValue(src []byte, i int) int {
+	ks := i
+	for ks > 0 && cls[src[ks-1]]&clsKey != 0 {
+		ks--
+	}
+	if ks == i {
+		return 0
+	}
+	if p.ids || !isSecretKey(src[ks:i]) {
+		return p.dialinID(src, ks, i)
+	}
+	n := len(src)
+	e := i + 1
+	for e < n && !isValueEnd(src[e]) {
+		e++
+	}
+	if e == i+1 || string(src[i+1:e]) == Removed {
+		return e
+	}
+	p.add(span{start: i + 1, end: e, kind: kSecret})
+	return e
+}
+
+func isValueEnd(c byte) bool {
+	switch c {
+	case '&', ';', ',', ' ', '\t', '\n', '\r', '"', '\'', '#', '<', '>', '\\':
+		return true
+	}
+	return false
+}

@@ -90,7 +90,7 @@ func FuzzIdentifierFields(f *testing.F) {
 				if k == "ipAddress" && strings.Contains(orig, "127.0.0.1") || orig == "::1" {
 					continue // loopback identifies nobody
 				}
-				if m, _, ok := parseMAC([]byte(orig)); k == "macAddress" && ok && (m == [6]byte{} || m == [6]byte{2}) {
+				if m, _, _, ok := parseMAC([]byte(orig)); k == "macAddress" && ok && isNoMAC(m) {
 					continue
 				}
 				_ = v

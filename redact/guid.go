@@ -1,6 +1,8 @@
 package redact
 
-import "slices"
+import (
+	"slices"
+)
 
 // Character classes, looked up once per byte by the scanners.
 const (
@@ -239,4 +241,174 @@ func hasHexLetter(t []byte) bool {
 		}
 	}
 	return false
+}
+
+// guidFrom returns where a GUID may start in the alphanumeric word
+// src[i:w], whose first s0-i characters belong to an escape glued before
+// it. After a malformed %XX escape (one that decodes to a lone byte of
+// 0x80 or more, which no UTF-8 text holds before an ASCII digit: "%aa67bd4c-..."
+// where "%22aa67bd4c" was meant), the word itself counts when its leading
+// run of hex is exactly a GUID's first group or a whole undashed GUID: the
+// GUID is there as written. A well-formed escape ("%20", "%C3%A9") keeps
+// its digits: they are text, and this redactor writes such escapes itself.
+func guidFrom(src []byte, i, s0, w int) int {
+	if s0 != i+2 || src[i-1] != '%' || hexVal(src[i]) < 8 {
+		return s0
+	}
+	if i >= 4 && src[i-4] == '%' && isHex(src[i-3]) && hexVal(src[i-3]) >= 8 && isHex(src[i-2]) {
+		return s0 // part of a multi-byte character
+	}
+	j := i
+	for j < w && isHex(src[j]) {
+		j++
+	}
+	if j-i == 32 || (j == w && j-i == 8) {
+		return i
+	}
+	return s0
+}
+
+// guid records the GUID src[s:e] unless it is a pseudonym or the nil GUID.
+func (p *pass) guid(src []byte, s, e int) {
+	t := src[s:e]
+	if p.ids {
+		p.add(span{start: s, end: e, kind: kGUID, form: guidForm(t)})
+		return
+	}
+	if isPseudonymGUIDText(t) {
+		if p.r != nil {
+			n, _ := isPseudonymGUID(parseGUIDBytes(t))
+			p.r.reserve(&p.r.guidN, n)
+		}
+		return
+	}
+	if parseGUIDBytes(t) == nilGUID {
+		return
+	}
+	p.add(span{start: s, end: e, kind: kGUID, form: guidForm(t)})
+}
+
+// isPseudonymGUIDText reports whether t (36 dashed or 32 undashed hex chars,
+// any case) carries the pseudonym prefix followed by 12 decimal digits.
+func isPseudonymGUIDText(t []byte) bool {
+	var prefix string
+	switch len(t) {
+	case 36:
+		prefix = guidPrefix
+	case 32:
+		prefix = guidPrefixUndashed
+	default:
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := t[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	for _, c := range t[len(prefix):] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isPseudonymGUID reports whether g is a GUID pseudonym, and its number:
+// the prefix bytes, then 12 decimal digits as the last 6 bytes' nibbles.
+func isPseudonymGUID(g [16]byte) (int, bool) {
+	if [10]byte(g[:10]) != [10]byte{0xc0, 0xff, 0xee, 0x00, 0x00, 0x00, 0x40, 0x00, 0x80, 0x00} {
+		return 0, false
+	}
+	n := 0
+	for _, b := range g[10:] {
+		hi, lo := b>>4, b&15
+		if hi > 9 || lo > 9 {
+			return 0, false
+		}
+		n = n*100 + int(hi)*10 + int(lo)
+	}
+	return n, true
+}
+
+// guidPseudonym returns pseudonym number n as a GUID: the prefix bytes, then
+// the 12 decimal digits of n as the last 6 bytes' nibbles.
+func guidPseudonym(n int) [16]byte {
+	g := [16]byte{0xc0, 0xff, 0xee, 0x00, 0x00, 0x00, 0x40, 0x00, 0x80, 0x00}
+	n %= 1_000_000_000_000
+	for i := 15; i >= 10; i-- {
+		g[i] = bcd100[n%100]
+		n /= 100
+	}
+	return g
+}
+
+// bcd100 holds the two decimal digits of 0-99 as nibbles: a GUID
+// pseudonym is rendered for every GUID redacted, one division per byte.
+var bcd100 = func() (t [100]byte) {
+	for v := range t {
+		t[v] = byte(v/10)<<4 | byte(v%10)
+	}
+	return t
+}()
+
+// guidNum returns the pseudonym number of a GUID, issuing it on first sight.
+func (r *Redactor) guidNum(g [16]byte) int {
+	hi, lo, h := guidWords(g)
+	if n, ok := r.guids.get(hi, lo, h); ok {
+		return n
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n, ok := r.guids.get(hi, lo, h); ok {
+		return n // another goroutine issued it meanwhile
+	}
+	n := int(r.guidN.Add(1))
+	r.issued = append(r.issued, pseudonym{n: n, kind: kGUID})
+	r.guids.put(hi, lo, h, n) // last: once found, the number is in issued
+	return n
+}
+
+// guidsInWord finds the GUIDs of the alphanumeric word src[i:w] (hexes of
+// its characters are hex digits; the first s0-i belong to an escape glued
+// before it): undashed ones, 32-hex runs bounded by anything but hex
+// (letters glued to them, "%22" before them) inside the word, and a dashed
+// one whose first group is the word's last 8 characters. It returns the end
+// of a dashed GUID, where the scan goes on, or 0.
+func (p *pass) guidsInWord(src []byte, i, s0, w, hexes int) int {
+	n := len(src)
+	// A GUID glued to a %XX escape is found whatever the escape is: a
+	// malformed one ("%3a%aa67bd4c-...", a joinWebUrl's tenant id after a
+	// lost quote) eats two of its digits only when decoded, so the GUID
+	// written after the '%' counts too (gs). A JSON \uXXXX escape's
+	// digits never start one.
+	gs := guidFrom(src, i, s0, w)
+	limit, dashed := w, w < n && src[w] == '-' && w-gs >= 8 && isDashedGUID(src, w-8)
+	if dashed {
+		limit = w - 8 // undashed ones are looked for in what precedes it
+	}
+	if limit-gs >= 32 && hexes >= 32 {
+		for k := gs; k+32 <= limit; {
+			if !isHex(src[k]) {
+				k++
+				continue
+			}
+			j := k
+			for j < limit && isHex(src[j]) {
+				j++
+			}
+			if j-k == 32 && hasHexLetter(src[k:j]) {
+				p.guid(src, k, j)
+			}
+			k = j
+		}
+	}
+	if dashed {
+		p.guid(src, w-8, w+28)
+		return w + 28
+	}
+	return 0
 }

@@ -224,7 +224,7 @@ func viewBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(
 type pseudonym struct {
 	n     int
 	kind  kind  // kGUID, kPhone, kEmail, kName, kHost or kIP
-	width uint8 // a phone's digit count; 6 for an IPv6 address
+	width uint8 // a phone's digit count; 6 for an IPv6 address; a MAC's groups (6 or 8)
 }
 
 // String renders p in its canonical form ("c0ffee00-...", "+555...",
@@ -246,8 +246,8 @@ func (p pseudonym) String() string {
 	case kIP:
 		return ipPseudonym(p.n, p.width == 6).String()
 	case kField:
-		if p.width == 6 {
-			return string(appendMACText(nil, p.n))
+		if p.width == 6 || p.width == 8 {
+			return string(appendMACText(nil, p.n, int(p.width)))
 		}
 		return opaquePrefix + strconv.Itoa(p.n)
 	case kThread:

@@ -1,6 +1,9 @@
 package redact
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // microsoftSuffixes are the domains whose hosts are Microsoft's, not the
 // bot's: URLs on them are kept (with the ids in them redacted). Any other host
@@ -182,4 +185,27 @@ func secretHeaderName(name string) bool {
 		}
 	}
 	return false
+}
+
+// name returns the pseudonym of a person's name, learning the name so that it
+// is replaced wherever else it appears.
+func (r *Redactor) name(v string) string {
+	return string(r.appendName(nil, []byte(v)))
+}
+
+// appendName appends the pseudonym of the name v ("Person N"), learning the
+// name on first sight. Names recur in every roster update: a lookup that
+// takes no lock and allocates nothing serves them.
+func (r *Redactor) appendName(dst, v []byte) []byte {
+	h := hashBytes(v)
+	n, ok := r.names.get(h, viewString(v))
+	if !ok {
+		s := string(v)
+		var fresh bool
+		n, fresh = issueNum(r, &r.names, &idEntry[string]{key: s, hash: h}, &r.nameN, pseudonym{kind: kName})
+		if fresh && learnable(s) {
+			r.learn(literal{text: s, repl: namePrefix + strconv.Itoa(n)})
+		}
+	}
+	return strconv.AppendInt(append(dst, namePrefix...), int64(n), 10)
 }

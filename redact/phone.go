@@ -1,5 +1,10 @@
 package redact
 
+import (
+	"bytes"
+	"strconv"
+)
+
 // Phone numbers are written for people as often as for machines: Graph's
 // own onlineMeeting answers carry "+1 206-485-3005", and bots format numbers
 // as they please. Every written form of one number is one identifier (its
@@ -161,8 +166,161 @@ func (p *pass) mriPhone(src []byte, i int) int {
 	if len(p.spans) > 0 && p.spans[len(p.spans)-1].end > i-1 {
 		return 0
 	}
-	if !isPseudonymPhoneDigits(src[d:e]) {
+	if p.ids || !isPseudonymPhoneDigits(src[d:e]) {
 		p.add(span{start: d, end: e, kind: kPhone, form: FormPhone})
 	}
 	return e
+}
+
+// Dial strings. A meeting's dial-in link is a PSTN dial string,
+// "tel:+16477490000,,11160000#": the number, pauses (commas), then the
+// conference id the caller's phone keys in. The digits after the pauses are
+// a conference id, pseudonymised as the conferenceId field's value is (and
+// learned, so its other appearances follow). The dial-in page's link carries
+// the same id in its query: "https://dialin.teams.microsoft.com/...?id=11160000".
+
+// minConfDigits is the shortest conference id a dial string carries.
+const minConfDigits = 4
+
+// dialConference handles the pauses and conference id of a dial string
+// after a phone number that ends at e; it returns where the dial string
+// ends (e when no conference id follows).
+func (p *pass) dialConference(src []byte, e int) int {
+	n := len(src)
+	k, pauses := e, 0
+	for k < n {
+		if src[k] == ',' {
+			k++
+		} else if hasPrefixFold(src[k:], "%2c") {
+			k += 3
+		} else {
+			break
+		}
+		pauses++
+	}
+	if pauses == 0 {
+		return e
+	}
+	ce := k
+	for ce < n && isDigit(src[ce]) {
+		ce++
+	}
+	if ce-k < minConfDigits || ce-k > maxPhoneDigits || (ce < n && isAlnum(src[ce])) {
+		return e
+	}
+	if p.ids || !isDigitsPseudonym(src[k:ce]) {
+		p.add(span{start: k, end: ce, kind: kField, form: Form(fieldID)})
+	}
+	return ce
+}
+
+// dialinID handles the key before the '=' at i, src[ks:i]: the "id" of a
+// dial-in page's query ("dialin.teams.microsoft.com/<guid>?id=11160000")
+// is a conference id. It returns where the value ends, or 0.
+func (p *pass) dialinID(src []byte, ks, i int) int {
+	if i-ks != 2 || !equalFold(src[ks:i], "id") || ks == 0 || (src[ks-1] != '?' && src[ks-1] != '&') {
+		return 0
+	}
+	// The URL the query belongs to: back to what cannot be in one.
+	us := ks - 1
+	for us > 0 && ks-us < maxURLBack && !isURLStop(src[us-1]) {
+		us--
+	}
+	if bytes.Index(bytes.ToLower(src[us:ks]), []byte("dialin")) < 0 {
+		return 0
+	}
+	n := len(src)
+	e := i + 1
+	for e < n && isDigit(src[e]) {
+		e++
+	}
+	if e-i-1 < minConfDigits || e-i-1 > maxPhoneDigits || (e < n && isAlnum(src[e])) {
+		return 0
+	}
+	if p.ids || !isDigitsPseudonym(src[i+1:e]) {
+		p.add(span{start: i + 1, end: e, kind: kField, form: Form(fieldID)})
+	}
+	return e
+}
+
+// maxURLBack bounds how far back dialinID looks for the URL's host.
+const maxURLBack = 256
+
+func isURLStop(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '"', '\'', '<', '>', '\\':
+		return true
+	}
+	return false
+}
+
+// phone records the digits of a number whose plus sign (src[at:d]) precedes
+// d, in any written form (see phoneWritten).
+func (p *pass) phone(src []byte, at, d int, form Form) int {
+	e, _ := phoneWritten(src, d)
+	if e == 0 {
+		return 0
+	}
+	if p.ids || !isPseudonymPhoneText(src[d:e]) {
+		p.add(span{start: d, end: e, kind: kPhone, form: form})
+	}
+	return p.dialConference(src, e)
+}
+
+// isPseudonymPhoneDigits reports whether d is the digits of a phone pseudonym:
+// "555", then a zero-padded counter whose first digit is still a pad zero
+// (real numbers with country code 55 never have a 0 there).
+func isPseudonymPhoneDigits(d []byte) bool {
+	if len(d) < minPhoneDigits || len(d) > maxPhoneDigits || string(d[:3]) != phonePrefix || d[3] != '0' {
+		return false
+	}
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// phonePseudonym returns the digits of phone pseudonym n with the given digit count.
+func phonePseudonym(n, digits int) string {
+	return string(appendPhonePseudonym(nil, n, digits))
+}
+
+// appendPhonePseudonym appends the digits of phone pseudonym n with the given digit count.
+func appendPhonePseudonym(dst []byte, n, digits int) []byte {
+	var buf [20]byte
+	d := strconv.AppendInt(buf[:0], int64(n), 10)
+	pad := digits - len(phonePrefix) - len(d)
+	if pad < 1 {
+		// The counter outgrew the number's length: keep the shape, lose uniqueness.
+		d = d[len(d)-(digits-len(phonePrefix)-1):]
+		pad = 1
+	}
+	dst = append(dst, phonePrefix...)
+	for range pad {
+		dst = append(dst, '0')
+	}
+	return append(dst, d...)
+}
+
+// phoneNum returns the pseudonym number of a phone number's digits.
+func (r *Redactor) phoneNum(digits []byte) int {
+	h := hashBytes(digits)
+	if n, ok := r.phones.get(h, viewString(digits)); ok {
+		return n
+	}
+	n, _ := issueNum(r, &r.phones, &idEntry[string]{key: string(digits), hash: h}, &r.phoneN,
+		pseudonym{kind: kPhone, width: uint8(len(digits))})
+	return n
+}
+
+// nanp records a North American number written without its plus sign
+// ("1-425-555-0100") whose "1" is at i; it returns the end, or 0.
+func (p *pass) nanp(src []byte, i int) int {
+	j := nanpWritten(src, i)
+	if j > 0 && (p.ids || !isPseudonymPhoneText(src[i:j])) {
+		p.add(span{start: i, end: j, kind: kPhone, form: FormPhone})
+	}
+	return j
 }

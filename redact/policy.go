@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
+
+	"github.com/tidwall/gjson"
 )
 
 // Policy adjusts what a Redactor does. The zero Policy (and a nil *Policy
@@ -71,4 +74,60 @@ func LoadPolicy(path string) (*Policy, error) {
 		p.RedactPatterns = append(p.RedactPatterns, re)
 	}
 	return p, nil
+}
+
+// patterns applies the policy's extra regular expressions: each match is
+// pseudonymised whole, like a name.
+func (p *pass) patterns(src []byte) {
+	added := false
+	for _, re := range p.r.policy.RedactPatterns {
+		for _, m := range re.FindAllIndex(src, -1) {
+			if m[0] == m[1] || p.overlaps(m[0], m[1]) || IsPseudonym(string(src[m[0]:m[1]])) {
+				continue
+			}
+			p.spans = append(p.spans, span{start: m[0], end: m[1], kind: kName, form: FormName})
+			added = true
+		}
+	}
+	if added {
+		p.sortSpans()
+	}
+}
+
+// policyRanges resolves the policy's gjson paths to byte ranges of b: values
+// to keep whole and values to pseudonymise whole. Invalid JSON gets none:
+// gjson's offsets are only trustworthy on valid input.
+func (r *Redactor) policyRanges(b []byte, lenient bool) (keep, force [][2]int) {
+	if lenient {
+		return nil, nil
+	}
+	collect := func(paths []string) [][2]int {
+		var rs [][2]int
+		for _, path := range paths {
+			res := gjson.GetBytes(b, path)
+			if !res.Exists() {
+				continue
+			}
+			if res.Indexes != nil {
+				for k, el := range res.Array() {
+					if k < len(res.Indexes) && res.Indexes[k] > 0 {
+						rs = append(rs, [2]int{res.Indexes[k], res.Indexes[k] + len(el.Raw)})
+					}
+				}
+				continue
+			}
+			if res.Index > 0 || (res.Index == 0 && bytes.HasPrefix(b, []byte(res.Raw))) {
+				rs = append(rs, [2]int{res.Index, res.Index + len(res.Raw)})
+			}
+		}
+		slices.SortFunc(rs, func(a, b [2]int) int { return a[0] - b[0] })
+		return rs
+	}
+	if len(r.policy.KeepPaths) > 0 {
+		keep = collect(r.policy.KeepPaths)
+	}
+	if len(r.policy.RedactPaths) > 0 {
+		force = collect(r.policy.RedactPaths)
+	}
+	return keep, force
 }

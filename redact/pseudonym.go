@@ -44,6 +44,12 @@ const (
 	FormIP
 	// FormThread is a Teams thread or chat id: 19:meeting_...@thread.v2, 48:notes.
 	FormThread
+	// FormThreadURLEncoded is a thread id whose colon (and at sign) are
+	// percent-encoded, as in a joinWebUrl: 19%3ameeting_...%40thread.v2.
+	FormThreadURLEncoded
+	// FormDigits is a number written as digits alone: a conference id in a
+	// dial string, a phone number without its plus sign ("4:14255550100").
+	FormDigits
 )
 
 var formNames = [...]string{
@@ -61,6 +67,8 @@ var formNames = [...]string{
 	FormHost:              "host",
 	FormIP:                "ip",
 	FormThread:            "thread",
+	FormThreadURLEncoded:  "thread-urlencoded",
+	FormDigits:            "digits",
 }
 
 // String names the form, for reports and test failures.
@@ -76,8 +84,9 @@ func (f Form) IsGUID() bool { return f >= FormGUIDLower && f <= FormGUIDBracedUp
 
 // Render writes a canonical key (as found in Span.Key) in this form: a lower
 // dashed GUID becomes upper, undashed or braced; phone digits get their plus
-// sign (or %2B); an email gets %40 for FormEmailURLEncoded. Names, hosts, IPs
-// and the zero Form return key unchanged. A GUID form given a key that is not a
+// sign (or %2B); an email gets %40 for FormEmailURLEncoded, a thread id
+// %3a and %40 for FormThreadURLEncoded. Names, hosts, IPs, digits, thread
+// ids and the zero Form return key unchanged. A GUID form given a key that is not a
 // GUID returns key unchanged.
 func (f Form) Render(key string) string {
 	if f.IsGUID() {
@@ -94,6 +103,11 @@ func (f Form) Render(key string) string {
 		return "%2B" + key
 	case FormEmailURLEncoded:
 		return strings.Replace(key, "@", "%40", 1)
+	case FormThreadURLEncoded:
+		key = strings.Replace(key, ":", "%3a", 1)
+		if at := strings.LastIndexByte(key, '@'); at >= 0 {
+			key = key[:at] + "%40" + key[at+1:]
+		}
 	}
 	return key
 }
@@ -122,9 +136,13 @@ const (
 
 // IsPseudonym reports whether s is, as a whole, a value of the shape graphvcr
 // issues: a GUID "c0ffee00-0000-4000-8000-<12 digits>" in any form, a phone
-// "+555" followed by a zero-padded counter, "user<N>@example.invalid",
-// "Person <N>", "bot<N>.example.invalid", or an address from the documentation
-// ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32).
+// "+555" followed by a zero-padded counter (in any written form: "+5
+// 550-000-0001"), "user<N>@example.invalid", "Person <N>",
+// "bot<N>.example.invalid", a thread id "19:meeting_c0ffee<N>@thread.v2" (any
+// prefix, domain and encoding), an identifier field's value (digits "5550..."
+// of five or more, "id<digits>", a MAC address of the RFC 7042 documentation
+// blocks), or an address from the documentation ranges (192.0.2.0/24,
+// 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32).
 func IsPseudonym(s string) bool {
 	if len(s) >= 32 {
 		t := s
@@ -140,7 +158,9 @@ func IsPseudonym(s string) bool {
 	}
 	switch {
 	case strings.HasPrefix(s, "+"):
-		return isPseudonymPhoneDigits([]byte(s[1:]))
+		// Any written form: "+5550000001", "+5 550-000-0001".
+		e, _ := phoneWritten(viewBytes(s), 1)
+		return e == len(s) && isPseudonymPhoneText(viewBytes(s[1:]))
 	case strings.HasPrefix(s, "%2B"), strings.HasPrefix(s, "%2b"):
 		return isPseudonymPhoneDigits([]byte(s[3:]))
 	case strings.HasPrefix(s, namePrefix):
@@ -151,6 +171,9 @@ func IsPseudonym(s string) bool {
 		return isDecimal(s[len(emailLocal) : len(s)-len("%40example.invalid")])
 	case strings.HasSuffix(s, hostSuffix) && strings.HasPrefix(s, hostPrefix):
 		return isDecimal(s[len(hostPrefix) : len(s)-len(hostSuffix)])
+	}
+	if b := viewBytes(s); isWholeThreadPseudonym(b) || isIDFieldPseudonym(b) {
+		return true
 	}
 	if !mayBeAddr(s) {
 		return false
@@ -182,80 +205,6 @@ func mayBeAddr[T string | []byte](s T) bool {
 	return sep
 }
 
-// isPseudonymGUIDText reports whether t (36 dashed or 32 undashed hex chars,
-// any case) carries the pseudonym prefix followed by 12 decimal digits.
-func isPseudonymGUIDText(t []byte) bool {
-	var prefix string
-	switch len(t) {
-	case 36:
-		prefix = guidPrefix
-	case 32:
-		prefix = guidPrefixUndashed
-	default:
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		c := t[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != prefix[i] {
-			return false
-		}
-	}
-	for _, c := range t[len(prefix):] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isPseudonymGUID reports whether g is a GUID pseudonym, and its number:
-// the prefix bytes, then 12 decimal digits as the last 6 bytes' nibbles.
-func isPseudonymGUID(g [16]byte) (int, bool) {
-	if [10]byte(g[:10]) != [10]byte{0xc0, 0xff, 0xee, 0x00, 0x00, 0x00, 0x40, 0x00, 0x80, 0x00} {
-		return 0, false
-	}
-	n := 0
-	for _, b := range g[10:] {
-		hi, lo := b>>4, b&15
-		if hi > 9 || lo > 9 {
-			return 0, false
-		}
-		n = n*100 + int(hi)*10 + int(lo)
-	}
-	return n, true
-}
-
-// isPseudonymPhoneDigits reports whether d is the digits of a phone pseudonym:
-// "555", then a zero-padded counter whose first digit is still a pad zero
-// (real numbers with country code 55 never have a 0 there).
-func isPseudonymPhoneDigits(d []byte) bool {
-	if len(d) < minPhoneDigits || len(d) > maxPhoneDigits || string(d[:3]) != phonePrefix || d[3] != '0' {
-		return false
-	}
-	for _, c := range d {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isPseudonymAddr reports whether a is in a documentation range (RFC 5737, RFC 3849).
-func isPseudonymAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	if a.Is4() {
-		b := a.As4()
-		return (b[0] == 192 && b[1] == 0 && b[2] == 2) ||
-			(b[0] == 198 && b[1] == 51 && b[2] == 100) ||
-			(b[0] == 203 && b[1] == 0 && b[2] == 113)
-	}
-	b := a.As16()
-	return b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8
-}
-
 func isDecimal(s string) bool {
 	if s == "" || len(s) > 12 {
 		return false
@@ -266,62 +215,4 @@ func isDecimal(s string) bool {
 		}
 	}
 	return true
-}
-
-// guidPseudonym returns pseudonym number n as a GUID: the prefix bytes, then
-// the 12 decimal digits of n as the last 6 bytes' nibbles.
-func guidPseudonym(n int) [16]byte {
-	g := [16]byte{0xc0, 0xff, 0xee, 0x00, 0x00, 0x00, 0x40, 0x00, 0x80, 0x00}
-	n %= 1_000_000_000_000
-	for i := 15; i >= 10; i-- {
-		g[i] = bcd100[n%100]
-		n /= 100
-	}
-	return g
-}
-
-// bcd100 holds the two decimal digits of 0-99 as nibbles: a GUID
-// pseudonym is rendered for every GUID redacted, one division per byte.
-var bcd100 = func() (t [100]byte) {
-	for v := range t {
-		t[v] = byte(v/10)<<4 | byte(v%10)
-	}
-	return t
-}()
-
-// phonePseudonym returns the digits of phone pseudonym n with the given digit count.
-func phonePseudonym(n, digits int) string {
-	return string(appendPhonePseudonym(nil, n, digits))
-}
-
-// appendPhonePseudonym appends the digits of phone pseudonym n with the given digit count.
-func appendPhonePseudonym(dst []byte, n, digits int) []byte {
-	var buf [20]byte
-	d := strconv.AppendInt(buf[:0], int64(n), 10)
-	pad := digits - len(phonePrefix) - len(d)
-	if pad < 1 {
-		// The counter outgrew the number's length: keep the shape, lose uniqueness.
-		d = d[len(d)-(digits-len(phonePrefix)-1):]
-		pad = 1
-	}
-	dst = append(dst, phonePrefix...)
-	for range pad {
-		dst = append(dst, '0')
-	}
-	return append(dst, d...)
-}
-
-// ipPseudonym returns pseudonym n for an address of a's family.
-// IPv4 pseudonyms walk the three documentation /24s (762 addresses), then wrap.
-func ipPseudonym(n int, v6 bool) netip.Addr {
-	if v6 {
-		var b [16]byte
-		b[0], b[1], b[2], b[3] = 0x20, 0x01, 0x0d, 0xb8
-		b[12], b[13], b[14], b[15] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
-		return netip.AddrFrom16(b)
-	}
-	nets := [3][3]byte{{192, 0, 2}, {198, 51, 100}, {203, 0, 113}}
-	k := (n - 1) % (3 * 254)
-	p := nets[k/254]
-	return netip.AddrFrom4([4]byte{p[0], p[1], p[2], byte(k%254 + 1)})
 }

@@ -44,7 +44,7 @@ func (p *pass) threadAt(src []byte, i int) int {
 	if e == 0 {
 		return 0
 	}
-	if isPseudonymThread(src[ins:ine]) {
+	if !p.ids && isPseudonymThread(src[ins:ine]) {
 		return e
 	}
 	p.add(span{start: ws, end: e, kind: kThread, form: FormThread})
@@ -54,6 +54,9 @@ func (p *pass) threadAt(src []byte, i int) int {
 // colonAt returns the length of the colon at src[i]: 1 for ':', 3 for
 // "%3a", 0 for anything else.
 func colonAt(src []byte, i int) int {
+	if i >= len(src) {
+		return 0
+	}
 	if src[i] == ':' {
 		return 1
 	}
@@ -84,6 +87,11 @@ func threadEnd(src []byte, i int, prefix string) (e, ins, ine int) {
 		return 0, 0, 0
 	}
 	b := i + cl
+	if prefix != "48" {
+		// A doubled colon ("19::meeting_...", "19%3a:meeting_..." in a
+		// joinWebUrl) is a writing slip, not another id.
+		b += colonAt(src, b)
+	}
 	j := b
 	for j < n && threadBody(src[j]) && src[j] != '@' {
 		j++
@@ -98,7 +106,9 @@ func threadEnd(src []byte, i int, prefix string) (e, ins, ine int) {
 		return j, b, j
 	}
 	al := atAt(src, j)
-	if j == b || al == 0 || (al == 1) != (cl == 1) {
+	// A "19:" id may mix raw and encoded punctuation ("19%3a:...@thread.v2"):
+	// its domain decides. Other prefixes keep one way of writing.
+	if j == b || al == 0 || (prefix != "19" && (al == 1) != (cl == 1)) {
 		return 0, 0, 0
 	}
 	ds := j + al
@@ -145,25 +155,14 @@ func isPseudonymThread(in []byte) bool {
 // it), keeping its prefix, its "meeting_", its domain and how its colon
 // and at sign are written.
 func (r *Redactor) appendThread(dst, v []byte) []byte {
-	c := bytes.IndexByte(v, ':')
-	if c < 0 {
-		c = bytes.Index(v, []byte("%3"))
-	}
-	cl := colonAt(v, c)
-	_, ins, ine := threadEnd(v, c, string(v[:c]))
-	// The key is the id as written with ':' and '@', so the encoded and the
-	// plain forms of one id are one id.
 	var kbuf [256]byte
-	key := append(append(append(kbuf[:0], v[:c]...), ':'), v[ins:ine]...)
-	if ine < len(v) {
-		key = append(append(key, '@'), v[ine+atAt(v, ine):]...)
-	}
+	key, _, ins, ine := appendThreadKey(kbuf[:0], v)
 	h := hashBytes(key)
 	n, ok := r.threads.get(h, viewString(key))
 	if !ok {
 		n, _ = issueNum(r, &r.threads, &idEntry[string]{key: string(key), hash: h}, &r.threadN, pseudonym{kind: kThread})
 	}
-	dst = append(dst, v[:c+cl]...)
+	dst = append(dst, v[:ins]...)
 	if bytes.HasPrefix(v[ins:], []byte("meeting_")) {
 		dst = append(dst, "meeting_"...)
 	}
@@ -180,4 +179,27 @@ func (r *Redactor) appendThread(dst, v []byte) []byte {
 		}
 	}
 	return dst
+}
+
+// appendThreadKey appends the key of thread id v (as threadAt found it): the
+// id as written with one ':' and '@', so the encoded and the plain forms of
+// one id are one id. It also returns where v's colon is and where its inside
+// starts and ends.
+func appendThreadKey(dst, v []byte) (key []byte, c, ins, ine int) {
+	for c < len(v) && isDigit(v[c]) {
+		c++
+	}
+	_, ins, ine = threadEnd(v, c, string(v[:c]))
+	key = append(append(append(dst, v[:c]...), ':'), v[ins:ine]...)
+	if ine < len(v) {
+		key = append(append(key, '@'), v[ine+atAt(v, ine):]...)
+	}
+	return key, c, ins, ine
+}
+
+// threadKey returns the key of thread id v, and whether its colon is
+// percent-encoded.
+func threadKey(v []byte) (key string, encoded bool) {
+	k, c, _, _ := appendThreadKey(nil, v)
+	return string(k), colonAt(v, c) == 3
 }

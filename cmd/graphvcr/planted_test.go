@@ -35,6 +35,11 @@ func TestScanPlantedKinds(t *testing.T) {
 		{"mac address", `{"macAddress":"00-1A-2B-3C-4D-5E"}`, "id"},
 		{"subnet", `{"subnet":"10.0.12.0"}`, "ip"},
 		{"device name", `{"captureDeviceName":"Jabra Evolve 75"}`, "name"},
+		{"guid after a malformed escape", `{"joinWebUrl":"https://teams.microsoft.com/l/x?context=%7b%22Tid%22%3a%aa67bd4c-8475-432d-bd41-39f255720e0a%22%7d"}`, "guid"},
+		{"thread id with a doubled colon", `{"chatId":"19::meeting_NTg0NmQ3NTctZDVkZDZk@thread.v2"}`, "thread"},
+		{"dial string conference id", `{"text":"tel:+55500000001,,11160000#"}`, "id"},
+		{"dial-in page id", `{"text":"https://dialin.teams.microsoft.com/x?id=11160000"}`, "id"},
+		{"eui-64 mac address", `{"macAddress":"3C-52-82-11-22-33-44-55"}`, "id"},
 	}
 	for _, tc := range planted {
 		t.Run(tc.name, func(t *testing.T) {

@@ -169,6 +169,14 @@ func corpusIDs(texts []corpusText) []corpusID {
 			if keptAddr(a) {
 				return
 			}
+		case kindMAC:
+			// An all-zero MAC (six or eight groups) or 02-00-00-00-00-00 is
+			// "no address", what call records report when privacy settings
+			// hide the device: it identifies nothing, and redact documents
+			// that it keeps it (redact/fields.go, isNoMAC).
+			if h := strings.NewReplacer("-", "", ":", "").Replace(v); strings.Trim(h, "0") == "" || strings.Trim(h, "0") == "2" && h[:2] == "02" {
+				return
+			}
 		case kindHost:
 			v = strings.ToLower(strings.TrimSuffix(v, "."))
 			if _, err := netip.ParseAddr(v); err == nil || !strings.Contains(v, ".") {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,16 @@ type BotOptions struct {
 	WaitTimeout time.Duration
 	// Logger receives one line per request and notification. nil discards.
 	Logger *slog.Logger
+	// Retry bounds the retries of a request that Graph throttled (429),
+	// could not serve (503, 504) or whose connection was reset. The zero
+	// value retries up to 4 tries in all, backing off from 250ms to 8s.
+	Retry Retry
+	// Naive makes a bot that copes with none of Graph's faults: it acts on
+	// every notification entry as it arrives (a duplicate twice, a stale
+	// state over a newer one), relies on arrival order, and gives up on the
+	// first 429, 503, 504 or reset. It exists to show that a test with
+	// faults catches these bugs. false is the sample bot that copes.
+	Naive bool
 }
 
 // Bot is a sample calling bot: it gets a token, creates calls, invites
@@ -74,11 +85,15 @@ type Bot struct {
 	wg      sync.WaitGroup
 	keys    *keySet
 
-	mu       sync.Mutex // guards token, tokenExp, inbox, changed
+	mu       sync.Mutex // guards token, tokenExp, inbox, changed, seen, views
 	token    string
 	tokenExp time.Time
 	inbox    []inbound
-	changed  chan struct{} // closed and replaced when inbox grows
+	changed  chan struct{}        // closed and replaced when inbox grows
+	seen     map[[32]byte]bool    // entryKey of every entry handled (not with Naive)
+	views    map[string]*callView // by canonical call id
+	// actionsFrom is the first inbox entry of the latest Run.
+	actionsFrom int
 }
 
 // inbound is one notification post as the bot received it.
@@ -89,6 +104,10 @@ type inbound struct {
 	body   []byte
 	status int
 	items  []gjson.Result // the value array's entries
+	// handling and actions say, for each item, what the bot did with it
+	// (handledApplied, handledDuplicate, handledStale) and the change made.
+	handling []string
+	actions  []Action
 }
 
 // NewBot starts the bot's webhook listener on 127.0.0.1. It panics only if
@@ -103,7 +122,8 @@ func NewBot(opts BotOptions) *Bot {
 
 // StartBot starts the bot's webhook listener on 127.0.0.1.
 func StartBot(opts BotOptions) (*Bot, error) {
-	b := &Bot{opts: opts, logger: opts.Logger, client: opts.HTTPClient, changed: make(chan struct{})}
+	b := &Bot{opts: opts, logger: opts.Logger, client: opts.HTTPClient, changed: make(chan struct{}),
+		seen: make(map[[32]byte]bool), views: make(map[string]*callView)}
 	if b.logger == nil {
 		b.logger = slog.New(slog.DiscardHandler)
 	}
@@ -171,6 +191,14 @@ func (b *Bot) handleNotification(w http.ResponseWriter, r *http.Request) {
 		in.items = gjson.GetBytes(body, "value").Array()
 	}
 	b.mu.Lock()
+	for _, it := range in.items {
+		h, a := b.handle(it)
+		in.handling = append(in.handling, h)
+		in.actions = append(in.actions, a)
+		if h != handledApplied {
+			b.logger.Debug("notification entry ignored", "path", r.URL.Path, "why", h)
+		}
+	}
 	b.inbox = append(b.inbox, in)
 	close(b.changed)
 	b.changed = make(chan struct{})
@@ -259,9 +287,41 @@ func (b *Bot) graph(ctx context.Context, rs *runState, method, target string, bo
 	return rs.send(req, plain)
 }
 
-// send performs req, decompresses the answer and records the exchange.
+// send performs req, retrying as BotOptions.Retry allows (see retry.go),
+// and returns the last answer.
 func (rs *runState) send(req *http.Request, reqBody []byte) (int, http.Header, []byte, error) {
-	ex := Exchange{Offset: time.Since(rs.start), Method: req.Method, URL: req.URL.String(), RequestBody: reqBody}
+	for try := 1; ; try++ {
+		status, h, body, err := rs.sendOnce(req, reqBody, try)
+		wait, again := rs.bot.retryAfter(try, status, h, err)
+		if !again || req.Context().Err() != nil {
+			return status, h, body, err
+		}
+		if err := sleepCtx(req.Context(), wait); err != nil {
+			if status != 0 {
+				return status, h, body, nil
+			}
+			return 0, nil, nil, fmt.Errorf("%s %s: retry after %v: %w", req.Method, req.URL.Path, wait, err)
+		}
+		rs.bot.logger.Debug("graph request retried", "method", req.Method, "path", req.URL.Path, "try", try+1, "after", wait)
+		next := req.Clone(req.Context())
+		if req.GetBody != nil {
+			rd, err := req.GetBody()
+			if err != nil {
+				return 0, nil, nil, fmt.Errorf("%s %s: rewind body for retry: %w", req.Method, req.URL.Path, err)
+			}
+			next.Body = rd
+		}
+		// As the Graph SDKs' retry handler does: same client-request-id,
+		// and the attempt number.
+		next.Header.Set("Retry-Attempt", strconv.Itoa(try))
+		req = next
+	}
+}
+
+// sendOnce performs req once, decompresses the answer and records the
+// exchange.
+func (rs *runState) sendOnce(req *http.Request, reqBody []byte, try int) (int, http.Header, []byte, error) {
+	ex := Exchange{Offset: time.Since(rs.start), Method: req.Method, URL: req.URL.String(), RequestBody: reqBody, Try: try}
 	began := time.Now()
 	resp, err := rs.bot.client.Do(req)
 	if err != nil {

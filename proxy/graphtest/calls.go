@@ -100,7 +100,7 @@ func (g *Graph) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		g.graphError(w, r, http.StatusNotFound, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
 	})
-	return g.logged(g.delayed(mux))
+	return g.misbehaving(g.logged(g.delayed(mux)))
 }
 
 // delayed holds each answer of next for GraphOptions.AnswerDelay: the

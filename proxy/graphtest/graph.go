@@ -62,6 +62,13 @@ type GraphOptions struct {
 	NotifyClient *http.Client
 	// Logger receives one line per request and notification. nil discards.
 	Logger *slog.Logger
+	// RequestFaults answer chosen requests with a throttling or error
+	// status, or a reset connection, instead of serving them. nil serves
+	// every request.
+	RequestFaults []RequestFault
+	// NotificationFaults deliver chosen notifications twice, late or out
+	// of order. nil delivers each once, in order, when due.
+	NotificationFaults []NotificationFault
 }
 
 // FailPhone is the phone number whose invitation always fails: the operation
@@ -84,6 +91,7 @@ type Graph struct {
 	key      *rsa.PrivateKey
 	kid      string
 	ids      *idSource
+	faultIDs *idSource // request ids of faulted answers (misbehave.go)
 	logger   *slog.Logger
 	start    time.Time
 	cert     *x509.Certificate
@@ -96,13 +104,16 @@ type Graph struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // serve loop and notification goroutines
 
-	mu      sync.Mutex // guards calls, ops, sent, closed, pending, changed
-	calls   map[string]*call
-	ops     map[string]*operation
-	sent    []Sent
-	closed  bool
-	pending int           // notification sequences not yet finished
-	changed chan struct{} // closed and replaced when pending drops
+	mu       sync.Mutex // guards calls, ops, sent, requests, reqHits, noteHits, closed, pending, changed
+	calls    map[string]*call
+	ops      map[string]*operation
+	sent     []Sent
+	requests []Request
+	reqHits  []int // by RequestFaults index: requests selected so far
+	noteHits []int // by NotificationFaults index: notifications selected so far
+	closed   bool
+	pending  int           // notification sequences not yet finished
+	changed  chan struct{} // closed and replaced when pending drops
 
 	subs subscriptionState // the subscriptions API (subscriptions.go)
 }
@@ -122,12 +133,16 @@ func NewGraph(opts GraphOptions) *Graph {
 // connections.
 func StartGraph(opts GraphOptions) (*Graph, error) {
 	g := &Graph{
-		opts:    opts,
-		ids:     newIDSource(opts.Seed, 0x4752415048),
-		logger:  opts.Logger,
-		calls:   make(map[string]*call),
-		ops:     make(map[string]*operation),
-		changed: make(chan struct{}),
+		opts:     opts,
+		ids:      newIDSource(opts.Seed, 0x4752415048),
+		faultIDs: newIDSource(opts.Seed, 0x4641554c54),
+		logger:   opts.Logger,
+		calls:    make(map[string]*call),
+		ops:      make(map[string]*operation),
+		changed:  make(chan struct{}),
+
+		reqHits:  make([]int, len(opts.RequestFaults)),
+		noteHits: make([]int, len(opts.NotificationFaults)),
 	}
 	if g.logger == nil {
 		g.logger = slog.New(slog.DiscardHandler)

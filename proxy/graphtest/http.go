@@ -54,8 +54,12 @@ func gzipBytes(b []byte) []byte {
 // graphHeaders sets the headers every Graph answer carries and returns the
 // request id.
 func (g *Graph) graphHeaders(w http.ResponseWriter, r *http.Request) string {
+	return graphHeadersID(w, r, g.ids.guid())
+}
+
+// graphHeadersID is graphHeaders with request id reqID.
+func graphHeadersID(w http.ResponseWriter, r *http.Request, reqID string) string {
 	h := w.Header()
-	reqID := g.ids.guid()
 	h.Set("request-id", reqID)
 	crid := r.Header.Get("client-request-id")
 	if crid == "" {
@@ -89,7 +93,11 @@ func write(w http.ResponseWriter, r *http.Request, status int, contentType strin
 
 // graphError answers with Graph's error envelope.
 func (g *Graph) graphError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
-	reqID := g.graphHeaders(w, r)
+	g.graphErrorID(w, r, status, code, message, g.graphHeaders(w, r))
+}
+
+// graphErrorID is graphError with headers already set and request id reqID.
+func (g *Graph) graphErrorID(w http.ResponseWriter, r *http.Request, status int, code, message, reqID string) {
 	body := mustJSON(obj{
 		{"error", obj{
 			{"code", code},

@@ -28,6 +28,10 @@ type Sent struct {
 	Status int
 	// Err is why the post failed, nil when the bot answered.
 	Err error
+	// Fault names the NotificationFault that changed this delivery:
+	// "duplicate" on the second copy, "delay" on a late one, "reorder" on
+	// both of a swapped pair; "" otherwise.
+	Fault string
 }
 
 // pending is a notification waiting for its time.
@@ -54,9 +58,10 @@ func (g *Graph) callbackURL(c *call) string {
 
 // schedule sends ps one after the other, each no earlier than trigger plus
 // its scaled delay, and never before the notifications scheduled earlier
-// for the same call: Graph delivers a call's notifications in order.
-// Everything random is drawn here, in the request's goroutine, so that the
-// draws follow the order of requests.
+// for the same call: Graph delivers a call's notifications in order, unless
+// GraphOptions.NotificationFaults say otherwise. Everything random is drawn
+// here, in the request's goroutine, so that the draws follow the order of
+// requests.
 func (g *Graph) schedule(trigger time.Duration, c *call, ps []pending) {
 	msgIDs := make([]string, len(ps))
 	for i := range ps {
@@ -68,6 +73,7 @@ func (g *Graph) schedule(trigger time.Duration, c *call, ps []pending) {
 		g.mu.Unlock()
 		return
 	}
+	faults := g.notificationFaults(ps)
 	g.wg.Add(1)
 	g.pending++
 	prev, done := c.last, make(chan struct{})
@@ -76,41 +82,113 @@ func (g *Graph) schedule(trigger time.Duration, c *call, ps []pending) {
 	go func() {
 		defer g.wg.Done()
 		defer close(done)
-		defer func() {
-			g.mu.Lock()
-			g.pending--
-			close(g.changed)
-			g.changed = make(chan struct{})
-			g.mu.Unlock()
-		}()
-		for i, p := range ps {
-			d := g.scaled(p.delay)
+		defer g.finished()
+		// due waits until trigger + d, then until the call's earlier
+		// notifications are out; false when the simulator closes first.
+		due := func(d time.Duration) bool {
 			t := time.NewTimer(time.Until(g.start.Add(trigger + d)))
+			defer t.Stop()
 			select {
 			case <-g.ctx.Done():
-				t.Stop()
-				return
+				return false
 			case <-t.C:
 			}
 			if prev != nil {
 				select {
 				case <-g.ctx.Done():
-					return
+					return false
 				case <-prev:
 					prev = nil
 				}
 			}
+			return true
+		}
+		for i := 0; i < len(ps); i++ {
+			p := ps[i]
+			var f *NotificationFault
+			if faults != nil {
+				f = faults[i]
+			}
+			if f != nil && f.Action == Reorder && i+1 < len(ps) {
+				// The state changes happen in order; only the deliveries swap.
+				q, dq := ps[i+1], g.scaled(ps[i+1].delay)
+				if !due(dq) {
+					return
+				}
+				g.mu.Lock()
+				p.apply()
+				q.apply()
+				g.mu.Unlock()
+				g.deliver(g.ctx, target, c, msgIDs[i+1], trigger, dq, q.body, "reorder")
+				g.deliver(g.ctx, target, c, msgIDs[i], trigger, g.scaled(p.delay), p.body, "reorder")
+				i++
+				continue
+			}
+			d := g.scaled(p.delay)
+			if !due(d) {
+				return
+			}
 			g.mu.Lock()
 			p.apply()
 			g.mu.Unlock()
-			g.deliver(g.ctx, target, c, msgIDs[i], trigger, d, p.body)
+			switch {
+			case f != nil && f.Action == Delay:
+				g.deliverLate(f.By, target, c, msgIDs[i], trigger, d, p.body)
+			case f != nil && f.Action == Duplicate:
+				g.deliver(g.ctx, target, c, msgIDs[i], trigger, d, p.body, "")
+				t := time.NewTimer(f.By)
+				select {
+				case <-g.ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+				g.deliver(g.ctx, target, c, msgIDs[i], trigger, d, p.body, "duplicate")
+			default:
+				g.deliver(g.ctx, target, c, msgIDs[i], trigger, d, p.body, "")
+			}
 		}
 	}()
 }
 
+// finished counts one pending delivery done and wakes Flush.
+func (g *Graph) finished() {
+	g.mu.Lock()
+	g.pending--
+	close(g.changed)
+	g.changed = make(chan struct{})
+	g.mu.Unlock()
+}
+
+// deliverLate delivers body by later, on its own: the call's later
+// notifications do not wait for it, so they may overtake it.
+func (g *Graph) deliverLate(by time.Duration, target string, c *call, msgID string, trigger, delay time.Duration, body []byte) {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return
+	}
+	g.wg.Add(1)
+	g.pending++
+	g.mu.Unlock()
+	go func() {
+		defer g.wg.Done()
+		defer g.finished()
+		t := time.NewTimer(by)
+		defer t.Stop()
+		select {
+		case <-g.ctx.Done():
+			return
+		case <-t.C:
+		}
+		g.deliver(g.ctx, target, c, msgID, trigger, delay, body, "delay")
+	}()
+}
+
 // deliver posts one notification the way Graph does and records it.
-func (g *Graph) deliver(ctx context.Context, target string, c *call, msgID string, trigger, delay time.Duration, body []byte) {
-	s := Sent{Trigger: trigger, Delay: delay, URL: target, Body: body}
+// fault names the NotificationFault that changed this delivery ("" none).
+func (g *Graph) deliver(ctx context.Context, target string, c *call, msgID string, trigger, delay time.Duration, body []byte, fault string) {
+	s := Sent{Trigger: trigger, Delay: delay, URL: target, Body: body, Fault: fault}
 	if u, err := url.Parse(target); err == nil {
 		s.Path = u.Path
 	}

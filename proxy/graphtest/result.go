@@ -23,6 +23,10 @@ type Result struct {
 	Received []Received
 	// Checks lists every correlation check, in the order made.
 	Checks []Check
+	// Actions lists the changes the bot applied to its view of its calls,
+	// one per notification entry it acted on, in arrival order: a
+	// duplicate or stale entry the sample bot ignored adds none.
+	Actions []Action
 }
 
 // Exchange is one request the bot made.
@@ -36,6 +40,9 @@ type Exchange struct {
 	// RequestBody is the JSON body sent, before any compression; nil for
 	// bodiless requests and for the token request, which holds the secret.
 	RequestBody []byte
+	// Try is 1 for the first attempt at a request, 2 for its first
+	// retry (after a 429, 503, 504 or reset), and so on.
+	Try int
 	// Status is the answer's status, 0 on transport failure.
 	Status int
 	// Header holds the answer's headers.
@@ -77,6 +84,9 @@ type Notification struct {
 	ClientContext string
 	// Participants counts the entries of a roster update.
 	Participants int
+	// Ignored is "duplicate" or "stale" when the bot did not act on the
+	// entry, "" when it did.
+	Ignored string
 }
 
 // String is a one-line description of n.

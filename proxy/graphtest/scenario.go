@@ -141,6 +141,10 @@ func (b *Bot) Run(ctx context.Context, s Scenario) (*Result, error) {
 	ids, src := b.idsFor(s)
 	b.mu.Lock()
 	from := len(b.inbox)
+	// The bot's memory of notifications starts afresh with each run, so that
+	// one bot may replay the same cassette twice: the same recorded call id
+	// and bodies come back, and are news to this run.
+	b.seen, b.views, b.actionsFrom = make(map[[32]byte]bool), make(map[string]*callView), from
 	b.mu.Unlock()
 	rs := &runState{bot: b, res: &Result{Scenario: s}, ids: src, id: ids, start: time.Now(), from: from, used: make(map[[2]int]bool)}
 	err := rs.play(ctx, s)
