@@ -43,17 +43,13 @@ func appendAll(b *testing.B, writers, n int, appendOne func(i int) error) time.D
 // fsyncs, per event; the same buckets and encoding as Writer.Append.
 func naiveAppend(db *bolt.DB, seq *atomic.Uint64, ev *Event) error {
 	head := encodeHead(nil, ev)
-	shape := Shape(ev.Request.Method, ev.Request.URL)
 	return db.Update(func(tx *bolt.Tx) error {
 		s := seq.Add(1) // inside Update: transactions are serial, so seqs follow commit order
 		key := seqKey(s)
 		if err := tx.Bucket(bucketEvents).Put(key, head); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketBodies).Put(key, ev.Response.Body); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketIndex).Put(indexKey(shape, s), nil)
+		return tx.Bucket(bucketBodies).Put(key, ev.Response.Body)
 	})
 }
 
@@ -149,7 +145,7 @@ func fixture(b *testing.B, n int) (string, int64) {
 		if err := initBuckets(tx, Meta{Version: "bench"}); err != nil {
 			return err
 		}
-		events, bodies, index := tx.Bucket(bucketEvents), tx.Bucket(bucketBodies), tx.Bucket(bucketIndex)
+		events, bodies := tx.Bucket(bucketEvents), tx.Bucket(bucketBodies)
 		events.FillPercent, bodies.FillPercent = 1, 1
 		for i := 1; i <= n; i++ {
 			ev := benchEvent(i)
@@ -159,9 +155,6 @@ func fixture(b *testing.B, n int) (string, int64) {
 				return err
 			}
 			if err := bodies.Put(seqKey(uint64(i)), ev.Response.Body); err != nil {
-				return err
-			}
-			if err := index.Put(indexKey(Shape(ev.Request.Method, ev.Request.URL), uint64(i)), nil); err != nil {
 				return err
 			}
 		}

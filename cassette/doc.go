@@ -20,11 +20,20 @@
 //	pseudonyms  one key per pseudonym issued, empty value (never an original)
 //	events      big-endian uint64 seq -> event head (encoding below)
 //	bodies      big-endian uint64 seq -> raw response body; absent when nil
-//	index       Shape(method, url) + 0x00 + big-endian seq -> empty value
+//	index       empty (see below)
 //
 // Response bodies live apart from heads so that EachHead, and a replayer
-// building its index, never read them. The index makes Candidates a prefix
-// seek. Seqs are dense: 1..Len.
+// building its index, never read them. Seqs are dense: 1..Len.
+//
+// The index bucket once held Shape(method, url) + 0x00 + big-endian seq ->
+// empty value for every event, written with each append. Nothing read it
+// but tests: replay loads every head once into an in-memory index of its
+// own, which answers a request with a map lookup where a bucket seek would
+// cost a transaction and a B-tree walk. So it is no longer written. It is
+// still created, empty, because readers of FormatVersion 1 require every
+// bucket on open: a new cassette opens in them too, and the format version
+// stays 1. Entries in cassettes written before are left as they are and
+// ignored.
 //
 // # Event head encoding
 //

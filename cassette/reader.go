@@ -204,25 +204,3 @@ func (r *Reader) decode(seq uint64, head, body []byte, withBody bool) (*Event, e
 	}
 	return ev, nil
 }
-
-// Candidates returns, in Seq order, the seqs of the events whose request has
-// the given Shape, by a prefix seek in the index bucket: its cost depends on
-// the number of matches, not on the cassette's length.
-func (r *Reader) Candidates(shape string) ([]uint64, error) {
-	var seqs []uint64
-	prefix := append([]byte(shape), 0)
-	err := r.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketIndex).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if len(k) != len(prefix)+8 {
-				return fmt.Errorf("index key %q: %w", k, ErrCorrupt)
-			}
-			seqs = append(seqs, binary.BigEndian.Uint64(k[len(prefix):]))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read %s: candidates of %q: %w", r.path, shape, err)
-	}
-	return seqs, nil
-}

@@ -19,7 +19,8 @@ var (
 	bucketPseudonyms = []byte("pseudonyms")
 	bucketEvents     = []byte("events")
 	bucketBodies     = []byte("bodies")
-	bucketIndex      = []byte("index")
+	// bucketIndex is created empty and no longer written: see the package doc.
+	bucketIndex = []byte("index")
 )
 
 // Keys of the meta bucket. Values are text, so `bbolt get` shows them.
@@ -42,15 +43,6 @@ var allBuckets = [][]byte{bucketMeta, bucketPseudonyms, bucketEvents, bucketBodi
 // seqKey is the big-endian key of an event, so bbolt's byte order is Seq order.
 func seqKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, seq)
-}
-
-// indexKey is shape, a zero byte (which no shape holds, so one shape is never
-// a prefix match of a longer one), and the big-endian seq.
-func indexKey(shape string, seq uint64) []byte {
-	k := make([]byte, 0, len(shape)+9)
-	k = append(k, shape...)
-	k = append(k, 0)
-	return binary.BigEndian.AppendUint64(k, seq)
 }
 
 // initBuckets creates the buckets of a new cassette and writes its meta.

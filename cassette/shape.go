@@ -25,8 +25,8 @@ var idSegment = []*regexp.Regexp{
 // Shape("post", "https://graph.microsoft.com/v1.0/communications/calls/57dab8b1-894c-409a-b240-bd8beae78896/participants/invite?x=1")
 // is "POST /v1.0/communications/calls/{id}/participants/invite". A segment is
 // an identifier when it holds a GUID in any form (also inside it, as in
-// "28:GUID"), only digits, or a phone number. The replayer looks up the
-// events that could answer a request by their Shape (Reader.Candidates).
+// "28:GUID"), only digits, or a phone number. The replayer groups the
+// exchanges that could answer a request by their Shape.
 func Shape(method, rawURL string) string {
 	path := rawURL
 	if u, err := url.Parse(rawURL); err == nil {

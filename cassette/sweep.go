@@ -60,19 +60,14 @@ func (w *Writer) Rewrite(ctx context.Context, seqs []uint64, fn func(*Event) (bo
 		if err != nil {
 			return rewritten, fmt.Errorf("rewrite %s: %w", w.path, err)
 		}
-		type change struct {
-			ev       *Event
-			oldShape string
-		}
-		var changes []change
+		var changes []*Event
 		for _, ev := range evs {
-			old := Shape(ev.Request.Method, ev.Request.URL)
 			changed, err := fn(ev)
 			if err != nil {
 				return rewritten, fmt.Errorf("rewrite %s: event %d: %w", w.path, ev.Seq, err)
 			}
 			if changed {
-				changes = append(changes, change{ev, old})
+				changes = append(changes, ev)
 			}
 		}
 		var names []string
@@ -83,28 +78,20 @@ func (w *Writer) Rewrite(ctx context.Context, seqs []uint64, fn func(*Event) (bo
 			continue
 		}
 		err = w.db.Update(func(tx *bolt.Tx) error {
-			events, bodies, index := tx.Bucket(bucketEvents), tx.Bucket(bucketBodies), tx.Bucket(bucketIndex)
-			for _, c := range changes {
-				key := seqKey(c.ev.Seq)
-				if err := events.Put(key, encodeHead(nil, c.ev)); err != nil {
-					return fmt.Errorf("put event %d: %w", c.ev.Seq, err)
+			events, bodies := tx.Bucket(bucketEvents), tx.Bucket(bucketBodies)
+			for _, ev := range changes {
+				key := seqKey(ev.Seq)
+				if err := events.Put(key, encodeHead(nil, ev)); err != nil {
+					return fmt.Errorf("put event %d: %w", ev.Seq, err)
 				}
 				var err error
-				if c.ev.Response.Body != nil {
-					err = bodies.Put(key, c.ev.Response.Body)
+				if ev.Response.Body != nil {
+					err = bodies.Put(key, ev.Response.Body)
 				} else {
 					err = bodies.Delete(key)
 				}
 				if err != nil {
-					return fmt.Errorf("put body %d: %w", c.ev.Seq, err)
-				}
-				if shape := Shape(c.ev.Request.Method, c.ev.Request.URL); shape != c.oldShape {
-					if err := index.Delete(indexKey(c.oldShape, c.ev.Seq)); err != nil {
-						return fmt.Errorf("index %d: %w", c.ev.Seq, err)
-					}
-					if err := index.Put(indexKey(shape, c.ev.Seq), nil); err != nil {
-						return fmt.Errorf("index %d: %w", c.ev.Seq, err)
-					}
+					return fmt.Errorf("put body %d: %w", ev.Seq, err)
 				}
 			}
 			for _, name := range names {

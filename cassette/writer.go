@@ -73,7 +73,6 @@ type pending struct {
 	ctx        context.Context
 	head       []byte
 	body       []byte // nil when Response.Body is nil
-	shape      string
 	pseudonyms []string
 	wake       chan struct{} // buffered 1: sent to once, when state becomes stateDone
 
@@ -229,7 +228,6 @@ func (w *Writer) Append(ctx context.Context, ev *Event, pseudonyms ...string) er
 		ctx:        ctx,
 		head:       encodeHead((*buf)[:0], ev),
 		body:       ev.Response.Body,
-		shape:      Shape(ev.Request.Method, ev.Request.URL),
 		pseudonyms: pseudonyms,
 		wake:       make(chan struct{}, 1),
 	}
@@ -405,7 +403,7 @@ func (w *Writer) commit(batch []*pending, first uint64) error {
 	var added []string // pseudonyms this transaction stores, already in w.names
 	err := w.db.Update(func(tx *bolt.Tx) error {
 		events, bodies := tx.Bucket(bucketEvents), tx.Bucket(bucketBodies)
-		index, names := tx.Bucket(bucketIndex), tx.Bucket(bucketPseudonyms)
+		names := tx.Bucket(bucketPseudonyms)
 		// A pseudonym may come with many Appends (one redacted concurrently
 		// with others cannot tell which of them stores it first): write
 		// each once.
@@ -434,9 +432,6 @@ func (w *Writer) commit(batch []*pending, first uint64) error {
 				if err := bodies.Put(key, p.body); err != nil {
 					return fmt.Errorf("put body %d: %w", seq, err)
 				}
-			}
-			if err := index.Put(indexKey(p.shape, seq), nil); err != nil {
-				return fmt.Errorf("put index %d: %w", seq, err)
 			}
 			if err := putNames(p.pseudonyms); err != nil {
 				return err

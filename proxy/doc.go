@@ -3,8 +3,8 @@
 // cassette, and the Replayer, which stands in for Graph and answers the bot
 // from a cassette. Each has a graph listener (the bot's Graph and token base
 // URL, or its HTTPS_PROXY) and admin endpoints under /__graphvcr/ (admin.go).
-// Files say their side: record_*.go and replay_*.go (with match*.go, the
-// replay matcher); the rest is shared.
+// Files say their side: record_*.go and replay_*.go (with internal/match,
+// the replay matcher); the rest is shared.
 //
 // # Record
 //
@@ -76,14 +76,24 @@
 //
 // # Replay
 //
-// StartReplayer (replay.go) loads a cassette into the matcher (match*.go)
-// and the notification scheduler (schedule.go) and serves the graph
-// listener with Replayer.serveHTTP, which sends each request to the first
-// of: serveConnect (replay_forward.go, HTTPS_PROXY tunnels), the admin
-// endpoints (admin.go, report_build.go), serveMetadata (openid.go, the
-// OpenID documents of notification tokens), tokenEndpoint.serve
-// (replay_token.go, the offline login endpoints) and serveGraph
-// (replay_serve.go, the recorded exchange matching the request). The
-// scheduler delivers each recorded notification through Replayer.deliver
-// (replay_notify.go), signed by a Signer (sign.go).
+// StartReplayer (replay.go) is NewReplayer then Replayer.Start, as
+// httptest's NewUnstartedServer then Start. NewReplayer reads the
+// cassette's heads once (Replayer.load, replay_load.go) into the matcher
+// (match.Matcher, proxy/internal/match, which keeps its lock, the session's
+// bindings and which exchanges were used to itself), the offline token
+// endpoint's list and the notification scheduler (replay_schedule.go,
+// given its hooks there); Start binds the graph listener and starts the
+// scheduler. Replayer.serveHTTP sends each request to the first of:
+// serveConnect (replay_forward.go, HTTPS_PROXY tunnels), the admin
+// endpoints (admin.go, replay_report_build.go), serveMetadata
+// (replay_openid.go, the OpenID documents of notification tokens),
+// tokenEndpoint.serve (replay_token.go, the offline login endpoints) and
+// serveGraph (replay_serve.go): Matcher.Match finds the recorded exchange,
+// or noMatch (replay_nomatch.go) answers with the nearest ones, and
+// Replayer.answer serves it, rendered with the live values bound so far
+// (Matcher.Render). The scheduler prepares each recorded notification
+// (Replayer.prepareNotification, replay_notify.go), signed by a Signer
+// (replay_sign.go), and delivers it at its due time. The report
+// (replay_report.go) holds the one divergence rule: Report.Diverged,
+// through Delivery.Diverged and Abandonment.Diverged.
 package proxy

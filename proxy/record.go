@@ -310,10 +310,8 @@ func (r *Recorder) listen(ctx context.Context) error {
 	}
 	r.graphLn = newTrackingListener(gl)
 	r.notifyLn = newTrackingListener(nl)
-	errLog := slog.NewLogLogger(r.log.Handler(), slog.LevelDebug)
-	r.graphSrv = &http.Server{Handler: r.gp, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog, ConnState: r.graphFresh.track}
-	r.notifySrv = &http.Server{Handler: http.HandlerFunc(r.serveNotify), ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog,
-		ConnState: r.notifyFresh.track}
+	r.graphSrv = newServer(r.gp, r.log, &r.graphFresh)
+	r.notifySrv = newServer(http.HandlerFunc(r.serveNotify), r.log, &r.notifyFresh)
 
 	scheme := "http"
 	if r.cfg.TLS {

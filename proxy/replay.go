@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy/internal/match"
 )
 
 // ReplayConfig configures a Replayer.
@@ -75,7 +76,8 @@ type TokenRequest struct {
 
 // Replayer is graphvcr in replay mode: a graph listener answering the bot
 // from a cassette and a scheduler posting the recorded notifications to the
-// bot. Start it with StartReplayer and stop it with Close.
+// bot. Build it with NewReplayer and Start it, or do both with
+// StartReplayer; stop it with Close.
 type Replayer struct {
 	cfg   ReplayConfig
 	log   *slog.Logger
@@ -88,9 +90,9 @@ type Replayer struct {
 	transport *http.Transport // ours to close; nil when cfg.Transport was given
 	client    *http.Client
 
-	m       *matcher
-	rw      rewriter
-	origins []string // scheme://host of the recorded exchanges (redacted)
+	m       *match.Matcher
+	urls    urlRewriter // recorded upstream bases -> the listener's base URL
+	origins []string    // scheme://host of the recorded exchanges (redacted)
 	tokens  tokenEndpoint
 	openid  openIDEndpoint
 	sched   *scheduler
@@ -109,18 +111,33 @@ type Replayer struct {
 	matched     map[uint64]Match
 	servedAgain map[uint64]*ServedAgain
 	unmatched   map[string]*Unmatched
-	unused      map[uint64]*candidate // graph and token exchanges not yet matched
-	abandoned   []Abandonment         // holds of abandoned exchanges, as they ended
+	abandoned   []Abandonment // holds of abandoned exchanges, as they ended
 
+	started   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// StartReplayer loads the cassette's index (never its response bodies),
-// starts the graph listener and the notification scheduler, and returns once
-// the listener accepts connections. ctx bounds the start only; the Replayer
-// runs until Close.
+// StartReplayer builds a Replayer (NewReplayer) and starts it (Start): the
+// one call most callers need. ctx bounds the start only; the Replayer runs
+// until Close.
 func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
+	r, err := NewReplayer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Start(ctx); err != nil {
+		_ = r.Close(context.WithoutCancel(ctx)) // nothing served yet: returns at once
+		return nil, err
+	}
+	return r, nil
+}
+
+// NewReplayer checks cfg, loads the cassette's index (never its response
+// bodies) and builds the Replayer with its scheduler, without listening:
+// Start binds the listener and starts delivering, as httptest's
+// NewUnstartedServer and Start do. Close releases an unstarted Replayer.
+func NewReplayer(cfg ReplayConfig) (*Replayer, error) {
 	if cfg.Cassette == nil {
 		return nil, errors.New("start replayer: no cassette")
 	}
@@ -130,6 +147,9 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 	if cfg.TLS && cfg.CA == nil {
 		return nil, errors.New("start replayer: tls needs a CA")
 	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
 	r := &Replayer{
 		cfg:         cfg,
 		log:         cfg.Logger,
@@ -138,11 +158,12 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 		matched:     map[uint64]Match{},
 		servedAgain: map[uint64]*ServedAgain{},
 		unmatched:   map[string]*Unmatched{},
-		unused:      map[uint64]*candidate{},
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
+	// The one place the cassette is read whole: a plan built from its heads
+	// (faults) belongs here too.
 	notifs, err := r.load()
 	if err != nil {
 		return nil, fmt.Errorf("start replayer: %w", err)
@@ -156,40 +177,11 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 	if err := r.initOpenID(); err != nil {
 		return nil, fmt.Errorf("start replayer: %w", err)
 	}
-
-	listen := cfg.Listen
-	if listen == "" {
-		listen = "127.0.0.1:0"
-	}
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", listen)
-	if err != nil {
-		return nil, fmt.Errorf("start replayer: listen: %w", err)
-	}
-	scheme := "http"
-	r.srv = &http.Server{
-		Handler:           http.HandlerFunc(r.serveHTTP),
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
-		ConnState:         r.fresh.track,
-	}
-	if cfg.TLS {
-		// The publishers' names too, for a bot that resolves them to graphvcr.
-		tc, err := cfg.CA.TLSConfig(apsHost, botFwHost)
-		if err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("start replayer: %w", err)
-		}
-		r.srv.TLSConfig = tc
-		scheme = "https"
-	}
-	r.url = scheme + "://" + ln.Addr().String()
-	r.rw.urls = newURLRewriter(r.upstreamBases()...)
 	r.admin = &adminHandler{mode: "replay", routes: map[string]http.Handler{
 		adminPrefix + "report": http.HandlerFunc(r.serveReport),
 		openIDConfigDoc:        r.openIDHandler("config"),
 		openIDKeysDoc:          r.openIDHandler("keys"),
 	}}
-
 	if cfg.Transport != nil {
 		r.client = &http.Client{Transport: cfg.Transport}
 	} else {
@@ -203,13 +195,44 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 	r.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	r.sched = newScheduler(notifs, r.speed, r.deliver)
-	r.sched.prepare = r.prepareNotification
-	r.sched.onDone = func(*notification) { r.finishOne() }
-	r.outstanding.Add(int64(len(r.unused) + len(notifs)))
+	r.sched = newScheduler(notifs, r.speed, schedulerHooks{
+		deliver: r.deliver,
+		prepare: r.prepareNotification,
+		onDone:  func(*notification) { r.finishOne() },
+	})
+	r.outstanding.Add(int64(len(r.m.All()) + len(notifs)))
 	if r.outstanding.Load() == 0 {
 		close(r.done)
 	}
+	r.srv = newServer(http.HandlerFunc(r.serveHTTP), r.log, &r.fresh)
+	r.tun.srv = newServer(http.HandlerFunc(r.serveHTTP), r.log, &r.tun.fresh)
+	return r, nil
+}
+
+// Start binds the graph listener (ReplayConfig.Listen), starts serving it
+// and the notification scheduler, and returns once the listener accepts
+// connections. ctx bounds the start only. Start may be called once.
+func (r *Replayer) Start(ctx context.Context) error {
+	if !r.started.CompareAndSwap(false, true) {
+		return errors.New("start replayer: already started")
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", r.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("start replayer: listen: %w", err)
+	}
+	scheme := "http"
+	if r.cfg.TLS {
+		// The publishers' names too, for a bot that resolves them to graphvcr.
+		tc, err := r.cfg.CA.TLSConfig(apsHost, botFwHost)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("start replayer: %w", err)
+		}
+		r.srv.TLSConfig = tc
+		scheme = "https"
+	}
+	r.url = scheme + "://" + ln.Addr().String()
+	r.urls = newURLRewriter(r.upstreamBases()...)
 
 	r.start = time.Now()
 	r.startTunnels()
@@ -217,7 +240,7 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 	go func() {
 		defer r.wg.Done()
 		var err error
-		if cfg.TLS {
+		if r.cfg.TLS {
 			err = r.srv.ServeTLS(ln, "", "")
 		} else {
 			err = r.srv.Serve(ln)
@@ -231,8 +254,8 @@ func StartReplayer(ctx context.Context, cfg ReplayConfig) (*Replayer, error) {
 		r.sched.run(r.ctx)
 	}()
 	r.sched.arm(0, r.start)
-	r.log.Info("replaying", "cassette", cfg.Cassette.Path(), "url", r.url, "events", cfg.Cassette.Len(), "notifications", len(notifs))
-	return r, nil
+	r.log.Info("replaying", "cassette", r.cfg.Cassette.Path(), "url", r.url, "events", r.cfg.Cassette.Len(), "notifications", len(r.sched.all))
+	return nil
 }
 
 // upstreamBases returns from, to pairs for the URL rewriter: every recorded
@@ -256,6 +279,25 @@ func (r *Replayer) upstreamBases() []string {
 		}
 	}
 	return pairs
+}
+
+// originsOf returns the absolute origins an upstream named in the cassette
+// may appear as: the value itself when it is a URL, else https and http.
+func originsOf(upstream string) []string {
+	upstream = strings.TrimRight(strings.TrimSpace(upstream), "/")
+	if upstream == "" {
+		return nil
+	}
+	if strings.Contains(upstream, "://") {
+		return []string{upstream}
+	}
+	return []string{"https://" + upstream, "http://" + upstream}
+}
+
+// rewriteURLs points the recorded upstream origins in b at the listener.
+func (r *Replayer) rewriteURLs(b []byte) []byte {
+	out, _ := r.urls.Bytes(b)
+	return out
 }
 
 // URL returns the graph listener's base URL (http://127.0.0.1:PORT, or https

@@ -4,11 +4,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
-	"time"
 )
 
 // tunnels serves the requests inside CONNECT tunnels (HTTPS_PROXY) with the
@@ -20,15 +18,10 @@ type tunnels struct {
 	fresh freshConns
 }
 
-// startTunnels starts the server of the tunnels' requests; Close shuts it down.
+// startTunnels starts the server of the tunnels' requests (built with the
+// Replayer); Close shuts it down.
 func (r *Replayer) startTunnels() {
 	r.tun.ln = &connListener{conns: make(chan net.Conn), done: make(chan struct{})}
-	r.tun.srv = &http.Server{
-		Handler:           http.HandlerFunc(r.serveHTTP),
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
-		ConnState:         r.tun.fresh.track,
-	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()

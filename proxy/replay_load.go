@@ -8,18 +8,16 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy/internal/match"
 )
 
 // load reads the cassette's heads once (response bodies stay on disk) into
 // the matcher, the token endpoint's list and the notifications to schedule.
+// Anything else built from every recorded head (a fault plan, from
+// timeline.HeadOf of each) belongs in this one walk.
 func (r *Replayer) load() ([]*notification, error) {
 	rd := r.cfg.Cassette
-	ps := pseudonymSet{}
-	for _, p := range rd.Pseudonyms() {
-		ps[p] = true
-	}
-	r.m = newMatcher(ps)
-	r.rw.pseudonyms = ps
+	r.m = match.New(rd.Pseudonyms())
 	meta := rd.Meta()
 	graphBase, tokenBase := basePath(meta.Upstream), basePath(meta.TokenUpstream)
 
@@ -27,7 +25,7 @@ func (r *Replayer) load() ([]*notification, error) {
 	var notifs []*notification
 	offsets := map[uint64]time.Duration{} // notification seq -> offset
 	seenOrigin := map[string]bool{}
-	var graph []*candidate // in seq (commit) order
+	var graph []*match.Candidate // in seq (commit) order
 	err := rd.EachHead(func(ev *cassette.Event) error {
 		switch ev.Kind {
 		case cassette.KindGraph, cassette.KindToken:
@@ -46,17 +44,17 @@ func (r *Replayer) load() ([]*notification, error) {
 				seenOrigin[o] = true
 				r.origins = append(r.origins, o)
 			}
-			c := &candidate{
-				seq: ev.Seq, kind: ev.Kind, offset: ev.Offset, latency: ev.Latency,
-				method: ev.Request.Method, url: requestURI(ev.Request.URL, base),
-				status: ev.Response.Status, header: ev.Response.Header, errText: ev.Error,
-				abandoned: ev.Abandoned,
+			c := &match.Candidate{
+				Seq: ev.Seq, Kind: ev.Kind, Offset: ev.Offset, Latency: ev.Latency,
+				Method: ev.Request.Method, URL: requestURI(ev.Request.URL, base),
+				Status: ev.Response.Status, Header: ev.Response.Header, ErrText: ev.Error,
+				Abandoned: ev.Abandoned,
 			}
-			r.unused[ev.Seq] = c
 			if ev.Kind == cassette.KindToken && r.tokens.add(c) {
+				r.m.Offline(c)
 				return nil
 			}
-			r.m.prepare(c, ev.Request.Body)
+			r.m.Prepare(c, ev.Request.Body)
 			graph = append(graph, c)
 		case cassette.KindNotification:
 			offsets[ev.Seq] = ev.Offset
@@ -74,9 +72,9 @@ func (r *Replayer) load() ([]*notification, error) {
 	// Served in the order the requests arrived: an answer that came late
 	// (the bot gave up on it and retried) is committed after the retry's,
 	// but the retry followed it.
-	slices.SortStableFunc(graph, func(a, b *candidate) int { return cmp.Compare(a.offset, b.offset) })
+	slices.SortStableFunc(graph, func(a, b *match.Candidate) int { return cmp.Compare(a.Offset, b.Offset) })
 	for _, c := range graph {
-		r.m.index(c)
+		r.m.Index(c)
 	}
 	for _, n := range notifs {
 		from, ok := answered[n.trigger]

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy/internal/match"
 )
 
 // Delivery retries: a bot that is not (yet) listening gets a few tries over
@@ -49,10 +50,7 @@ func (r *Replayer) prepareNotification(_ context.Context, n *notification) sende
 // notificationState is what a prepared notification depends on: the
 // bindings' generation and the bot's token request (aud, tid).
 func (r *Replayer) notificationState() (uint64, TokenRequest) {
-	r.m.mu.RLock()
-	gen := r.m.gen
-	r.m.mu.RUnlock()
-	return gen, r.tokens.request(r.cfg.AppID)
+	return r.m.Generation(), r.tokens.request(r.cfg.AppID)
 }
 
 // send posts a prepared notification, retrying briefly while the bot can not
@@ -120,11 +118,14 @@ func (r *Replayer) notificationRequest(n *notification) (*preparedRequest, error
 	if err != nil {
 		return nil, fmt.Errorf("read notification %d: %w", n.seq, err)
 	}
-	r.m.mu.RLock()
-	body := r.rw.body(&r.m.b, ev.Request.Body)
-	header := r.rw.header(&r.m.b, ev.Request.Header)
-	path := string(r.rw.body(&r.m.b, []byte(n.path)))
-	r.m.mu.RUnlock()
+	var body []byte
+	var header http.Header
+	var path string
+	r.m.Render(r.rewriteURLs, func(rn match.Renderer) {
+		body = rn.Body(ev.Request.Body)
+		header = rn.Header(ev.Request.Header)
+		path = string(rn.Body([]byte(n.path)))
+	})
 	for k := range header {
 		if notificationDropHeaders[http.CanonicalHeaderKey(k)] {
 			delete(header, k)
@@ -173,10 +174,7 @@ func (r *Replayer) boundBearer(ev *cassette.Event) *cassette.Event {
 	for k, v := range ev.Bearer.Claims {
 		h[k] = []string{v}
 	}
-	ids := rewriter{pseudonyms: r.rw.pseudonyms}
-	r.m.mu.RLock()
-	h = ids.header(&r.m.b, h)
-	r.m.mu.RUnlock()
+	r.m.Render(nil, func(ids match.Renderer) { h = ids.Header(h) })
 	b := *ev.Bearer
 	b.Claims = make(map[string]string, len(h))
 	for k, vs := range h {

@@ -7,10 +7,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy/internal/match"
 )
 
 // serveGraph answers a Graph request with the recorded exchange matching it.
+// The request is matched and reported here; what is served is answer's.
 func (r *Replayer) serveGraph(w http.ResponseWriter, req *http.Request) {
 	arrived := time.Now()
 	body, err := readBody(req)
@@ -19,33 +20,42 @@ func (r *Replayer) serveGraph(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	uri := pathOf(req)
-	live := newTemplate(req.Method, uri, body, nil)
-	c, first := r.m.match(cassette.Shape(req.Method, uri), &live)
+	c, first, key := r.m.Match(req.Method, uri, body)
 	if c == nil {
-		r.noMatch(w, req, uri, &live, body)
+		r.noMatch(w, req, uri, key, body)
 		return
 	}
 	r.noteMatch(c, first, req.Method, uri, arrived)
-	if c.abandoned > 0 {
+	r.answer(w, req, c, first, uri, arrived)
+}
+
+// answer serves the recorded exchange c that a live request matched (first
+// is its first use): held unanswered when the bot abandoned it, else the
+// recorded answer after the recorded latency, or no answer when recording
+// got none; then it starts the clock of the notifications c triggers. It is
+// the one place that decides what a matched request gets: a step that
+// changes that (a fault answering otherwise, or later) goes here.
+func (r *Replayer) answer(w http.ResponseWriter, req *http.Request, c *match.Candidate, first bool, uri string, arrived time.Time) {
+	if c.Abandoned > 0 {
 		r.answered(c, first)
 		r.holdAbandoned(req, c, uri, arrived)
 		return
 	}
 	header, respBody, err := r.render(c)
 	if err != nil {
-		r.log.Error("read recorded response", "seq", c.seq, "err", err)
+		r.log.Error("read recorded response", "seq", c.Seq, "err", err)
 		writeGraphError(w, http.StatusInternalServerError, "graphvcrCassette",
-			fmt.Sprintf("graphvcr: read recorded response %d: %v", c.seq, err), nil)
+			fmt.Sprintf("graphvcr: read recorded response %d: %v", c.Seq, err), nil)
 		return
 	}
-	r.wait(req.Context(), c.latency)
-	if c.errText != "" && c.status == 0 {
+	r.wait(req.Context(), c.Latency)
+	if c.ErrText != "" && c.Status == 0 {
 		// The bot got no answer when recording (a reset, a timeout): neither
 		// does it now. net/http closes the connection (or resets the h2 stream).
 		r.answered(c, first)
 		panic(http.ErrAbortHandler)
 	}
-	writeRecorded(w, c.status, header, respBody)
+	writeRecorded(w, c.Status, header, respBody)
 	r.answered(c, first)
 }
 
@@ -68,20 +78,20 @@ const (
 // 0: maxAbandonHold), then closes the connection without answering (an
 // HTTP/2 stream is reset). It never returns: panic(http.ErrAbortHandler) is
 // net/http's way to abort a handler.
-func (r *Replayer) holdAbandoned(req *http.Request, c *candidate, uri string, arrived time.Time) {
+func (r *Replayer) holdAbandoned(req *http.Request, c *match.Candidate, uri string, arrived time.Time) {
 	limit := maxAbandonHold
 	if r.speed > 0 {
-		limit = min(r.sched.scale(c.abandoned)+abandonMargin, maxAbandonHold)
+		limit = min(r.sched.scale(c.Abandoned)+abandonMargin, maxAbandonHold)
 	}
 	t := time.NewTimer(limit)
 	defer t.Stop()
-	a := Abandonment{Seq: c.seq, Method: req.Method, Path: uri, Recorded: c.abandoned}
+	a := Abandonment{Seq: c.Seq, Method: req.Method, Path: uri, Recorded: c.Abandoned}
 	select {
 	case <-req.Context().Done():
 		a.Reproduced = true
 	case <-t.C:
 		r.log.Warn("the bot waited longer than recorded on an abandoned exchange; closing its connection",
-			"seq", c.seq, "method", req.Method, "recorded", c.abandoned, "held", time.Since(arrived))
+			"seq", c.Seq, "method", req.Method, "recorded", c.Abandoned, "held", time.Since(arrived))
 	case <-r.ctx.Done():
 		a.Closed = true // replay ends: the bot's outcome is unknown
 	}
@@ -93,41 +103,38 @@ func (r *Replayer) holdAbandoned(req *http.Request, c *candidate, uri string, ar
 }
 
 // answered starts the clock of the notifications a first match triggers.
-func (r *Replayer) answered(c *candidate, first bool) {
+func (r *Replayer) answered(c *match.Candidate, first bool) {
 	if first {
-		r.sched.arm(c.seq, time.Now())
+		r.sched.arm(c.Seq, time.Now())
 	}
 }
 
 // servedOffline marks recorded exchanges that graphvcr answers itself in
 // replay (token requests, OpenID documents) as matched, and starts the
 // clock of the notifications they trigger.
-func (r *Replayer) servedOffline(recs []*candidate) {
+func (r *Replayer) servedOffline(recs []*match.Candidate) {
 	now := time.Now()
 	for _, c := range recs {
-		r.m.mu.Lock()
-		c.used = true
-		r.m.mu.Unlock()
-		r.noteMatch(c, true, c.method, c.url, now)
-		r.sched.arm(c.seq, now)
+		r.m.MarkUsed(c)
+		r.noteMatch(c, true, c.Method, c.URL, now)
+		r.sched.arm(c.Seq, now)
 	}
 }
 
 // noteMatch adds a match to the report.
-func (r *Replayer) noteMatch(c *candidate, first bool, method, uri string, arrived time.Time) {
+func (r *Replayer) noteMatch(c *match.Candidate, first bool, method, uri string, arrived time.Time) {
 	r.mu.Lock()
 	if first {
-		m := Match{Seq: c.seq, Method: method, Path: uri, Status: c.status, At: r.since(arrived)}
-		if c.abandoned > 0 {
+		m := Match{Seq: c.Seq, Method: method, Path: uri, Status: c.Status, At: r.since(arrived)}
+		if c.Abandoned > 0 {
 			m.Status, m.Abandoned = 0, true
 		}
-		r.matched[c.seq] = m
-		delete(r.unused, c.seq)
+		r.matched[c.Seq] = m
 	} else {
-		sa := r.servedAgain[c.seq]
+		sa := r.servedAgain[c.Seq]
 		if sa == nil {
-			sa = &ServedAgain{Seq: c.seq, Method: method, Path: uri}
-			r.servedAgain[c.seq] = sa
+			sa = &ServedAgain{Seq: c.Seq, Method: method, Path: uri}
+			r.servedAgain[c.Seq] = sa
 		}
 		sa.Count++
 	}
@@ -160,23 +167,21 @@ func writeRecorded(w http.ResponseWriter, status int, header http.Header, body [
 // body read from the cassette, upstream URLs pointed at the listener and
 // pseudonyms replaced by the live values bound so far. Renderings are cached
 // until the bindings change, so a polled exchange costs a map lookup.
-func (r *Replayer) render(c *candidate) (http.Header, []byte, error) {
-	r.m.mu.RLock()
-	gen := r.m.gen
-	r.m.mu.RUnlock()
-	if h, b, ok := r.cache.get(c.seq, gen); ok {
+func (r *Replayer) render(c *match.Candidate) (http.Header, []byte, error) {
+	if h, b, ok := r.cache.get(c.Seq, r.m.Generation()); ok {
 		return h, b, nil
 	}
-	ev, err := r.cfg.Cassette.Event(c.seq)
+	ev, err := r.cfg.Cassette.Event(c.Seq)
 	if err != nil {
 		return nil, nil, err
 	}
-	r.m.mu.RLock()
-	gen = r.m.gen
-	h := r.rw.header(&r.m.b, c.header)
-	b := r.rw.body(&r.m.b, ev.Response.Body)
-	r.m.mu.RUnlock()
-	r.cache.put(c.seq, gen, h, b)
+	var h http.Header
+	var b []byte
+	gen := r.m.Render(r.rewriteURLs, func(rn match.Renderer) {
+		h = rn.Header(c.Header)
+		b = rn.Body(ev.Response.Body)
+	})
+	r.cache.put(c.Seq, gen, h, b)
 	return h, b, nil
 }
 

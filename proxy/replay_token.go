@@ -15,6 +15,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+
+	"github.com/graphvcr/graphvcr/proxy/internal/match"
 )
 
 // The token endpoint and the discovery documents MSAL and azidentity fetch
@@ -29,8 +31,8 @@ const tokenLifetime = time.Hour
 type tokenEndpoint struct {
 	key []byte // signs synthetic tokens (HS256); random per Replayer
 
-	mu       sync.Mutex              // guards below
-	recorded map[string][]*candidate // recorded token exchanges by class
+	mu       sync.Mutex                    // guards below
+	recorded map[string][]*match.Candidate // recorded token exchanges by class
 	last     TokenRequest
 }
 
@@ -44,14 +46,14 @@ func (t *tokenEndpoint) init() error {
 
 // add takes a recorded token exchange the offline endpoint stands in for,
 // reporting false when its path is not one of them.
-func (t *tokenEndpoint) add(c *candidate) bool {
-	path, _, _ := strings.Cut(c.url, "?")
+func (t *tokenEndpoint) add(c *match.Candidate) bool {
+	path, _, _ := strings.Cut(c.URL, "?")
 	_, cls, _ := loginPath(path)
 	if cls == "" {
 		return false
 	}
 	if t.recorded == nil {
-		t.recorded = map[string][]*candidate{}
+		t.recorded = map[string][]*match.Candidate{}
 	}
 	t.recorded[cls] = append(t.recorded[cls], c)
 	return true
@@ -68,8 +70,8 @@ func (t *tokenEndpoint) tokenAnswer(r *Replayer, tok string) []byte {
 	t.mu.Lock()
 	var seq uint64
 	for _, c := range t.recorded[loginToken] {
-		if c.status == http.StatusOK && c.errText == "" {
-			seq = c.seq
+		if c.Status == http.StatusOK && c.ErrText == "" {
+			seq = c.Seq
 			break
 		}
 	}

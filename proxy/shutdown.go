@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // freshConns tracks the connections of a server that have not sent a request
@@ -58,4 +60,16 @@ func shutdown(ctx context.Context, srv *http.Server, fresh *freshConns) error {
 		return err
 	}
 	return nil
+}
+
+// newServer returns the http.Server of one of graphvcr's listeners: h
+// answers, slow headers are cut off, net/http's own errors go to log at
+// debug level, and fresh tracks the connections shutdown may close at once.
+func newServer(h http.Handler, log *slog.Logger, fresh *freshConns) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ConnState:         fresh.track,
+	}
 }

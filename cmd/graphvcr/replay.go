@@ -169,7 +169,7 @@ func writeReport(w io.Writer, rep *proxy.Report) {
 		switch {
 		case d.Error != "":
 			fmt.Fprintf(w, "  notification #%d %s: not delivered: %s\n", d.Seq, d.Path, d.Error)
-		case notificationDiverged(d):
+		case d.Diverged():
 			fmt.Fprintf(w, "  notification #%d %s: bot answered %d, recorded %d\n", d.Seq, d.Path, d.Status, d.RecordedStatus)
 		}
 	}
@@ -204,28 +204,22 @@ func divergence(rep *proxy.Report) string {
 	return strings.Join(parts, ", ")
 }
 
-// notificationDiverged applies proxy.Report.Diverged's rule to one delivery:
-// not delivered, or answered with another class of status than recorded.
-func notificationDiverged(d proxy.Delivery) bool {
-	return d.Error != "" || (d.RecordedStatus != 0 && d.RecordedStatus/100 != d.Status/100)
-}
-
-// lateAbandons counts the held abandoned requests the bot did not give up on
-// in time (proxy.Report.Diverged's rule).
+// lateAbandons counts the held abandoned requests that diverged.
 func lateAbandons(rep *proxy.Report) int {
 	n := 0
 	for _, a := range rep.Abandoned {
-		if !a.Reproduced && !a.Closed {
+		if a.Diverged() {
 			n++
 		}
 	}
 	return n
 }
 
+// divergedNotifications counts the deliveries that diverged.
 func divergedNotifications(rep *proxy.Report) int {
 	n := 0
 	for _, d := range rep.Notifications {
-		if notificationDiverged(d) {
+		if d.Diverged() {
 			n++
 		}
 	}

@@ -156,14 +156,14 @@ func divergence(r proxy.Report) string {
 		parts = append(parts, "unmatched "+u.Method+" "+u.Path)
 	}
 	for _, a := range r.Abandoned {
-		if !a.Reproduced && !a.Closed {
+		if a.Diverged() {
 			parts = append(parts, "abandoned "+a.Method+" "+a.Path+" waited on longer than recorded")
 		}
 	}
 	for _, d := range r.Notifications {
 		if d.Error != "" {
 			parts = append(parts, "notification not delivered: "+d.Error)
-		} else if d.RecordedStatus/100 != d.Status/100 {
+		} else if d.Diverged() {
 			parts = append(parts, "notification "+d.Path+" answered differently than recorded")
 		}
 	}

@@ -1,4 +1,4 @@
-package proxy
+package match
 
 import (
 	"encoding/binary"
@@ -10,25 +10,27 @@ import (
 	"github.com/graphvcr/graphvcr/cassette"
 )
 
-// candidate is a recorded exchange that can answer requests. Everything but
-// the response body, which is read on demand, is kept in memory.
-type candidate struct {
-	seq     uint64
-	kind    cassette.Kind
-	offset  time.Duration
-	latency time.Duration
-	method  string
-	url     string // as recorded (redacted)
-	tmpl    template
-	status  int
-	header  http.Header
-	errText string
-	// abandoned is when the bot gave up on this exchange when recording,
+// Candidate is a recorded exchange that can answer requests. Everything but
+// the response body, which is read on demand, is kept in memory. The
+// exported fields are set before the Matcher sees it and never change.
+type Candidate struct {
+	Seq     uint64
+	Kind    cassette.Kind
+	Offset  time.Duration
+	Latency time.Duration
+	Method  string
+	URL     string // path and query as recorded (redacted)
+	Status  int
+	Header  http.Header
+	ErrText string
+	// Abandoned is when the bot gave up on this exchange when recording,
 	// from its arrival (cassette.Event.Abandoned); zero when it did not.
 	// Replay answers it with nothing, and never serves it again.
-	abandoned time.Duration
-	used      bool // guarded by matcher.mu
-	// rank is the candidate's place in the matcher's recorded order, from
+	Abandoned time.Duration
+
+	tmpl template
+	used bool // guarded by Matcher.mu: the one record of "this exchange was used"
+	// rank is the Candidate's place in the Matcher's recorded order, from
 	// 1: the order the requests arrived in, which differs from seq (the
 	// order of commits) when a slow answer was overtaken.
 	rank uint64
@@ -49,16 +51,16 @@ type candidate struct {
 //
 // Each queue keeps the candidates not yet known to be dead in recorded order
 // and drops dead ones as it passes them, so serving a cassette in order costs
-// the same per request whatever its length, and a candidate is skipped at
+// the same per request whatever its length, and a Candidate is skipped at
 // most once per queue it is in.
 
 // queue is a list of candidates in recorded order.
 type queue struct {
-	cands []*candidate // every candidate, for serving a used one again
-	open  []*candidate // those not yet found dead, in order
+	cands []*Candidate // every Candidate, for serving a used one again
+	open  []*Candidate // those not yet found dead, in order
 }
 
-func (q *queue) push(c *candidate) {
+func (q *queue) push(c *Candidate) {
 	q.cands = append(q.cands, c)
 	q.open = append(q.open, c)
 }
@@ -87,15 +89,17 @@ type group struct {
 // shapeGroup holds the candidates of one cassette.Shape.
 type shapeGroup struct {
 	groups map[string]*group // by template key
-	all    []*candidate
+	all    []*Candidate
 }
 
-// matcher finds the recorded exchange answering a live request and keeps the
+// Matcher finds the recorded exchange answering a live request and keeps the
 // session's bindings. It is safe for concurrent use.
-type matcher struct {
+type Matcher struct {
 	pseudonyms pseudonymSet
 
-	mu     sync.RWMutex // guards everything below and candidate.used
+	all []*Candidate // every recorded exchange, in load order; fixed once loaded
+
+	mu     sync.RWMutex // guards everything below and Candidate.used
 	shapes map[string]*shapeGroup
 	b      bindings
 	gen    uint64 // counts changes of b, to key cached renderings
@@ -107,29 +111,31 @@ type matcher struct {
 	classes []*class
 }
 
-func newMatcher(pseudonyms pseudonymSet) *matcher {
-	return &matcher{pseudonyms: pseudonyms, shapes: map[string]*shapeGroup{}}
+func newMatcher(pseudonyms pseudonymSet) *Matcher {
+	return &Matcher{pseudonyms: pseudonyms, shapes: map[string]*shapeGroup{}}
 }
 
 // add indexes a recorded exchange. Exchanges must be added in recorded order.
-func (m *matcher) add(c *candidate, body []byte) {
-	m.prepare(c, body)
-	m.index(c)
+func (m *Matcher) add(c *Candidate, body []byte) {
+	m.Prepare(c, body)
+	m.Index(c)
 }
 
-// prepare builds c's template from its recorded request body, so that the
-// body need not be kept until index.
-func (m *matcher) prepare(c *candidate, body []byte) {
-	c.tmpl = newTemplate(c.method, c.url, body, m.pseudonyms)
+// Prepare registers a recorded exchange that requests may match and builds
+// its template from its recorded request body, so that the body need not be
+// kept until Index. It is for loading, before any request is matched.
+func (m *Matcher) Prepare(c *Candidate, body []byte) {
+	m.all = append(m.all, c)
+	c.tmpl = newTemplate(c.Method, c.URL, body, m.pseudonyms)
 }
 
-// index indexes a prepared exchange. Exchanges must be indexed in the
+// Index indexes a prepared exchange. Exchanges must be indexed in the
 // order their requests arrived when recording: repeated identical requests
 // are served in that order.
-func (m *matcher) index(c *candidate) {
+func (m *Matcher) Index(c *Candidate) {
 	m.n++
 	c.rank = m.n
-	shape := cassette.Shape(c.method, c.url)
+	shape := cassette.Shape(c.Method, c.URL)
 	sg := m.shapes[shape]
 	if sg == nil {
 		sg = &shapeGroup{groups: map[string]*group{}}
@@ -207,7 +213,7 @@ func recordedValue(v *value) string {
 // pseudonyms: the first unused one in recorded order that fits, else the last
 // used one that fits and was not abandoned (first is then false: it is
 // served again). It returns nil when nothing fits.
-func (m *matcher) match(shape string, live *template) (c *candidate, first bool) {
+func (m *Matcher) match(shape string, live *template) (c *Candidate, first bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	sg := m.shapes[shape]
@@ -225,7 +231,7 @@ func (m *matcher) match(shape string, live *template) (c *candidate, first bool)
 			m.classes = append(m.classes, cl)
 		}
 	}
-	var best *candidate
+	var best *Candidate
 	for _, cl := range m.classes {
 		if c := m.firstUnused(cl, live, best); c != nil {
 			best = c
@@ -242,7 +248,7 @@ func (m *matcher) match(shape string, live *template) (c *candidate, first bool)
 	if best == nil {
 		return nil, false
 	}
-	// Recompute the tentative bindings of the winner (another candidate may
+	// Recompute the tentative bindings of the winner (another Candidate may
 	// have been tried last) and make them session-wide.
 	m.t.reset()
 	m.b.fits(best.tmpl.values, live.values, &m.t)
@@ -254,9 +260,9 @@ func (m *matcher) match(shape string, live *template) (c *candidate, first bool)
 	return best, first
 }
 
-// pick returns the queue of cl holding every candidate that can fit live,
+// pick returns the queue of cl holding every Candidate that can fit live,
 // and whether it is the class's fresh queue; nil when none can.
-func (m *matcher) pick(cl *class, live *template) (q *queue, fresh bool) {
+func (m *Matcher) pick(cl *class, live *template) (q *queue, fresh bool) {
 	for h, pos := range cl.holes {
 		l := &live.values[pos]
 		var p string
@@ -283,15 +289,15 @@ func (m *matcher) pick(cl *class, live *template) (q *queue, fresh bool) {
 	return q, false
 }
 
-// firstUnused returns the first unused candidate of cl that fits live and
+// firstUnused returns the first unused Candidate of cl that fits live and
 // comes before limit (when set), dropping the dead candidates it passes.
-func (m *matcher) firstUnused(cl *class, live *template, limit *candidate) *candidate {
+func (m *Matcher) firstUnused(cl *class, live *template, limit *Candidate) *Candidate {
 	q, fresh := m.pick(cl, live)
 	if q == nil {
 		return nil
 	}
 	open := q.open
-	var found *candidate
+	var found *Candidate
 	kept, r := 0, 0
 	for ; r < len(open); r++ {
 		c := open[r]
@@ -317,7 +323,7 @@ func (m *matcher) firstUnused(cl *class, live *template, limit *candidate) *cand
 }
 
 // anyBound reports whether any pseudonym of c (in class cl) is bound.
-func (m *matcher) anyBound(cl *class, c *candidate) bool {
+func (m *Matcher) anyBound(cl *class, c *Candidate) bool {
 	for _, pos := range cl.holes {
 		v := &c.tmpl.values[pos]
 		var ok bool
@@ -333,12 +339,12 @@ func (m *matcher) anyBound(cl *class, c *candidate) bool {
 	return false
 }
 
-// lastUsed returns the last used candidate of cl that fits live and comes
+// lastUsed returns the last used Candidate of cl that fits live and comes
 // after limit (when set).
-func (m *matcher) lastUsed(cl *class, live *template, limit *candidate) *candidate {
+func (m *Matcher) lastUsed(cl *class, live *template, limit *Candidate) *Candidate {
 	q, fresh := m.pick(cl, live)
 	if q == nil || (fresh && len(cl.holes) > 0) {
-		// A used candidate has all its pseudonyms bound, and none of the
+		// A used Candidate has all its pseudonyms bound, and none of the
 		// live values is: it can not fit.
 		return nil
 	}
@@ -347,7 +353,7 @@ func (m *matcher) lastUsed(cl *class, live *template, limit *candidate) *candida
 		if limit != nil && c.rank < limit.rank {
 			break
 		}
-		if !c.used || c.abandoned > 0 {
+		if !c.used || c.Abandoned > 0 {
 			continue // an abandoned exchange has no answer to repeat
 		}
 		m.t.reset()

@@ -36,8 +36,10 @@ func (r *Replayer) Report() Report {
 	for _, u := range r.unmatched {
 		rep.Unmatched = append(rep.Unmatched, *u)
 	}
-	for _, c := range r.unused {
-		rep.Unused = append(rep.Unused, Unused{Seq: c.seq, Method: c.method, Path: c.url})
+	for _, c := range r.m.All() {
+		if _, ok := r.matched[c.Seq]; !ok {
+			rep.Unused = append(rep.Unused, Unused{Seq: c.Seq, Method: c.Method, Path: c.URL})
+		}
 	}
 	rep.Abandoned = append(rep.Abandoned, r.abandoned...)
 	r.mu.Unlock()

@@ -98,12 +98,12 @@ func TestSchedulerTiming(t *testing.T) {
 					n := tt.notifs[i]
 					all[i] = &n
 				}
-				s := newScheduler(all, tt.speed, func(_ context.Context, n *notification) delivery {
+				s := newScheduler(all, tt.speed, schedulerHooks{deliver: func(_ context.Context, n *notification) delivery {
 					mu.Lock()
 					got = append(got, delivered{n.seq, time.Since(start)})
 					mu.Unlock()
 					return delivery{status: 202, attempts: 1}
-				})
+				}})
 				s.spin = 0 // fake time does not pass while a goroutine spins
 				ctx, cancel := context.WithCancel(t.Context())
 				var wg sync.WaitGroup
@@ -137,7 +137,7 @@ func TestSchedulerTiming(t *testing.T) {
 func TestSchedulerReturnsWhenAllDelivered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newScheduler([]*notification{{seq: 1}, {seq: 2, trigger: 1, gap: time.Second}}, 1,
-			func(context.Context, *notification) delivery { return delivery{status: 202} })
+			schedulerHooks{deliver: func(context.Context, *notification) delivery { return delivery{status: 202} }})
 		s.spin = 0
 		finished := make(chan struct{})
 		go func() {
@@ -176,20 +176,22 @@ func TestSchedulerPreparesAhead(t *testing.T) {
 			got = append(got, event{what, seq, time.Since(start)})
 			mu.Unlock()
 		}
-		s := newScheduler(all, 1, func(context.Context, *notification) delivery {
-			t.Error("deliver called although prepare is set")
-			return delivery{}
+		s := newScheduler(all, 1, schedulerHooks{
+			deliver: func(context.Context, *notification) delivery {
+				t.Error("deliver called although prepare is set")
+				return delivery{}
+			},
+			prepare: func(_ context.Context, n *notification) sender {
+				note("prepare", n.seq)
+				time.Sleep(10 * ms) // slow work, done before the due time
+				return func(context.Context) delivery {
+					note("send", n.seq)
+					time.Sleep(30 * ms) // the bot takes its time to answer
+					return delivery{status: 202, attempts: 1}
+				}
+			},
 		})
 		s.spin = 0
-		s.prepare = func(_ context.Context, n *notification) sender {
-			note("prepare", n.seq)
-			time.Sleep(10 * ms) // slow work, done before the due time
-			return func(context.Context) delivery {
-				note("send", n.seq)
-				time.Sleep(30 * ms) // the bot takes its time to answer
-				return delivery{status: 202, attempts: 1}
-			}
-		}
 		ctx, cancel := context.WithCancel(t.Context())
 		var wg sync.WaitGroup
 		wg.Go(func() { s.run(ctx) })
@@ -222,10 +224,10 @@ func TestSchedulerPreparesAhead(t *testing.T) {
 func TestSchedulerReportsSendTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		s := newScheduler([]*notification{{seq: 1, gap: time.Second}}, 1, func(context.Context, *notification) delivery {
+		s := newScheduler([]*notification{{seq: 1, gap: time.Second}}, 1, schedulerHooks{deliver: func(context.Context, *notification) delivery {
 			time.Sleep(200 * time.Millisecond) // prepared at due time, then sent
 			return delivery{status: 202, sent: time.Now()}
-		})
+		}})
 		s.spin = 0
 		ctx, cancel := context.WithCancel(t.Context())
 		var wg sync.WaitGroup

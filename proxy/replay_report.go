@@ -148,26 +148,40 @@ type Pending struct {
 }
 
 // Diverged reports whether the live session left the recording: a request
-// matched nothing, the bot waited on an abandoned exchange longer than
-// recorded, a notification could not be delivered, or the bot answered one
-// with another class of status (2xx or not) than recorded. Serving an
-// exchange again is not a divergence: a polling bot needs it.
+// matched nothing, a held abandoned exchange diverged (Abandonment.Diverged),
+// or a delivery did (Delivery.Diverged). Serving an exchange again is not a
+// divergence: a polling bot needs it. Whoever summarises a divergence (the
+// CLI, replaytest) counts with the same per-item methods, so the rule lives
+// here alone.
 func (r Report) Diverged() bool {
 	if len(r.Unmatched) > 0 {
 		return true
 	}
 	for _, a := range r.Abandoned {
-		if !a.Reproduced && !a.Closed {
+		if a.Diverged() {
 			return true
 		}
 	}
 	for _, d := range r.Notifications {
-		if d.Error != "" || (d.RecordedStatus != 0 && d.RecordedStatus/100 != d.Status/100) {
+		if d.Diverged() {
 			return true
 		}
 	}
 	return false
 }
+
+// Diverged reports whether this delivery left the recording: the
+// notification could not be delivered, or the bot answered it with another
+// class of status (2xx or not) than recorded. A recorded status of 0 (the
+// bot gave no answer when recording) is no reference: any answer now fits.
+func (d Delivery) Diverged() bool {
+	return d.Error != "" || (d.RecordedStatus != 0 && d.RecordedStatus/100 != d.Status/100)
+}
+
+// Diverged reports whether this hold left the recording: graphvcr stopped
+// holding before the bot gave up, so the bot waited longer than recorded.
+// A hold ended by closing the replay is neither.
+func (a Abandonment) Diverged() bool { return !a.Reproduced && !a.Closed }
 
 // Failed reports whether the replay fails: it diverged and Strict is set.
 // graphvcr replay --strict exits with status 1 when it does.

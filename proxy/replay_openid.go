@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy/internal/match"
 )
 
 // The OpenID configuration and key set bots read to validate notification
@@ -31,8 +32,8 @@ type openIDEndpoint struct {
 	signer *Signer // nil: the documents answer 404
 	issuer string  // iss of the first signed notification recorded
 
-	mu       sync.Mutex   // guards recorded
-	recorded []*candidate // recorded metadata requests, matched when first served
+	mu       sync.Mutex         // guards recorded
+	recorded []*match.Candidate // recorded metadata requests, matched when first served
 }
 
 // initOpenID finds the issuer the documents name and the recorded
@@ -42,8 +43,8 @@ func (r *Replayer) initOpenID() error {
 	o := &r.openid
 	o.signer = r.cfg.Signer
 	o.issuer = defaultIssuer
-	for _, c := range r.unused {
-		if metadataPath(c.url) != "" {
+	for _, c := range r.m.All() {
+		if metadataPath(c.URL) != "" {
 			o.recorded = append(o.recorded, c)
 		}
 	}

@@ -59,14 +59,8 @@ const defaultSpin = time.Millisecond
 // waits for that one alone, preparing its request (when prepare is set)
 // before its due time so that only the send is left at that time.
 type scheduler struct {
-	speed   float64
-	deliver func(context.Context, *notification) delivery
-	// prepare, when set, does the slow part of delivering a notification
-	// (reading it from the cassette, applying the bindings, signing) as soon
-	// as it is the next to go and armed, and returns what sends it at its due
-	// time. Bindings may still change before then: a sender that depends on
-	// them checks and prepares again. Nil means deliver does all at due time.
-	prepare func(context.Context, *notification) sender
+	speed float64
+	schedulerHooks
 	// spin is how long before a due time run stops sleeping (see defaultSpin);
 	// 0 sleeps to the due time.
 	spin time.Duration
@@ -78,18 +72,35 @@ type scheduler struct {
 	byTrigger map[uint64][]*notification
 	next      int // order of the next notification to deliver
 	done      []deliveryRecord
-	onDone    func(*notification) // called after each delivery, without the lock
 }
 
-// newScheduler takes the notifications in recorded order. deliver sends one
-// and returns what the bot answered; speed 0 keeps only the order.
-func newScheduler(all []*notification, speed float64, deliver func(context.Context, *notification) delivery) *scheduler {
+// schedulerHooks are what the scheduler calls for each notification, in
+// recorded order, from its one goroutine: prepare (when set) once it is the
+// next to go and armed, deliver or the prepared sender at its due time,
+// onDone after. A step that must act before each notification (a fault
+// that drops or delays it) belongs in prepare, which sees every one first.
+type schedulerHooks struct {
+	// deliver sends one notification and returns what the bot answered.
+	deliver func(context.Context, *notification) delivery
+	// prepare, when set, does the slow part of delivering a notification
+	// (reading it from the cassette, applying the bindings, signing) as soon
+	// as it is the next to go and armed, and returns what sends it at its due
+	// time. Bindings may still change before then: a sender that depends on
+	// them checks and prepares again. Nil means deliver does all at due time.
+	prepare func(context.Context, *notification) sender
+	// onDone, when set, is called after each delivery, without the lock.
+	onDone func(*notification)
+}
+
+// newScheduler takes the notifications in recorded order and the hooks
+// that deliver them; speed 0 keeps only the order.
+func newScheduler(all []*notification, speed float64, hooks schedulerHooks) *scheduler {
 	s := &scheduler{
-		speed:     speed,
-		deliver:   deliver,
-		wake:      make(chan struct{}, 1),
-		all:       all,
-		byTrigger: map[uint64][]*notification{},
+		speed:          speed,
+		schedulerHooks: hooks,
+		wake:           make(chan struct{}, 1),
+		all:            all,
+		byTrigger:      map[uint64][]*notification{},
 	}
 	if speed > 0 {
 		s.spin = defaultSpin
@@ -174,12 +185,11 @@ func (s *scheduler) run(ctx context.Context) {
 		}
 		s.mu.Lock()
 		s.done = append(s.done, deliveryRecord{n: n, sent: d.sent, d: d})
-		onDone := s.onDone
 		s.mu.Unlock()
 		// A notification may itself trigger later ones.
 		s.arm(n.seq, time.Now())
-		if onDone != nil {
-			onDone(n)
+		if s.onDone != nil {
+			s.onDone(n)
 		}
 	}
 }

@@ -1,10 +1,9 @@
-package proxy
+package match
 
 import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"github.com/graphvcr/graphvcr/redact"
 )
@@ -12,7 +11,7 @@ import (
 // bindings maps the recording's pseudonyms to the live values they matched.
 // A binding lasts for the whole session and is one-to-one: a pseudonym bound
 // to X never matches Y later, and X never stands for another pseudonym. The
-// zero value is empty and ready; the matcher's lock guards it.
+// zero value is empty and ready; the Matcher's lock guards it.
 type bindings struct {
 	ids    map[string]string // pseudonym key -> live key (redact.Span.Key)
 	idsRev map[string]string // live key -> pseudonym key
@@ -20,7 +19,7 @@ type bindings struct {
 	strRev map[string]string // live string value -> recorded string value
 }
 
-// tentative holds the bindings a candidate needs while it is being compared;
+// tentative holds the bindings a Candidate needs while it is being compared;
 // they are committed only when the whole request matched.
 type tentative struct {
 	ids, strs [][2]string
@@ -99,18 +98,24 @@ func (b *bindings) commit(t *tentative) bool {
 	return added
 }
 
-// rewriter turns recorded bytes into what the bot gets: upstream origins
-// replaced by the replay listener's, bound pseudonyms by their live values.
-type rewriter struct {
-	urls       urlRewriter // recorded upstream bases -> the replay listener's base URL
+// Renderer turns recorded bytes into what the bot gets: first what pre
+// does (the replayer points upstream origins at its listener), then bound
+// pseudonyms replaced by their live values. It reads the bindings of one
+// generation and is valid only inside the function given to Matcher.Render.
+type Renderer struct {
+	b          *bindings
+	pre        func([]byte) []byte // nil: none
 	pseudonyms pseudonymSet
 }
 
-// body rewrites a recorded body. Whole JSON string values bound as strings
+// Body rewrites a recorded body. Whole JSON string values bound as strings
 // (clientContext, names) are replaced first, then every bound id, rendered
 // in the form of each occurrence.
-func (w *rewriter) body(b *bindings, in []byte) []byte {
-	out, _ := w.urls.Bytes(in)
+func (w Renderer) Body(in []byte) []byte {
+	b, out := w.b, in
+	if w.pre != nil {
+		out = w.pre(in)
+	}
 	for rec, live := range b.strs {
 		q := quoteJSON(rec)
 		if bytes.Contains(out, q) {
@@ -148,9 +153,10 @@ func (w *rewriter) body(b *bindings, in []byte) []byte {
 	return buf.Bytes()
 }
 
-// header rewrites recorded header values like bodies; a value that is a
+// Header rewrites recorded header values like bodies; a value that is a
 // whole bound string is replaced too.
-func (w *rewriter) header(b *bindings, h http.Header) http.Header {
+func (w Renderer) Header(h http.Header) http.Header {
+	b := w.b
 	out := make(http.Header, len(h))
 	for k, vs := range h {
 		nv := make([]string, len(vs))
@@ -159,7 +165,7 @@ func (w *rewriter) header(b *bindings, h http.Header) http.Header {
 				nv[i] = live
 				continue
 			}
-			nv[i] = string(w.body(b, []byte(v)))
+			nv[i] = string(w.Body([]byte(v)))
 		}
 		out[k] = nv
 	}
@@ -176,17 +182,4 @@ func quoteJSON(s string) []byte {
 		return []byte(`"` + s + `"`)
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n")
-}
-
-// originsOf returns the absolute origins an upstream named in the cassette
-// may appear as: the value itself when it is a URL, else https and http.
-func originsOf(upstream string) []string {
-	upstream = strings.TrimRight(strings.TrimSpace(upstream), "/")
-	if upstream == "" {
-		return nil
-	}
-	if strings.Contains(upstream, "://") {
-		return []string{upstream}
-	}
-	return []string{"https://" + upstream, "http://" + upstream}
 }

@@ -1,117 +1,62 @@
-package proxy
+package match
 
 import (
 	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
 )
 
-// A request that matches nothing is answered 501 Not Implemented, in Graph's
-// error shape, code "graphvcrNoMatch". Not 404: a bot may well treat a 404
-// from Graph as an answer ("call already gone"), while 501 is something
-// Graph never says for these APIs, so the divergence can not pass for
-// recorded behaviour. The message and innerError name the nearest recorded
-// requests and how they differ.
-const noMatchStatus = http.StatusNotImplemented
-
-// maxNearest is how many near misses an error names.
-const maxNearest = 3
-
-// noMatch answers a request that matches no recorded exchange and lists it
-// in the report; the first time a request is seen, it is logged.
-func (r *Replayer) noMatch(w http.ResponseWriter, req *http.Request, uri string, live *template, body []byte) {
-	key := req.Method + " " + live.key
-	r.mu.Lock()
-	u := r.unmatched[key]
-	firstTime := u == nil
-	if firstTime {
-		u = &Unmatched{Method: req.Method, Path: uri}
-		r.unmatched[key] = u
-	}
-	u.Count++
-	r.mu.Unlock()
-	if firstTime {
-		near := r.nearest(req.Method, uri, body)
-		r.mu.Lock()
-		u.Nearest = near
-		r.mu.Unlock()
-		r.log.Warn("request matches no recorded exchange", "method", req.Method,
-			"shape", cassette.Shape(req.Method, uri), "nearest", len(near))
-	}
-	r.mu.Lock()
-	near := slices.Clone(u.Nearest)
-	r.mu.Unlock()
-
-	msg := fmt.Sprintf("graphvcr: no recorded exchange matches %s %s", req.Method, req.URL.Path)
-	if len(near) > 0 {
-		parts := make([]string, len(near))
-		for i, n := range near {
-			parts[i] = fmt.Sprintf("#%d %s %s (%s)", n.Seq, n.Method, n.Path, strings.Join(n.Differences, "; "))
-		}
-		msg += "; nearest: " + strings.Join(parts, ", ")
-	} else {
-		msg += "; nothing recorded is like it"
-	}
-	writeGraphError(w, noMatchStatus, "graphvcrNoMatch", msg, map[string]any{"nearest": near})
+// Near is a recorded exchange close to a live request that matched none.
+type Near struct {
+	*Candidate
+	// Differences says how the live request differs from it, one item per
+	// difference ("method GET, recorded POST", "body field participants.0.id missing").
+	Differences []string
 }
 
-// writeGraphError answers with Graph's error shape.
-func writeGraphError(w http.ResponseWriter, status int, code, msg string, inner map[string]any) {
-	if inner == nil {
-		inner = map[string]any{}
-	}
-	inner["date"] = time.Now().UTC().Format(time.RFC3339)
-	writeJSON(w, status, map[string]any{"error": map[string]any{
-		"code": code, "message": msg, "innerError": inner,
-	}})
-}
-
-// nearest returns the recorded exchanges closest to a live request, with
-// their differences. Candidates of the same shape come first; without any,
-// every exchange of the cassette is ranked by method and path.
-func (r *Replayer) nearest(method, uri string, body []byte) []NearMiss {
+// Nearest returns up to n recorded exchanges closest to a live request that
+// matched none, with their differences. Candidates of the same shape come
+// first; without any, every exchange is ranked by method and path. recorded
+// returns the recorded request body of a seq, read for the closest few.
+func (m *Matcher) Nearest(method, uri string, body []byte, n int, recorded func(seq uint64) ([]byte, error)) []Near {
 	shape := cassette.Shape(method, uri)
-	r.m.mu.RLock()
-	var pool []*candidate
-	if sg := r.m.shapes[shape]; sg != nil {
+	m.mu.RLock()
+	var pool []*Candidate
+	if sg := m.shapes[shape]; sg != nil {
 		pool = sg.all
 	} else {
-		for _, sg := range r.m.shapes {
+		for _, sg := range m.shapes {
 			pool = append(pool, sg.all...)
 		}
 	}
 	type scored struct {
-		c             *candidate
+		c             *Candidate
 		score, prefix int
 	}
 	ranked := make([]scored, 0, len(pool))
 	for _, c := range pool {
-		score, prefix := pathDistance(method, uri, c.method, c.url)
+		score, prefix := pathDistance(method, uri, c.Method, c.URL)
 		ranked = append(ranked, scored{c, score, prefix})
 	}
-	r.m.mu.RUnlock()
+	m.mu.RUnlock()
 	slices.SortStableFunc(ranked, func(a, b scored) int {
-		return cmp.Or(cmp.Compare(a.score, b.score), cmp.Compare(b.prefix, a.prefix), cmp.Compare(a.c.seq, b.c.seq))
+		return cmp.Or(cmp.Compare(a.score, b.score), cmp.Compare(b.prefix, a.prefix), cmp.Compare(a.c.Seq, b.c.Seq))
 	})
 	// Compare bodies of a few of the closest: that reads them from disk.
 	const detailed = 12
-	var out []NearMiss
+	var out []Near
 	for i := 0; i < len(ranked) && i < detailed; i++ {
 		c := ranked[i].c
-		nm := NearMiss{Seq: c.seq, Method: c.method, Path: c.url}
-		nm.Differences = differences(method, uri, body, c, r.cfg.Cassette, r.m.pseudonyms)
-		out = append(out, nm)
+		out = append(out, Near{Candidate: c, Differences: differences(method, uri, body, c, recorded, m.pseudonyms)})
 	}
-	if len(out) > maxNearest {
-		out = out[:maxNearest]
+	if len(out) > n {
+		out = out[:n]
 	}
 	return out
 }
@@ -142,13 +87,13 @@ func segments(shape string) []string {
 }
 
 // differences says how a live request differs from a recorded one.
-func differences(method, uri string, body []byte, c *candidate, rd *cassette.Reader, ps pseudonymSet) []string {
+func differences(method, uri string, body []byte, c *Candidate, recorded func(uint64) ([]byte, error), ps pseudonymSet) []string {
 	var d []string
-	if !strings.EqualFold(method, c.method) {
-		d = append(d, fmt.Sprintf("method %s, recorded %s", method, c.method))
+	if !strings.EqualFold(method, c.Method) {
+		d = append(d, fmt.Sprintf("method %s, recorded %s", method, c.Method))
 	}
 	lu, _ := url.Parse(uri)
-	ru, _ := url.Parse(c.url)
+	ru, _ := url.Parse(c.URL)
 	if lu == nil || ru == nil {
 		return append(d, "unparsable URL")
 	}
@@ -162,11 +107,11 @@ func differences(method, uri string, body []byte, c *candidate, rd *cassette.Rea
 		}
 	}
 	d = append(d, diffFields("query", flatQuery(lu.Query()), flatQuery(ru.Query()), ps)...)
-	ev, err := rd.Event(c.seq)
+	recBody, err := recorded(c.Seq)
 	if err != nil {
 		return append(d, "recorded request unreadable: "+err.Error())
 	}
-	lb, rb := bytes.TrimSpace(body), bytes.TrimSpace(ev.Request.Body)
+	lb, rb := bytes.TrimSpace(body), bytes.TrimSpace(recBody)
 	switch {
 	case len(lb) == 0 && len(rb) == 0:
 	case json.Valid(lb) && json.Valid(rb):
@@ -176,7 +121,7 @@ func differences(method, uri string, body []byte, c *candidate, rd *cassette.Rea
 	}
 	switch {
 	case len(d) > 0:
-	case c.abandoned > 0:
+	case c.Abandoned > 0:
 		// Nothing differs, yet it did not match: it was used, and an
 		// exchange the bot abandoned is never served again.
 		d = append(d, "the bot abandoned it when recording: it is held unanswered once, never served again")

@@ -1,4 +1,4 @@
-package proxy
+package match
 
 import (
 	"maps"
@@ -34,16 +34,16 @@ type exchange struct {
 	method, url, body string
 }
 
-func newTestMatcher(t *testing.T, recorded ...exchange) *matcher {
+func newTestMatcher(t *testing.T, recorded ...exchange) *Matcher {
 	t.Helper()
 	m := newMatcher(pseudonymSet{p1: true, p3: true, pPhone: true, pEmail: true, recordedName: true})
 	for i, e := range recorded {
-		m.add(&candidate{seq: uint64(i + 1), kind: cassette.KindGraph, method: e.method, url: e.url, status: 200}, []byte(e.body))
+		m.add(&Candidate{Seq: uint64(i + 1), Kind: cassette.KindGraph, Method: e.method, URL: e.url, Status: 200}, []byte(e.body))
 	}
 	return m
 }
 
-func matchLive(m *matcher, e exchange) (*candidate, bool) {
+func matchLive(m *Matcher, e exchange) (*Candidate, bool) {
 	lt := newTemplate(e.method, e.url, []byte(e.body), nil)
 	return m.match(cassette.Shape(e.method, e.url), &lt)
 }
@@ -265,7 +265,7 @@ func TestMatchBindingsAreConsistent(t *testing.T) {
 				c, _ := matchLive(m, step)
 				var got uint64
 				if c != nil {
-					got = c.seq
+					got = c.Seq
 				}
 				if got != tt.want[i] {
 					t.Fatalf("step %d (%s %s %s): matched seq %d, want %d", i, step.method, step.url, step.body, got, tt.want[i])
@@ -289,11 +289,11 @@ func TestMatchServesInOrderThenAgain(t *testing.T) {
 		if c == nil {
 			t.Fatalf("request %d: no match", i)
 		}
-		if c.seq != w.seq || first != w.first {
-			t.Errorf("request %d: seq %d first %v, want seq %d first %v", i, c.seq, first, w.seq, w.first)
+		if c.Seq != w.seq || first != w.first {
+			t.Errorf("request %d: seq %d first %v, want seq %d first %v", i, c.Seq, first, w.seq, w.first)
 		}
 	}
-	if c, first := matchLive(m, exchange{"GET", "/v1.0/communications/calls/" + live1, ""}); c == nil || c.seq != 2 || !first {
+	if c, first := matchLive(m, exchange{"GET", "/v1.0/communications/calls/" + live1, ""}); c == nil || c.Seq != 2 || !first {
 		t.Errorf("other request after the polls: %+v first %v, want seq 2 first", c, first)
 	}
 }
@@ -333,7 +333,7 @@ func TestMatchIndex(t *testing.T) {
 			},
 		},
 		{
-			name:     "the earliest fitting candidate across classes",
+			name:     "the earliest fitting Candidate across classes",
 			recorded: []exchange{post("audio", keptGUID), post("audio", p1), post("audio", keptGUID)},
 			steps: []step{
 				{post("audio", keptGUID), 1, true}, {post("audio", keptGUID), 2, true},
@@ -349,7 +349,7 @@ func TestMatchIndex(t *testing.T) {
 				c, first := matchLive(m, s.live)
 				var got uint64
 				if c != nil {
-					got = c.seq
+					got = c.Seq
 				}
 				if got != s.seq || (c != nil && first != s.first) {
 					t.Fatalf("step %d (%s %s %s): seq %d first %v, want seq %d first %v", i, s.live.method, s.live.url, s.live.body, got, first, s.seq, s.first)
