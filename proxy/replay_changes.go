@@ -53,6 +53,9 @@ type changeState struct {
 	validations []Validation
 	warnedBare  bool               // said once that rich data was recorded without a key
 	keysRecs    []*match.Candidate // recorded requests for validation token keys
+	// timeout bounds the app's echo; 0 means changes.ValidationTimeout,
+	// Graph's. Tests shorten it.
+	timeout time.Duration
 }
 
 // isSubscriptionPath reports whether uri (path and query) is
@@ -215,7 +218,11 @@ func (r *Replayer) validateOne(ctx context.Context, notificationURL string, path
 	if err != nil {
 		return 0, err
 	}
-	vctx, cancel := context.WithTimeout(ctx, changes.ValidationTimeout)
+	timeout := r.changes.timeout
+	if timeout <= 0 {
+		timeout = changes.ValidationTimeout
+	}
+	vctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	resp, err := r.client.Do(vreq.WithContext(vctx))
 	if err != nil {

@@ -2,13 +2,19 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
+	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy/changes"
+	"github.com/graphvcr/graphvcr/proxy/graphtest"
 )
 
 // TestSubscriptionMatchBody: what each app chooses for itself does not
@@ -86,5 +92,49 @@ func TestLiveChangeBareRich(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "without its resource data"); n != 1 {
 		t.Errorf("said %d times that the resource data is missing, want once:\n%s", n, logs.String())
+	}
+}
+
+// TestValidationLateEcho: an app that does not echo within the validation
+// timeout (Graph's 10 s, shortened here) gets Graph's 400 "timed out", and
+// the handshake is a divergence.
+func TestValidationLateEcho(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	rd, err := cassette.Open(filepath.Join("..", "cassettes", "change-notifications.bolt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	toGraph := &graphtest.LateDialer{}
+	defer toGraph.CloseIdleConnections()
+	app, err := graphtest.StartSubscriber(graphtest.SubscriberOptions{
+		GraphURL: "http://graph.replay.invalid", TokenURL: "http://graph.replay.invalid/common/oauth2/v2.0/token",
+		ClientID: "app", ClientSecret: "any", Seed: 31, HTTPClient: toGraph.Client(30 * time.Second),
+		Echo: func(w http.ResponseWriter, r *http.Request, tok string) {
+			<-r.Context().Done() // never in time: graphvcr gives up first
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	r, err := NewReplayer(ReplayConfig{Cassette: rd, Bot: app.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.changes.timeout = 100 * time.Millisecond
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(context.WithoutCancel(ctx))
+	toGraph.Set(r.URL())
+	_, err = app.Subscribe(ctx, "/communications/callRecords", "created", false)
+	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("subscribe with a late echo: %v", err)
+	}
+	rep := r.Report()
+	if !rep.Diverged() || len(rep.Validations) != 1 || rep.Validations[0].Status != 0 {
+		t.Fatalf("late echo not reported: %+v", rep.Validations)
 	}
 }
