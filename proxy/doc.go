@@ -59,6 +59,18 @@
 //  3. Once the event is committed, serveNotify writes the bot's answer to
 //     Graph; an unrecorded notification is answered 500, so Graph retries.
 //
+// Change notifications (record_changes.go) take the same path, with
+// their secrets replaced in what is stored (Recorder.changeSecrets, called
+// by redactInto): clientState and encryptionCertificate of subscriptions,
+// clientState and validationTokens of notifications (the tokens' claims
+// kept under changes.ClaimsField), encryptedContent decrypted with
+// RecordConfig.DecryptKey or removed. Graph's validation request is the
+// one notification answered before its commit: its trigger, the POST
+// /subscriptions it belongs to (filed in the call tracker under
+// subscriptionsKey), is answered by Graph only once the echo is back, so
+// serveNotify sets rawExchange.early, which relay calls with the app's
+// answer before it waits for the trigger's commit.
+//
 // Close (record.go) stops both listeners, waits for the exchanges in
 // flight (bounded by its context), and leaves the cassette to its owner.
 //
@@ -83,5 +95,18 @@
 // (Replayer.prepareNotification, replay_notify.go), signed by a Signer
 // (replay_sign.go), and delivers it at its due time. The report
 // (replay_report.go) holds the one divergence rule: Report.Diverged,
-// through Delivery.Diverged and Abandonment.Diverged.
+// through Delivery.Diverged, Abandonment.Diverged and Validation.Diverged.
+//
+// Change notifications (replay_changes.go): load leaves the recorded
+// validation requests out of the scheduler and matches subscription
+// requests on subscriptionMatchBody (without what each app chooses:
+// clientState, certificate, URL hosts, expiration). serveGraph hands a
+// matched POST or PATCH /subscriptions to serveSubscription, which for a
+// POST does Graph's handshake with the bot (validate) before answering
+// the recorded 201 with the live values (changes.BindSubscription) and
+// keeps the live subscription under the id answered. notificationRequest
+// passes each body through liveChange: bound to that subscription,
+// re-encrypted for its certificate, validation tokens signed with the
+// Signer's key, which serveChangeKeys publishes at the identity
+// platform's key set paths.
 package proxy

@@ -36,6 +36,9 @@ type Report struct {
 	Notifications []Delivery `json:"notifications"`
 	// Pending lists the notifications not delivered yet.
 	Pending []Pending `json:"pending"`
+	// Validations lists the subscription validation handshakes graphvcr
+	// did with the bot (replay_changes.go).
+	Validations []Validation `json:"validations"`
 }
 
 // Match is a recorded exchange and the live request that first matched it.
@@ -164,6 +167,11 @@ func (r Report) Diverged() bool {
 	}
 	for _, d := range r.Notifications {
 		if d.Diverged() {
+			return true
+		}
+	}
+	for _, v := range r.Validations {
+		if v.Diverged() {
 			return true
 		}
 	}

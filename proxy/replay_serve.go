@@ -20,12 +20,15 @@ func (r *Replayer) serveGraph(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	uri := pathOf(req)
-	c, first, key := r.m.Match(req.Method, uri, body)
+	c, first, key := r.m.Match(req.Method, uri, subscriptionMatchBody(req.Method, uri, body))
 	if c == nil {
 		r.noMatch(w, req, uri, key, body)
 		return
 	}
 	r.noteMatch(c, first, req.Method, uri, arrived)
+	if r.serveSubscription(w, req, c, first, uri, body, arrived) {
+		return
+	}
 	r.answer(w, req, c, first, uri, arrived)
 }
 
