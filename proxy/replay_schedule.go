@@ -235,7 +235,13 @@ func (s *scheduler) run(ctx context.Context) {
 		case fault.Duplicate:
 			answered := s.applied(n, f)
 			answered(d.status)
-			s.later(ctx, n, time.Now().Add(f.By), true, answered)
+			if f.By > 0 {
+				s.later(ctx, n, time.Now().Add(f.By), true, answered)
+			} else if ctx.Err() == nil {
+				// Right after the first was answered, before the next
+				// notification: as Graph's redelivery of a lost answer.
+				answered(s.sendNow(ctx, n, true).status)
+			}
 		case fault.Reorder:
 			s.applied(n, f)(d.status)
 			s.release(ctx, n.seq, false)

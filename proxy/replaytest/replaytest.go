@@ -44,6 +44,8 @@ type settings struct {
 	// sign makes Start create a signer in a temporary directory of the test
 	// when cfg.Signer is nil.
 	sign bool
+	// faultErr is WithFaults' error on a bad spec, reported by Start.
+	faultErr error
 }
 
 // Option changes how Start replays.
@@ -108,6 +110,10 @@ func Start(t testing.TB, cassettePath, botURL string, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&set)
 	}
+	if set.faultErr != nil {
+		rd.Close()
+		t.Fatalf("replaytest: %v", set.faultErr)
+	}
 	cfg := set.cfg
 	cfg.Listen, cfg.Bot, cfg.Cassette = "127.0.0.1:0", strings.TrimRight(botURL, "/"), rd
 	if set.sign && cfg.Signer == nil {
@@ -125,6 +131,7 @@ func Start(t testing.TB, cassettePath, botURL string, opts ...Option) *Server {
 		rd.Close()
 		t.Fatalf("replaytest: %v", err)
 	}
+	logFaultWarnings(t, rep)
 	s := &Server{URL: rep.URL(), OpenIDConfigURL: rep.OpenIDConfigURL(), rep: rep}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
