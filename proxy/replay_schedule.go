@@ -200,6 +200,9 @@ func (s *scheduler) run(ctx context.Context) {
 			}
 			continue
 		case f.Action == fault.Delay:
+			if !s.sleepUntil(ctx, timer, due) {
+				return
+			}
 			s.advance()
 			s.later(ctx, n, due.Add(f.By), false, s.applied(n, f))
 			continue
@@ -219,6 +222,12 @@ func (s *scheduler) run(ctx context.Context) {
 			return
 		}
 		s.advance()
+		answered := func(int) {}
+		if f.Action != fault.None {
+			// Listed before the send: the bot may act on the notification
+			// (and meet a request fault) before its answer is back.
+			answered = s.applied(n, f)
+		}
 		sent := time.Now()
 		var d delivery
 		if send != nil {
@@ -231,10 +240,9 @@ func (s *scheduler) run(ctx context.Context) {
 		}
 		// A notification may itself trigger later ones (finish arms them).
 		s.finish(n, d, false)
+		answered(d.status)
 		switch f.Action {
 		case fault.Duplicate:
-			answered := s.applied(n, f)
-			answered(d.status)
 			if f.By > 0 {
 				s.later(ctx, n, time.Now().Add(f.By), true, answered)
 			} else if ctx.Err() == nil {
@@ -243,7 +251,6 @@ func (s *scheduler) run(ctx context.Context) {
 				answered(s.sendNow(ctx, n, true).status)
 			}
 		case fault.Reorder:
-			s.applied(n, f)(d.status)
 			s.release(ctx, n.seq, false)
 		}
 	}
