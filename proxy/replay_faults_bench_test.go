@@ -42,7 +42,7 @@ func BenchmarkFaultDecision(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "fault.bolt")
 	evs := []*cassette.Event{{
 		Kind: cassette.KindGraph, Offset: time.Millisecond, Latency: 20 * time.Millisecond,
-		Request: cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + pseudoGUID(2)},
+		Request:  cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + pseudoGUID(2)},
 		Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: benchBody},
 	}, {
 		Kind: cassette.KindNotification, Offset: 30 * time.Millisecond, Trigger: 1,
