@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/timeline"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
 	"github.com/graphvcr/graphvcr/proxy/replaytest"
 	"github.com/graphvcr/graphvcr/redact"
@@ -50,14 +53,19 @@ func openCassette(t *testing.T, s graphtest.Scenario) *cassette.Reader {
 	return r
 }
 
+// changesCassette is the cassette of the change-notification flows (see
+// gen/changes.go), recorded with the sample subscriber app.
+const changesCassette = "change-notifications.bolt"
+
 // TestEveryScenarioHasACassette checks the directory holds exactly one
-// cassette per graphtest scenario, each described in README.md.
+// cassette per graphtest scenario, and the change-notification one, each
+// described in README.md.
 func TestEveryScenarioHasACassette(t *testing.T) {
 	got, err := filepath.Glob("*.bolt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []string
+	want := []string{changesCassette}
 	for _, s := range graphtest.Scenarios() {
 		want = append(want, cassetteFile(s))
 	}
@@ -265,4 +273,69 @@ func startReplay(t *testing.T, s graphtest.Scenario, opts ...replaytest.Option) 
 	t.Cleanup(bot.Close)
 	srv = replaytest.Start(t, cassetteFile(s), bot.URL, opts...)
 	return bot, srv
+}
+
+// TestChangeNotificationsCassette checks the change-notification cassette:
+// it scans clean; the app's clientState, the recorded validation tokens and
+// any encrypted content are nowhere in the file; each flow is there, as
+// show classifies it; the rich notification keeps its resource data
+// decrypted and redacted, and its validation token's claims.
+func TestChangeNotificationsCassette(t *testing.T) {
+	r, err := cassette.Open(changesCassette)
+	if err != nil {
+		t.Fatalf("open %s: %v (run go generate ./cassettes)", changesCassette, err)
+	}
+	defer r.Close()
+	// The recording app's clientState derives from its seed: a subscriber
+	// with the same seed presents it.
+	app, err := graphtest.StartSubscriber(graphtest.SubscriberOptions{Seed: recordedSeed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientState := app.ClientState()
+	app.Close()
+
+	sc := redact.NewScanner(r.Pseudonyms())
+	classes := map[string]int{}
+	err = r.Each(func(e *cassette.Event) error {
+		text, err := cassette.EventJSON(e)
+		if err != nil {
+			return err
+		}
+		for _, f := range sc.Scan(fmt.Sprintf("event %d", e.Seq), text) {
+			t.Errorf("scan: %s: %s %s", f.Where, f.Kind, f.Masked)
+		}
+		if e.Kind != cassette.KindNotification {
+			return nil
+		}
+		c := timeline.ChangeClass(e.Request.Method, e.Request.URL, e.Request.Body)
+		classes[c]++
+		if c == "presence updated" {
+			if gjson.GetBytes(e.Request.Body, "value.0.decryptedContent.activity").String() != "InACall" {
+				t.Errorf("seq %d: resource data not stored decrypted: %s", e.Seq, e.Request.Body)
+			}
+			if gjson.GetBytes(e.Request.Body, "validationTokenClaims.0.claims.aud").String() == "" {
+				t.Errorf("seq %d: validation token claims not kept: %s", e.Seq, e.Request.Body)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"validation": 4, "callRecord created": 1, "presence updated": 1, "reauthorizationRequired": 1}
+	for c, n := range want {
+		if classes[c] != n {
+			t.Errorf("%d %q notifications, want %d (all: %v)", classes[c], c, n, classes)
+		}
+	}
+	raw, err := os.ReadFile(changesCassette)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{clientState, recordedSecret, "encryptedContent", "dataKey", "Testing client application reachability", "app.contoso.com"} {
+		if bytes.Contains(raw, []byte(s)) {
+			t.Errorf("the file holds %q", s)
+		}
+	}
 }

@@ -59,6 +59,18 @@
 //  3. Once the event is committed, serveNotify writes the bot's answer to
 //     Graph; an unrecorded notification is answered 500, so Graph retries.
 //
+// Change notifications (record_changes.go) take the same path, with
+// their secrets replaced in what is stored (Recorder.changeSecrets, called
+// by redactInto): clientState and encryptionCertificate of subscriptions,
+// clientState and validationTokens of notifications (the tokens' claims
+// kept under changes.ClaimsField), encryptedContent decrypted with
+// RecordConfig.DecryptKey or removed. Graph's validation request is the
+// one notification answered before its commit: its trigger, the POST
+// /subscriptions it belongs to (filed in the call tracker under
+// subscriptionsKey), is answered by Graph only once the echo is back, so
+// serveNotify sets rawExchange.early, which relay calls with the app's
+// answer before it waits for the trigger's commit.
+//
 // Close (record.go) stops both listeners, waits for the exchanges in
 // flight (bounded by its context), and leaves the cassette to its owner.
 //

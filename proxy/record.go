@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +74,11 @@ type RecordConfig struct {
 	Logger *slog.Logger
 	// Progress receives one line per recorded exchange; nil prints nothing.
 	Progress io.Writer
+	// DecryptKey is the app's private key (changes.LoadKey) that decrypts
+	// the encryptedContent of rich change notifications, stored decrypted
+	// and redacted; nil means they are stored without it (and a warning is
+	// logged at the first one). The encrypted content is never stored.
+	DecryptKey crypto.Decrypter
 	// Transport sends requests upstream; nil means a transport like
 	// http.DefaultTransport (system roots, proxy from the environment) with a
 	// 100 s response header timeout. Its timeouts are the recorded timeouts.
@@ -178,6 +184,9 @@ type Recorder struct {
 	progMu sync.Mutex // serialises Progress lines
 	calls  callTracker
 	stats  recordStats
+	// warnedEncrypted is set once a rich notification was stored without
+	// its resource data for want of DecryptKey: the warning is given once.
+	warnedEncrypted atomic.Bool
 }
 
 // StartRecorder starts both listeners and returns once they accept

@@ -46,6 +46,14 @@ type rawExchange struct {
 	// after is a notification's place in the call tracker: the exchanges
 	// begun up to it may be its trigger (see callTracker.mark).
 	after uint64
+	// validation marks Graph's validation request of a subscription (see
+	// record_changes.go).
+	validation bool
+	// early, when set, is given the answer (or graphvcr's failure answer)
+	// as soon as it is known, before the commit: the caller relays it at
+	// once. A validation request's commit waits for its trigger, the POST
+	// /subscriptions that Graph answers only once it has the echo.
+	early func(a relayed)
 }
 
 // A direction is what differs between the two ways an exchange crosses the
@@ -165,6 +173,9 @@ func (r *Recorder) relay(req *http.Request, d *direction, x *rawExchange, arrive
 	removeHopHeaders(resp.Header) // resp is ours: no copy for what is stored
 	x.respHeader = resp.Header
 	x.respBody = answer
+	if x.early != nil {
+		x.early(relayed{status: x.status, header: resp.Header, body: answer})
+	}
 
 	ev := &cassette.Event{Kind: x.kind, Offset: arrived.Sub(r.start), Latency: latency}
 	if d.committing != nil {
@@ -242,7 +253,9 @@ func (r *Recorder) exchange(req *http.Request, rt route) *http.Response {
 		// Noted on arrival: a notification arriving from now on may be
 		// about this request (see callTracker).
 		x.calls = callIDsOf(req.Method, req.URL.Path, 0, nil)
-		x.mark = r.calls.begin(req.Method, x.calls)
+		// A POST /subscriptions is also filed as what validation requests
+		// are about; x.calls stays the calls proper (see settleUpstream).
+		x.mark = r.calls.begin(req.Method, append(subscriptionCalls(req.Method, req.URL.Path), x.calls...))
 		defer r.calls.finish(x.mark, 0, nil) // for paths that commit nothing
 	}
 	a := r.relay(req, &toUpstream, x, arrived)
@@ -332,6 +345,9 @@ func (r *Recorder) fail(req *http.Request, d *direction, x *rawExchange, arrived
 	x.respHeader = http.Header{"Content-Type": {"text/plain; charset=utf-8"}}
 	x.respBody = []byte(msg)
 	x.failure = failure
+	if x.early != nil {
+		x.early(relayed{status: status, text: r.redactedText(msg)})
+	}
 	ev := &cassette.Event{Kind: x.kind, Offset: arrived.Sub(r.start), Latency: latency}
 	if d.committing != nil {
 		d.committing(r, x, ev)
@@ -357,17 +373,19 @@ func (r *Recorder) redactInto(ev *cassette.Event, x *rawExchange) (plain []byte,
 	x.learnGen = r.red.Learned()
 	reqHeader, reqBody, _ := r.storable(x.reqHeader, x.reqBody)
 	respHeader, respBody, ok := r.storable(x.respHeader, x.respBody)
+	storeReq, storeResp, claims := r.changeSecrets(x, reqBody, respBody)
+	reqHeader, respHeader = withLength(reqHeader, len(storeReq)), withLength(respHeader, len(storeResp))
 
 	ev.Request = cassette.Request{
 		Method: x.method,
-		URL:    r.red.URL(x.url),
+		URL:    r.red.URL(storedURL(x)),
 		Header: r.red.Header(reqHeader),
-		Body:   r.redactBody(reqHeader, reqBody),
+		Body:   r.withClaims(r.redactBody(reqHeader, storeReq), claims),
 	}
 	ev.Response = cassette.Response{
 		Status: x.status,
 		Header: r.red.Header(respHeader),
-		Body:   r.redactBody(respHeader, respBody),
+		Body:   r.redactBody(respHeader, storeResp),
 	}
 	if x.failure != "" {
 		ev.Error = r.red.Text(x.failure)

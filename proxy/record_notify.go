@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy/changes"
 )
 
 // serveNotify handles a webhook from Graph: it relays it to the bot (same
@@ -26,7 +27,44 @@ func (r *Recorder) serveNotify(w http.ResponseWriter, req *http.Request) {
 
 	x := &rawExchange{kind: cassette.KindNotification, method: req.Method, url: joinURL(r.bot, req.URL),
 		after: after, bearer: req.Header.Get("Authorization")}
+	answered := false
+	if token, ok := changes.ValidationToken(req.Method, req.URL.String()); ok {
+		// Graph answers the POST /subscriptions this request belongs to
+		// only once it has the app's echo, and this request's trigger is
+		// that POST: the echo is relayed before the commit, which waits
+		// for the trigger's (DESIGN: never held behind its cause).
+		x.validation = true
+		x.early = func(a relayed) {
+			answered = true
+			if a.text == "" {
+				if err := changes.CheckEcho(token, a.status, a.header.Get("Content-Type"), a.body); err != nil {
+					r.log.Warn("the app's answer to Graph's validation request is not the echo Graph wants; Graph will refuse the subscription",
+						"path", req.URL.Path, "err", err)
+				}
+			}
+			// Graph's client must not queue its next request (the
+			// lifecycle URL's validation) behind this connection,
+			// whose handler still waits for the commit.
+			w.Header().Set("Connection", "close")
+			r.writeNotifyAnswer(w, req, a)
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+		}
+	}
 	a := r.relay(req, &toBot, x, arrived)
+	if answered {
+		if a.text != "" && a.status == http.StatusInternalServerError {
+			r.log.Warn("validation request relayed but not recorded", "err", a.text)
+		}
+		return
+	}
+	r.writeNotifyAnswer(w, req, a)
+}
+
+// writeNotifyAnswer writes what relay handed back as the answer to Graph:
+// the bot's answer, or graphvcr's own text.
+func (r *Recorder) writeNotifyAnswer(w http.ResponseWriter, req *http.Request, a relayed) {
 	if a.text != "" {
 		http.Error(w, a.text, a.status)
 		return
@@ -49,6 +87,10 @@ var toBot = direction{
 		return r.botClient.Do(out)
 	},
 	received: func(r *Recorder, x *rawExchange) {
+		if x.validation {
+			x.calls = []string{subscriptionsKey}
+			return
+		}
 		_, plain, _ := r.storable(x.reqHeader, x.reqBody)
 		x.calls = notificationCallIDs(plain)
 	},
@@ -58,7 +100,7 @@ var toBot = direction{
 	// A notification's calls count as seen once it is recorded, and once
 	// delivering it failed: Graph is told either way.
 	settled: func(r *Recorder, _ *http.Request, x *rawExchange, _ *cassette.Event, committed bool, _ []byte) {
-		if committed || x.failure != "" {
+		if (committed || x.failure != "") && !x.validation {
 			r.calls.saw(x.calls)
 		}
 	},

@@ -51,6 +51,10 @@ var secretKeys = map[string]bool{
 	"authorization": true, "cookie": true, "setcookie": true, "sig": true,
 	"sessiontoken": true, "securitytoken": true, "subscriptionkey": true,
 	"sharedsecret": true, "privatekey": true,
+	// Change notifications: the token of a subscription's validation
+	// request (query) and the keys of a rich notification's
+	// encryptedContent; clientState is in the field table.
+	"validationtoken": true, "datakey": true, "datasignature": true,
 	// "code" is left out on purpose: it is Graph's error code far more often
 	// than an OAuth authorization code, which graphvcr's flows never carry.
 }

@@ -35,7 +35,11 @@ func summarize(e *cassette.Event) summary {
 	s.Abandoned = e.Abandoned
 	switch e.Kind {
 	case cassette.KindNotification:
-		s.Kinds, s.Call = notificationKinds(e.Request.Body)
+		// A subscription's change notifications name their classes
+		// ("callRecord created", "validation"); commsNotifications theirs.
+		if s.Kinds = ChangeClasses(e.Request.Method, e.Request.URL, e.Request.Body); s.Kinds == nil {
+			s.Kinds, s.Call = notificationKinds(e.Request.Body)
+		}
 	case cassette.KindGraph:
 		s.Call = callFromPath(s.Path)
 		if s.Call == "" && gjson.ValidBytes(e.Response.Body) {

@@ -1,6 +1,7 @@
 // Command gen records graphvcr's sample cassettes: each graphtest scenario,
 // played by the sample bot against the Graph simulator through graphvcr's
-// recorder, is written to DIR/SCENARIO.bolt. It is what
+// recorder, is written to DIR/SCENARIO.bolt; the change-notification flows,
+// played by the sample subscriber app, to DIR/change-notifications.bolt. It is what
 // `go generate ./cassettes` runs, in the cassettes directory; DIR defaults to
 // the current directory.
 //
@@ -42,10 +43,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	scenarios, err := pick(*only)
+	scenarios, changes, err := pick(*only)
 	if err != nil {
 		fmt.Fprintln(stderr, "gen:", err)
 		return 2
+	}
+	if changes {
+		path := filepath.Join(*dir, ChangeNotifications+".bolt")
+		sum, err := recordChanges(ctx, path)
+		if err != nil {
+			fmt.Fprintln(stderr, "gen:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", path, sum)
 	}
 	for _, s := range scenarios {
 		path := filepath.Join(*dir, string(s)+".bolt")
@@ -59,20 +69,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// pick returns the scenarios named in list (comma-separated), or all of
-// them when list is empty.
-func pick(list string) ([]graphtest.Scenario, error) {
+// pick returns the scenarios named in list (comma-separated), and whether
+// it names ChangeNotifications; all of them when list is empty.
+func pick(list string) (scenarios []graphtest.Scenario, changes bool, err error) {
 	all := graphtest.Scenarios()
 	if list == "" {
-		return all, nil
+		return all, true, nil
 	}
-	var out []graphtest.Scenario
 	for name := range strings.SplitSeq(list, ",") {
-		s := graphtest.Scenario(strings.TrimSpace(name))
-		if !slices.Contains(all, s) {
-			return nil, errors.New("unknown scenario " + string(s) + "; known: " + fmt.Sprint(all))
+		name = strings.TrimSpace(name)
+		if name == ChangeNotifications {
+			changes = true
+			continue
 		}
-		out = append(out, s)
+		s := graphtest.Scenario(name)
+		if !slices.Contains(all, s) {
+			return nil, false, errors.New("unknown scenario " + string(s) + "; known: " + fmt.Sprint(all) + " and " + ChangeNotifications)
+		}
+		scenarios = append(scenarios, s)
 	}
-	return out, nil
+	return scenarios, changes, nil
 }

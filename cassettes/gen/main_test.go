@@ -70,3 +70,37 @@ func TestRun(t *testing.T) {
 		})
 	}
 }
+
+// TestRunChanges records the change-notification cassette into a temp dir:
+// the app's checks passed (else run fails), and the Graph and token
+// exchanges address Graph and Azure AD by their real names.
+func TestRunChanges(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"-dir", dir, "-scenario", ChangeNotifications}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	path := filepath.Join(dir, ChangeNotifications+".bolt")
+	if !strings.HasPrefix(stdout.String(), path+": recorded 14 events") {
+		t.Errorf("stdout %q, want the summary of %s", stdout.String(), path)
+	}
+	r, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	kinds := map[cassette.Kind]int{}
+	err = r.EachHead(func(e *cassette.Event) error {
+		kinds[e.Kind]++
+		if e.Kind != cassette.KindNotification && !strings.HasPrefix(e.Request.URL, graphURL+"/") && !strings.HasPrefix(e.Request.URL, loginURL+"/") {
+			t.Errorf("#%d %s: not addressed to Graph or Azure AD", e.Seq, e.Request.URL)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kinds[cassette.KindNotification] != 7 || kinds[cassette.KindGraph] != 4 {
+		t.Errorf("events by kind %v, want 7 notifications (4 validations) and 4 graph", kinds)
+	}
+}

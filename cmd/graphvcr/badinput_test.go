@@ -517,6 +517,9 @@ func TestMalformedFlagsAndEnv(t *testing.T) {
 	os.WriteFile(notJSON, []byte("{keepPaths:"), 0o600)
 	aFile := filepath.Join(dir, "file")
 	os.WriteFile(aFile, []byte("x"), 0o600)
+	// The app's key files of the change-notification tests.
+	appPFX := filepath.Join("..", "..", "proxy", "changes", "testdata", "app.pfx")
+	appCert := filepath.Join("..", "..", "proxy", "changes", "testdata", "app-cert.pem")
 	inUse, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -550,6 +553,11 @@ func TestMalformedFlagsAndEnv(t *testing.T) {
 		{"policy missing", nil, rec("--policy", filepath.Join(dir, "missing.json")), []string{"missing.json", "no such file"}},
 		{"policy not JSON", nil, rec("--policy", notJSON), []string{"read policy " + notJSON}},
 		{"ca-dir is a file", nil, append(rec(), "--ca-dir", aFile), []string{aFile}},
+		{"decrypt-key missing", nil, rec("--decrypt-key", filepath.Join(dir, "missing.pem")), []string{"--decrypt-key", "missing.pem", "no such file"}},
+		{"decrypt-key not a key", nil, rec("--decrypt-key", aFile), []string{"read --decrypt-key " + aFile, "PEM"}},
+		{"decrypt-key from environment not a key", []string{"GRAPHVCR_DECRYPT_KEY=" + notJSON}, rec(), []string{"--decrypt-key " + notJSON}},
+		{"decrypt-key PKCS#12 wrong password", nil, rec("--decrypt-key", appPFX, "--decrypt-key-password", "wrong"), []string{"--decrypt-key " + appPFX}},
+		{"decrypt-key certificate only", nil, rec("--decrypt-key", appCert), []string{"--decrypt-key " + appCert}},
 		{"quiet not a bool in environment", []string{"GRAPHVCR_QUIET=2"}, rec(), []string{`GRAPHVCR_QUIET="2"`, "true or false"}},
 		{"append not a bool in environment", []string{"GRAPHVCR_APPEND=yes please"}, rec(), []string{`GRAPHVCR_APPEND="yes please"`}},
 		{"speed out of range in environment", []string{"GRAPHVCR_SPEED=1e999"}, rep(), []string{`GRAPHVCR_SPEED="1e999"`}},

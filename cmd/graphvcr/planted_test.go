@@ -74,3 +74,60 @@ func TestScanPlantedKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestScanPlantedChangeSecrets plants, one at a time, each secret a change
+// notification carries in a copy of a clean sample cassette: scan names it.
+// The recorder stores none of them (a Redacted marker at most); a cassette
+// edited by hand, or written by another tool, may.
+func TestScanPlantedChangeSecrets(t *testing.T) {
+	samples, err := filepath.Glob(filepath.Join("..", "..", "cassettes", "*.bolt"))
+	if err != nil || len(samples) == 0 {
+		t.Fatalf("no sample cassettes: %v", err)
+	}
+	jwt := "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJl"
+	planted := []struct{ name, url, body, where, kind string }{
+		{"clientState", "", `{"value":[{"subscriptionId":"x","clientState":"secretClientValue"}]}`, "request.body", "secret"},
+		{"subscription clientState", "", `{"notificationUrl":"https://example.com/n","clientState":"hunter2"}`, "request.body", "secret"},
+		{"validation token in the URL", "https://example.com/api/notifications?validationToken=Validation%3A+Testing+client", "", "request.url", "secret"},
+		{"validationTokens", "", `{"value":[{"subscriptionId":"x"}],"validationTokens":["` + jwt + `"]}`, "request.body", "jwt"},
+		{"encryptedContent dataKey", "", `{"value":[{"encryptedContent":{"data":"q1w2e3","dataKey":"c2VjcmV0a2V5","dataSignature":"","encryptionCertificateId":"c"}}]}`, "request.body", "secret"},
+		{"encryptedContent dataSignature", "", `{"value":[{"encryptedContent":{"data":"q1w2e3","dataSignature":"c2lnbmF0dXJl"}}]}`, "request.body", "secret"},
+	}
+	for _, tc := range planted {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := os.ReadFile(samples[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "planted.bolt")
+			if err := os.WriteFile(path, src, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			w, err := cassette.Create(path, cassette.CreateOptions{Append: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := tc.url
+			if u == "" {
+				u = "https://example.com/api/notifications"
+			}
+			ev := &cassette.Event{Kind: cassette.KindNotification,
+				Request:  cassette.Request{Method: "POST", URL: u, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tc.body)},
+				Response: cassette.Response{Status: 202}}
+			if err := w.Append(t.Context(), ev); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.MarkSwept(); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r := graphvcr(t, nil, "scan", path)
+			wantFailure(t, r, 1, "scan: ")
+			if want := " " + tc.where + ": " + tc.kind + " "; !strings.Contains(r.stdout, want) {
+				t.Errorf("scan does not report the planted %s as %q:\n%s", tc.name, want, r.stdout)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy"
+	"github.com/graphvcr/graphvcr/proxy/changes"
 	"github.com/graphvcr/graphvcr/redact"
 )
 
@@ -34,6 +36,11 @@ type recordOptions struct {
 	MaxBody       int64
 	Policy        string // redaction policy file; "" = the default policy
 	CADir         string // "" = the default CA directory
+	// DecryptKey is the app's private key FILE (PEM or PKCS#12) that
+	// decrypts rich change notifications; "" stores them without their
+	// resource data. DecryptKeyPassword opens an encrypted PKCS#12 file.
+	DecryptKey         string
+	DecryptKeyPassword string
 }
 
 func recordCommand() *cli.Command {
@@ -57,6 +64,8 @@ func recordCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Usage: "print no progress, only errors", EnvVars: envVars("quiet")},
 			&cli.Int64Flag{Name: "max-body", Usage: "largest request or response body accepted, in bytes; a larger one is refused and the refusal recorded (0 = 64 MiB)", EnvVars: envVars("max-body")},
 			&cli.StringFlag{Name: "policy", Usage: "redaction policy FILE (JSON: keepPaths, keepHeaders, redactPaths, redactPatterns)", EnvVars: envVars("policy")},
+			&cli.StringFlag{Name: "decrypt-key", Usage: "the app's private key FILE (PEM or PKCS#12): rich change notifications are stored decrypted and redacted, never encrypted", EnvVars: envVars("decrypt-key")},
+			&cli.StringFlag{Name: "decrypt-key-password", Usage: "password of a PKCS#12 --decrypt-key", EnvVars: envVars("decrypt-key-password")},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -76,6 +85,9 @@ func recordCommand() *cli.Command {
 				MaxBody:       c.Int64("max-body"),
 				Policy:        c.String("policy"),
 				CADir:         c.String("ca-dir"),
+
+				DecryptKey:         c.String("decrypt-key"),
+				DecryptKeyPassword: c.String("decrypt-key-password"),
 			}
 			if err := opts.check(); err != nil {
 				return err
@@ -149,6 +161,20 @@ func record(ctx context.Context, opts recordOptions, stdout, stderr io.Writer, l
 			return &inputError{op: "read policy", path: opts.Policy, err: err}
 		}
 	}
+	// A bad key is found now, before the session, not at the first rich
+	// notification.
+	var decryptKey crypto.Decrypter
+	if opts.DecryptKey != "" {
+		data, err := os.ReadFile(opts.DecryptKey)
+		if err != nil {
+			return &inputError{op: "read --decrypt-key", path: opts.DecryptKey, err: err}
+		}
+		key, err := changes.ParseKey(data, opts.DecryptKeyPassword)
+		if err != nil {
+			return &inputError{op: "read --decrypt-key", path: opts.DecryptKey, err: err}
+		}
+		decryptKey = key
+	}
 	// The CA is needed for --tls and for HTTPS_PROXY (forward) mode, which
 	// any bot may use, so it is always loaded (created on first use).
 	ca, err := loadCA(opts.CADir)
@@ -202,6 +228,7 @@ func record(ctx context.Context, opts recordOptions, stdout, stderr io.Writer, l
 		Cassette:      w,
 		Redactor:      red,
 		MaxBody:       opts.MaxBody,
+		DecryptKey:    decryptKey,
 		Logger:        log,
 		Progress:      progress,
 	})

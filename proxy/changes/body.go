@@ -20,6 +20,15 @@ const Redacted = "REDACTED"
 // not a Graph field: Reencrypt turns it back into encryptedContent.
 const DecryptedField = "decryptedContent"
 
+// ClaimsField is the top-level field of a stored notification body that
+// holds, for each of its validationTokens (stored as Redacted, in the same
+// order), what was kept of the token: {"header":{alg,kid,typ,x5t},
+// "claims":{iss,aud,tid,appid,azp,...},"lifetime_ns":exp-iat}, redacted
+// like a notification's bearer (cassette.Bearer), or {"malformed":true}.
+// It is not a Graph field: replay signs an equivalent token from each entry
+// and removes the field.
+const ClaimsField = "validationTokenClaims"
+
 // items returns the value array of a notification body (change and
 // lifecycle notifications share it).
 func items(body []byte) []gjson.Result {
@@ -43,6 +52,24 @@ func StripClientState(body []byte) ([]byte, error) {
 		var err error
 		if out, err = sjson.DeleteBytes(out, itemPath(i, "clientState")); err != nil {
 			return nil, fmt.Errorf("strip clientState: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// RedactClientState replaces every item's clientState with Redacted: what
+// the recorder stores, so that replay knows the item carried one (it sets
+// the live subscription's). A null or empty clientState is left as it is.
+func RedactClientState(body []byte) ([]byte, error) {
+	out := body
+	for i, it := range items(body) {
+		v := it.Get("clientState")
+		if v.Type == gjson.Null || v.String() == "" || v.String() == Redacted {
+			continue
+		}
+		var err error
+		if out, err = sjson.SetBytes(out, itemPath(i, "clientState"), Redacted); err != nil {
+			return nil, fmt.Errorf("redact clientState: %w", err)
 		}
 	}
 	return out, nil

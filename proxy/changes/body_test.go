@@ -222,3 +222,35 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// TestRedactSubscription: clientState and encryptionCertificate become the
+// Redacted marker in a subscription and in each of a list's; null, empty
+// and missing values stay as they are.
+func TestRedactSubscription(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"request", `{"clientState":"s3cr3t","encryptionCertificate":"MIIB","encryptionCertificateId":"c1"}`,
+			`{"clientState":"REDACTED","encryptionCertificate":"REDACTED","encryptionCertificateId":"c1"}`},
+		{"answer without", `{"clientState":null,"encryptionCertificate":null}`, `{"clientState":null,"encryptionCertificate":null}`},
+		{"empty", `{"clientState":""}`, `{"clientState":""}`},
+		{"list", `{"value":[{"clientState":"a"},{"encryptionCertificate":"MIIB"},{"id":"x"}]}`,
+			`{"value":[{"clientState":"REDACTED"},{"encryptionCertificate":"REDACTED"},{"id":"x"}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := RedactSubscription([]byte(tt.in))
+			if err != nil || string(got) != tt.want {
+				t.Errorf("RedactSubscription(%s) = %s, %v; want %s", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestRedactClientState: each item's clientState becomes Redacted; a null
+// one stays null.
+func TestRedactClientState(t *testing.T) {
+	in := `{"value":[{"subscriptionId":"a","clientState":"s1"},{"subscriptionId":"b","clientState":null},{"subscriptionId":"c"}]}`
+	want := `{"value":[{"subscriptionId":"a","clientState":"REDACTED"},{"subscriptionId":"b","clientState":null},{"subscriptionId":"c"}]}`
+	if got, err := RedactClientState([]byte(in)); err != nil || string(got) != want {
+		t.Errorf("RedactClientState = %s, %v; want %s", got, err, want)
+	}
+}

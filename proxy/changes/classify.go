@@ -1,37 +1,15 @@
 package changes
 
-import (
-	"slices"
-	"strings"
-
-	"github.com/tidwall/gjson"
-)
+import "github.com/graphvcr/graphvcr/cassette/timeline"
 
 // Classes of change notifications, as Classify names them (besides
 // "<resource> <changeType>", such as "callRecord created").
 const (
-	ClassValidation              = "validation"
-	ClassReauthorizationRequired = "reauthorizationRequired"
-	ClassSubscriptionRemoved     = "subscriptionRemoved"
-	ClassMissed                  = "missed"
+	ClassValidation              = timeline.ClassValidation
+	ClassReauthorizationRequired = timeline.ClassReauthorizationRequired
+	ClassSubscriptionRemoved     = timeline.ClassSubscriptionRemoved
+	ClassMissed                  = timeline.ClassMissed
 )
-
-// resourceNames singularises the collections change notifications are
-// about, for Classify.
-var resourceNames = map[string]string{
-	"callrecords":    "callRecord",
-	"presences":      "presence",
-	"presence":       "presence",
-	"onlinemeetings": "onlineMeeting",
-	"transcripts":    "transcript",
-	"recordings":     "recording",
-	"messages":       "chatMessage",
-	"getallmessages": "chatMessage",
-	"chats":          "chat",
-	"events":         "event",
-	"users":          "user",
-	"groups":         "group",
-}
 
 // Classify names what a notification request is, for show and diff:
 // "validation" for Graph's validation request (POST with validationToken),
@@ -40,44 +18,9 @@ var resourceNames = map[string]string{
 // "callRecord created" or "presence updated" (distinct classes of a batch
 // joined by ", "). It returns "" for anything else, such as a calling
 // bot's commsNotifications, so a caller can fall back to its own classes.
+//
+// The classification itself is timeline.ChangeClass: show and diff, which
+// may not import proxy, use it directly.
 func Classify(method, rawURL string, body []byte) string {
-	if _, ok := ValidationToken(method, rawURL); ok {
-		return ClassValidation
-	}
-	if !IsChangeNotification(body) {
-		return ""
-	}
-	var classes []string
-	for _, it := range items(body) {
-		c := it.Get("lifecycleEvent").String()
-		if c == "" {
-			c = resourceName(it) + " " + it.Get("changeType").String()
-		}
-		if !slices.Contains(classes, c) {
-			classes = append(classes, c)
-		}
-	}
-	return strings.Join(classes, ", ")
-}
-
-// resourceName names an item's resource: the last collection of its
-// resource path (communications/callRecords/{id} is a callRecord), else
-// its resourceData's @odata.type.
-func resourceName(it gjson.Result) string {
-	segs := strings.Split(strings.Trim(it.Get("resource").String(), "/"), "/")
-	for i := len(segs) - 1; i >= 0; i-- {
-		s := segs[i]
-		if p := strings.IndexAny(s, "('"); p >= 0 {
-			s = s[:p] // users('id') is the users collection
-		}
-		if name, ok := resourceNames[strings.ToLower(s)]; ok {
-			return name
-		}
-	}
-	t := it.Get("resourceData.@odata\\.type").String()
-	if t != "" {
-		t = t[strings.LastIndex(t, ".")+1:]
-		return t
-	}
-	return "resource"
+	return timeline.ChangeClass(method, rawURL, body)
 }

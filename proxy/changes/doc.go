@@ -3,7 +3,9 @@
 // secrets a notification carries (clientState, validationTokens, the
 // encryptedContent of rich notifications) and their replay equivalents.
 //
-// It has no state and imports no other graphvcr package: every function
+// It has no state and imports no other graphvcr package but
+// cassette/timeline, which owns the classification (Classify), since the
+// views may not import proxy. Every function
 // takes bytes (gjson/sjson, never a full unmarshal, so unknown fields and
 // field order survive) and returns bytes.
 //
@@ -25,8 +27,9 @@
 // the one-line exit-2 message).
 //
 //   - Graph request POST/PATCH /subscriptions: before redaction, the
-//     request and response bodies go through StripSubscription (no
-//     clientState, no certificate is stored). Nothing else changes.
+//     request and response bodies go through RedactSubscription (no
+//     clientState, no certificate is stored; a Redacted marker says one
+//     was there). Nothing else changes.
 //   - Notification listener, before the cause is known: ValidationToken(
 //     method, url) tells a validation request. It is relayed to the app at
 //     once (DESIGN: never held behind the still-unanswered POST
@@ -39,8 +42,9 @@
 //     in this order, before the redactor:
 //     1. TokenClaims on each of ValidationTokens(body): the claims are
 //     kept like a bearer's (cassette.Bearer, redacted like any id), then
-//     RedactValidationTokens(body).
-//     2. StripClientState(body).
+//     RedactValidationTokens(body); the recorder stores the claims, after
+//     redaction, under ClaimsField.
+//     2. RedactClientState(body) (the recorder keeps a Redacted marker).
 //     3. With DecryptKey: Decrypted(body, key); on an error, log it and
 //     fall back to StripEncrypted. Without: StripEncrypted(body), and when
 //     it removed n > 0 for the first time in the session, warn once:

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -148,4 +149,32 @@ func ValidationErrorBody(err error, requestID, clientRequestID string, now time.
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &t) && t.Timeout())
+}
+
+// RedactSubscription replaces the subscription's secrets in a request or
+// response body with Redacted before it is stored: clientState (shared by
+// the app and Graph) and encryptionCertificate (public, but it identifies
+// the app, and replay takes the live one), at the top level and in each
+// item of a list's value (GET /subscriptions). The marker stays so replay
+// knows the app had set one; a null or empty value is left as it is
+// (Graph echoes clientState null when none was set).
+func RedactSubscription(body []byte) ([]byte, error) {
+	prefixes := []string{""}
+	for i := range gjson.GetBytes(body, "value").Array() {
+		prefixes = append(prefixes, "value."+strconv.Itoa(i)+".")
+	}
+	out := body
+	for _, p := range prefixes {
+		for _, f := range []string{"clientState", "encryptionCertificate"} {
+			v := gjson.GetBytes(out, p+f)
+			if v.Type == gjson.Null || v.String() == "" || v.String() == Redacted {
+				continue
+			}
+			var err error
+			if out, err = sjson.SetBytes(out, p+f, Redacted); err != nil {
+				return nil, fmt.Errorf("redact subscription %s: %w", f, err)
+			}
+		}
+	}
+	return out, nil
 }
