@@ -207,10 +207,21 @@ func (s *scheduler) advance() {
 // sendNow prepares and sends n at once, records the delivery (a copy when
 // isCopy) and, unless it is a copy, arms what n triggers and counts it done.
 func (s *scheduler) sendNow(ctx context.Context, n *notification, isCopy bool) delivery {
-	var send sender
-	if s.prepare != nil {
-		send = s.prepare(ctx, n)
+	return s.sendPrepared(ctx, n, s.prepareOf(ctx, n), isCopy)
+}
+
+// prepareOf prepares n's request when the scheduler has a prepare hook;
+// nil means deliver does all at the send.
+func (s *scheduler) prepareOf(ctx context.Context, n *notification) sender {
+	if s.prepare == nil {
+		return nil
 	}
+	return s.prepare(ctx, n)
+}
+
+// sendPrepared is sendNow with n's request prepared already (send), or
+// none (nil).
+func (s *scheduler) sendPrepared(ctx context.Context, n *notification, send sender, isCopy bool) delivery {
 	sent := time.Now()
 	var d delivery
 	if send != nil {
@@ -249,10 +260,13 @@ func (s *scheduler) later(ctx context.Context, n *notification, at time.Time, is
 		timer := time.NewTimer(time.Hour)
 		timer.Stop()
 		defer timer.Stop()
+		// Prepared before the wait, as run does: only the send is left at
+		// the delayed due time.
+		send := s.prepareOf(ctx, n)
 		if !s.sleepUntil(ctx, timer, at) {
 			return
 		}
-		d := s.sendNow(ctx, n, isCopy)
+		d := s.sendPrepared(ctx, n, send, isCopy)
 		answered(d.status)
 	}()
 }
