@@ -1,10 +1,16 @@
 package proxy_test
 
 import (
+	"bytes"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +47,13 @@ func runFaults(t *testing.T, naive bool, seed int64, specs []string, opts ...rep
 
 func runFaultsWith(t *testing.T, bo graphtest.BotOptions, seed int64, specs []string, opts ...replaytest.Option) faultRun {
 	t.Helper()
+	return runFaultsVia(t, bo, seed, specs, nil, opts...)
+}
+
+// runFaultsVia is runFaultsWith with notifications posted to via(bot's URL)
+// instead of the bot's URL, when via is set.
+func runFaultsVia(t *testing.T, bo graphtest.BotOptions, seed int64, specs []string, via func(string) string, opts ...replaytest.Option) faultRun {
+	t.Helper()
 	const tenant = "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 	var repAddr laterAddr
 	botTr := &http.Transport{DisableCompression: true, DialContext: repAddr.dial}
@@ -63,7 +76,11 @@ func runFaultsWith(t *testing.T, bo graphtest.BotOptions, seed int64, specs []st
 	}
 	t.Cleanup(bot.Close) // after the replayer's own cleanup
 	opts = append([]replaytest.Option{replaytest.WithSpeed(0), replaytest.WithFaults(seed, specs...)}, opts...)
-	rep := replaytest.Start(t, faultCassette, bot.URL, opts...)
+	target := bot.URL
+	if via != nil {
+		target = via(bot.URL)
+	}
+	rep := replaytest.Start(t, faultCassette, target, opts...)
 	repAddr.set(hostOf(rep.URL))
 	res, err := bot.Run(t.Context(), graphtest.SingleInvite)
 	if err == nil {
@@ -423,5 +440,47 @@ func TestFaultDuplicateSigned(t *testing.T) {
 	}
 	if len(auths) != 2 || !strings.HasPrefix(auths[1], "Bearer ") {
 		t.Errorf("established deliveries' Authorization %q, want two bearer tokens", auths)
+	}
+}
+
+// TestFaultStrictCountsTheBot: a fault is not a divergence, but what the
+// bot does after it is: a bot whose webhook refuses the duplicate's copy
+// (409, from a front that passes everything else to the sample bot) makes
+// the replay diverge, and --strict fail.
+func TestFaultStrictCountsTheBot(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	front := func(botURL string) string {
+		target, err := url.Parse(botURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			again := seen[string(b)]
+			seen[string(b)] = true
+			mu.Unlock()
+			if again {
+				w.WriteHeader(http.StatusConflict)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			proxy.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	r := runFaultsVia(t, graphtest.BotOptions{}, 7, []string{"duplicate:match=established"}, front)
+	if r.err != nil || r.res.Err() != nil {
+		t.Fatalf("the sample bot's run: %v %v", r.err, r.res.Err())
+	}
+	wantFaults(t, r.report, "#4 duplicate")
+	if !r.report.Diverged() {
+		t.Errorf("a refused copy is not a divergence: %+v", r.report.Notifications)
+	}
+	if f := r.report.Faults[0]; f.BotStatus != http.StatusConflict {
+		t.Errorf("fault's bot status %d, want the copy's 409", f.BotStatus)
 	}
 }
