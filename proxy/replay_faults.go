@@ -204,10 +204,9 @@ func (s *scheduler) advance() {
 	s.mu.Unlock()
 }
 
-// sendNow prepares and sends n at once, records the delivery (a copy when
-// isCopy) and, unless it is a copy, arms what n triggers and counts it done.
-func (s *scheduler) sendNow(ctx context.Context, n *notification, isCopy bool) delivery {
-	return s.sendPrepared(ctx, n, s.prepareOf(ctx, n), isCopy)
+// sendNow prepares and sends n at once.
+func (s *scheduler) sendNow(ctx context.Context, n *notification) delivery {
+	return s.sendPrepared(ctx, n, s.prepareOf(ctx, n))
 }
 
 // prepareOf prepares n's request when the scheduler has a prepare hook;
@@ -219,9 +218,9 @@ func (s *scheduler) prepareOf(ctx context.Context, n *notification) sender {
 	return s.prepare(ctx, n)
 }
 
-// sendPrepared is sendNow with n's request prepared already (send), or
-// none (nil).
-func (s *scheduler) sendPrepared(ctx context.Context, n *notification, send sender, isCopy bool) delivery {
+// sendPrepared sends n, whose request is prepared already (send), or not
+// (nil: deliver does all).
+func (s *scheduler) sendPrepared(ctx context.Context, n *notification, send sender) delivery {
 	sent := time.Now()
 	var d delivery
 	if send != nil {
@@ -232,27 +231,32 @@ func (s *scheduler) sendPrepared(ctx context.Context, n *notification, send send
 	if d.sent.IsZero() {
 		d.sent = sent
 	}
-	s.finish(n, d, isCopy)
 	return d
 }
 
-// finish records a delivery and, for an original, arms what it triggers
-// and calls onDone.
-func (s *scheduler) finish(n *notification, d delivery, isCopy bool) {
+// complete records a delivery of n (a duplicate's copy when isCopy) and
+// hands the bot's answer to answered (nil: no fault to tell); an original
+// arms what n triggers. countDone calls onDone: once per notification,
+// after its last delivery (a duplicate's copy), so that a replay is not
+// done, and its report final, while a copy is still to go.
+func (s *scheduler) complete(n *notification, d delivery, isCopy bool, answered func(int), countDone bool) {
 	s.mu.Lock()
 	s.done = append(s.done, deliveryRecord{n: n, sent: d.sent, d: d, copy: isCopy})
 	s.mu.Unlock()
-	if isCopy {
-		return
+	if answered != nil {
+		answered(d.status)
 	}
-	s.arm(n.seq, time.Now())
-	if s.onDone != nil {
+	if !isCopy {
+		s.arm(n.seq, time.Now())
+	}
+	if countDone && s.onDone != nil {
 		s.onDone(n)
 	}
 }
 
 // later sends n (again, when isCopy) at, from a goroutine of its own that
-// run waits for before it returns; nothing is sent once ctx is done.
+// run waits for before it returns; nothing is sent once ctx is done. It
+// counts n done after the send.
 func (s *scheduler) later(ctx context.Context, n *notification, at time.Time, isCopy bool, answered func(int)) {
 	s.extra.Add(1)
 	go func() {
@@ -266,8 +270,7 @@ func (s *scheduler) later(ctx context.Context, n *notification, at time.Time, is
 		if !s.sleepUntil(ctx, timer, at) {
 			return
 		}
-		d := s.sendPrepared(ctx, n, send, isCopy)
-		answered(d.status)
+		s.complete(n, s.sendPrepared(ctx, n, send), isCopy, answered, true)
 	}()
 }
 
@@ -288,7 +291,6 @@ func (s *scheduler) release(ctx context.Context, seq uint64, all bool) {
 		if ctx.Err() != nil {
 			return
 		}
-		d := s.sendNow(ctx, h.n, false)
-		h.answered(d.status)
+		s.complete(h.n, s.sendNow(ctx, h.n), false, h.answered, true)
 	}
 }

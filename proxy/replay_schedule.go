@@ -222,35 +222,25 @@ func (s *scheduler) run(ctx context.Context) {
 			return
 		}
 		s.advance()
-		answered := func(int) {}
+		var answered func(int)
 		if f.Action != fault.None {
 			// Listed before the send: the bot may act on the notification
 			// (and meet a request fault) before its answer is back.
 			answered = s.applied(n, f)
 		}
-		sent := time.Now()
-		var d delivery
-		if send != nil {
-			d = send(ctx)
-		} else {
-			d = s.deliver(ctx, n)
-		}
-		if d.sent.IsZero() {
-			d.sent = sent
-		}
-		// A notification may itself trigger later ones (finish arms them).
-		s.finish(n, d, false)
-		answered(d.status)
-		switch f.Action {
-		case fault.Duplicate:
-			if f.By > 0 {
-				s.later(ctx, n, time.Now().Add(f.By), true, answered)
-			} else if ctx.Err() == nil {
-				// Right after the first was answered, before the next
-				// notification: as Graph's redelivery of a lost answer.
-				answered(s.sendNow(ctx, n, true).status)
-			}
-		case fault.Reorder:
+		d := s.sendPrepared(ctx, n, send)
+		// A notification may itself trigger later ones (complete arms
+		// them). A duplicate is done once its copy is.
+		dup := f.Action == fault.Duplicate && ctx.Err() == nil
+		s.complete(n, d, false, answered, !dup)
+		switch {
+		case dup && f.By > 0:
+			s.later(ctx, n, time.Now().Add(f.By), true, answered)
+		case dup:
+			// Right after the first was answered, before the next
+			// notification: as Graph's redelivery of a lost answer.
+			s.complete(n, s.sendNow(ctx, n), true, answered, true)
+		case f.Action == fault.Reorder:
 			s.release(ctx, n.seq, false)
 		}
 	}
