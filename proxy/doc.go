@@ -95,7 +95,20 @@
 // (Replayer.prepareNotification, replay_notify.go), signed by a Signer
 // (replay_sign.go), and delivers it at its due time. The report
 // (replay_report.go) holds the one divergence rule: Report.Diverged,
-// through Delivery.Diverged and Abandonment.Diverged.
+// through Delivery.Diverged, Abandonment.Diverged and Validation.Diverged.
+//
+// Change notifications (replay_changes.go): load leaves the recorded
+// validation requests out of the scheduler and matches subscription
+// requests on subscriptionMatchBody (without what each app chooses:
+// clientState, certificate, URL hosts, expiration). serveGraph hands a
+// matched POST or PATCH /subscriptions to serveSubscription, which for a
+// POST does Graph's handshake with the bot (validate) before answering
+// the recorded 201 with the live values (changes.BindSubscription) and
+// keeps the live subscription under the id answered. notificationRequest
+// passes each body through liveChange: bound to that subscription,
+// re-encrypted for its certificate, validation tokens signed with the
+// Signer's key, which serveChangeKeys publishes at the identity
+// platform's key set paths.
 //
 // Faults (ReplayConfig.Faults, replay_faults.go): load builds the
 // fault.Plan from every recorded head; serveGraph matches with

@@ -105,6 +105,7 @@ type Replayer struct {
 	tokens  tokenEndpoint
 	openid  openIDEndpoint
 	sched   *scheduler
+	changes changeState // live subscriptions (replay_changes.go)
 	cache   renderCache
 	tun     tunnels    // CONNECT tunnels: the listener as the bot's HTTPS_PROXY
 	fresh   freshConns // lets Close drop connections that never sent a request
@@ -187,6 +188,7 @@ func NewReplayer(cfg ReplayConfig) (*Replayer, error) {
 	if err := r.initOpenID(); err != nil {
 		return nil, fmt.Errorf("start replayer: %w", err)
 	}
+	r.initChangeKeys()
 	r.admin = &adminHandler{mode: "replay", routes: map[string]http.Handler{
 		adminPrefix + "report": http.HandlerFunc(r.serveReport),
 		openIDConfigDoc:        r.openIDHandler("config"),
@@ -356,6 +358,7 @@ func (r *Replayer) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	case isAdminPath(req.URL.Path):
 		r.admin.ServeHTTP(w, req)
 	case r.serveMetadata(w, req):
+	case r.serveChangeKeys(w, req):
 	case r.tokens.serve(r, w, req):
 	default:
 		r.serveGraph(w, req)

@@ -26,11 +26,14 @@ type faultState struct {
 // heads collects what the plan is built from, during load's one walk.
 type faultHeads []timeline.Head
 
-// add keeps ev's head when faults were asked for.
+// add keeps ev's head when faults were asked for. A recorded validation
+// request is left out: replay does its own handshake instead of
+// scheduling it, so no fault (nor nth= count) can apply to it.
 func (h *faultHeads) add(specs []fault.Spec, ev *cassette.Event) {
-	if len(specs) > 0 {
-		*h = append(*h, timeline.HeadOf(ev))
+	if len(specs) == 0 || ev.Kind == cassette.KindNotification && isValidationEvent(ev.Request.Method, ev.Request.URL) {
+		return
 	}
+	*h = append(*h, timeline.HeadOf(ev))
 }
 
 // init builds the plan of specs on the cassette's heads.
@@ -108,11 +111,13 @@ func (r *Replayer) matchFaulted(method, uri string, body []byte) (c *match.Candi
 	return c, first, key, f, occ
 }
 
-// answerFaulted serves a matched request that drew fault f (its occ-th
-// match): a Graph-shaped error, a closed connection, or the recorded
-// answer later than recorded. A withheld answer is not a match in the
-// report and starts no notification's clock: the retry's match does.
-func (r *Replayer) answerFaulted(w http.ResponseWriter, req *http.Request, c *match.Candidate, first bool, uri string, arrived time.Time, f fault.RequestFault, occ int) {
+// answerFaulted applies request fault f (drawn by the occ-th match of c)
+// and reports whether it answered the request: a Graph-shaped error, or a
+// closed connection (which never returns). A latency waits its by= and
+// returns false, for serveGraph to answer as usual (bound late by a
+// request that ended meanwhile: true). A withheld answer is not a match
+// in the report and starts no notification's clock: the retry's match does.
+func (r *Replayer) answerFaulted(w http.ResponseWriter, req *http.Request, c *match.Candidate, uri string, arrived time.Time, f fault.RequestFault, occ int) bool {
 	r.faults.note(f.Record(c.Seq, occ, r.since(arrived)))
 	switch f.Action {
 	case fault.Status:
@@ -124,21 +129,16 @@ func (r *Replayer) answerFaulted(w http.ResponseWriter, req *http.Request, c *ma
 		body := f.Body(time.Now())
 		w.WriteHeader(f.Code)
 		_, _ = w.Write(body)
+		return true
 	case fault.Reset:
 		r.log.Info("fault: closing the connection without an answer", "seq", c.Seq, "occurrence", occ)
 		// As for a recorded transport error: net/http closes the
 		// connection (HTTP/1.1) or resets the stream (HTTP/2).
 		panic(http.ErrAbortHandler)
 	case fault.Latency:
-		r.noteMatch(c, first, req.Method, uri, arrived)
-		if !r.pause(req.Context(), f.By) {
-			return
-		}
-		r.answer(w, req, c, first, uri, arrived)
-	default:
-		r.noteMatch(c, first, req.Method, uri, arrived)
-		r.answer(w, req, c, first, uri, arrived)
+		return !r.pause(req.Context(), f.By)
 	}
+	return false
 }
 
 // pause waits d of live time (a fault's by= is not scaled by the speed),

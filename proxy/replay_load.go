@@ -56,9 +56,12 @@ func (r *Replayer) load() ([]*notification, error) {
 				r.m.Offline(c)
 				return nil
 			}
-			r.m.Prepare(c, ev.Request.Body)
+			r.m.Prepare(c, subscriptionMatchBody(c.Method, c.URL, ev.Request.Body))
 			graph = append(graph, c)
 		case cassette.KindNotification:
+			if isValidationEvent(ev.Request.Method, ev.Request.URL) {
+				return nil // replay's own handshake stands in for it (replay_changes.go)
+			}
 			offsets[ev.Seq] = ev.Offset
 			answered[ev.Seq] = ev.Offset + ev.Latency
 			notifs = append(notifs, &notification{

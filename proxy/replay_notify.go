@@ -126,6 +126,9 @@ func (r *Replayer) notificationRequest(n *notification) (*preparedRequest, error
 		header = rn.Header(ev.Request.Header)
 		path = string(rn.Body([]byte(n.path)))
 	})
+	if body, err = r.liveChange(body, r.tokens.request(r.cfg.AppID)); err != nil {
+		return nil, fmt.Errorf("notification %d: %w", n.seq, err)
+	}
 	for k := range header {
 		if notificationDropHeaders[http.CanonicalHeaderKey(k)] {
 			delete(header, k)

@@ -39,6 +39,9 @@ type Report struct {
 	// Pending lists the notifications not delivered yet (a dropped one is
 	// not pending: nothing is left to deliver).
 	Pending []Pending `json:"pending"`
+	// Validations lists the subscription validation handshakes graphvcr
+	// did with the bot (replay_changes.go).
+	Validations []Validation `json:"validations"`
 	// Faults lists the faults injected (ReplayConfig.Faults), in the order
 	// applied. A fault is never a divergence itself: what the bot does
 	// after it (an unmatched request, a notification refused) is.
@@ -173,6 +176,11 @@ func (r Report) Diverged() bool {
 	}
 	for _, d := range r.Notifications {
 		if d.Diverged() {
+			return true
+		}
+	}
+	for _, v := range r.Validations {
+		if v.Diverged() {
 			return true
 		}
 	}

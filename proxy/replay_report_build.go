@@ -68,6 +68,7 @@ func (r *Replayer) Report() Report {
 	for _, n := range pending {
 		rep.Pending = append(rep.Pending, Pending{Seq: n.seq, Path: n.path, Trigger: n.trigger, Armed: n.armed})
 	}
+	rep.Validations = r.validationReport()
 	return rep
 }
 

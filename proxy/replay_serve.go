@@ -21,16 +21,18 @@ func (r *Replayer) serveGraph(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	uri := pathOf(req)
-	c, first, key, f, occ := r.matchFaulted(req.Method, uri, body)
+	c, first, key, f, occ := r.matchFaulted(req.Method, uri, subscriptionMatchBody(req.Method, uri, body))
 	if c == nil {
 		r.noMatch(w, req, uri, key, body)
 		return
 	}
-	if f.Action != fault.None {
-		r.answerFaulted(w, req, c, first, uri, arrived, f, occ)
+	if f.Action != fault.None && r.answerFaulted(w, req, c, uri, arrived, f, occ) {
 		return
 	}
 	r.noteMatch(c, first, req.Method, uri, arrived)
+	if r.serveSubscription(w, req, c, first, uri, body, arrived) {
+		return
+	}
 	r.answer(w, req, c, first, uri, arrived)
 }
 

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy/graphtest"
+	"github.com/graphvcr/graphvcr/proxy/replaytest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -102,5 +106,69 @@ func TestRunChanges(t *testing.T) {
 	}
 	if kinds[cassette.KindNotification] != 7 || kinds[cassette.KindGraph] != 4 {
 		t.Errorf("events by kind %v, want 7 notifications (4 validations) and 4 graph", kinds)
+	}
+}
+
+// TestRecordReplayChanges records the change-notification flows and
+// replays the recording (strict) to a fresh app: another key and
+// certificate, clientState, tenant and app id, and a public notification
+// host of its own. Every subscription is validated live, and the app
+// accepts every notification: the callRecord (which it GETs), the presence
+// update (decrypted with its own key, its validation token verified
+// against graphvcr's keys) and reauthorizationRequired (it reauthorizes).
+func TestRecordReplayChanges(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"-dir", dir, "-scenario", ChangeNotifications}, &stdout, &stderr); code != 0 {
+		t.Fatalf("record: exit %d: %s", code, stderr.String())
+	}
+	const (
+		tenant = "6e5d4c3b-2a1f-4e0d-9c8b-7a6f5e4d3c2b"
+		appID  = "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"
+		graph  = "http://graph.replay.invalid" // reaches the replayer through the dialer
+	)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	toGraph := &graphtest.LateDialer{}
+	defer toGraph.CloseIdleConnections()
+	app, err := graphtest.StartSubscriber(graphtest.SubscriberOptions{
+		GraphURL: graph, TokenURL: graph + "/" + tenant + "/oauth2/v2.0/token",
+		ClientID: appID, ClientSecret: "other", TenantID: tenant,
+		KeysConfigURL:    graph + "/" + tenant + "/v2.0/.well-known/openid-configuration",
+		NotificationBase: "https://other-app.example.org", Seed: seed + 100,
+		HTTPClient: toGraph.Client(30 * time.Second),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	srv := replaytest.Start(t, filepath.Join(dir, ChangeNotifications+".bolt"), app.URL, replaytest.WithStrict(), replaytest.WithSignedNotifications())
+	toGraph.Set(srv.URL)
+	records, err := app.Subscribe(ctx, "/communications/callRecords", "created", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	presence, err := app.Subscribe(ctx, "/communications/presences/9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a", "updated", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := app.Wait(ctx, 7) // 4 validations, callRecord, presence, reauthorizationRequired
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := map[string]string{}
+	for _, h := range got {
+		if h.Err != nil {
+			t.Errorf("the app rejected or failed %s: %v", h.Class, h.Err)
+		}
+		subs[h.Class] = h.SubscriptionID
+	}
+	if subs["callRecord created"] != records || subs["presence updated"] != presence || subs[graphtest.ReauthorizationRequired] != records {
+		t.Errorf("notifications by subscription %v, want callRecords %s and presence %s", subs, records, presence)
+	}
+	select {
+	case <-srv.Done():
+	case <-ctx.Done():
+		t.Fatalf("replay not done: %+v", srv.Report())
 	}
 }

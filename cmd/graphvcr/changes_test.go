@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/graphvcr/graphvcr/proxy/graphtest"
 )
 
 // TestShowChangeNotifications: show names each change notification of the
@@ -46,5 +50,56 @@ func TestShowChangeNotifications(t *testing.T) {
 		}
 	}
 	r = graphvcr(t, nil, "scan", path)
+	wantSuccess(t, r)
+}
+
+// TestReplayChangeNotificationsCLI replays the sample change-notification
+// cassette with graphvcr replay --strict --exit-when-done to a fresh sample
+// subscriber (its own key, certificate and clientState, another tenant and
+// app id): graphvcr validates each subscription with it, and the app
+// accepts every notification, decrypting the rich one with its own key and
+// verifying its validation token against the keys graphvcr publishes; the
+// replay exits 0.
+func TestReplayChangeNotificationsCLI(t *testing.T) {
+	const (
+		tenant = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"
+		appID  = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
+		graph  = "http://graph.replay.invalid" // reaches graphvcr through the dialer
+	)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	toGraph := &graphtest.LateDialer{}
+	defer toGraph.CloseIdleConnections()
+	app, err := graphtest.StartSubscriber(graphtest.SubscriberOptions{
+		GraphURL: graph, TokenURL: graph + "/" + tenant + "/oauth2/v2.0/token",
+		ClientID: appID, ClientSecret: "any", TenantID: tenant,
+		KeysConfigURL:    graph + "/" + tenant + "/v2.0/.well-known/openid-configuration",
+		NotificationBase: "https://fresh-app.example.net", Seed: 21,
+		HTTPClient: toGraph.Client(30 * time.Second),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	path := filepath.Join("..", "..", "cassettes", "change-notifications.bolt")
+	rep := start(t, nil, "replay", "--cassette", path, "--listen", "127.0.0.1:0", "--bot", app.URL,
+		"--ca-dir", filepath.Join(t.TempDir(), "ca"), "--strict", "--exit-when-done")
+	toGraph.Set(rep.waitMatch(replayListener))
+	if _, err := app.Subscribe(ctx, "/communications/callRecords", "created", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Subscribe(ctx, "/communications/presences/2e4f6a8b-0c1d-4e3f-8a5b-7c9d1e3f5a7b", "updated", true); err != nil {
+		t.Fatal(err)
+	}
+	got, err := app.Wait(ctx, 7) // 4 validations, callRecord, presence, reauthorizationRequired
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range got {
+		if h.Err != nil {
+			t.Errorf("the app rejected or failed %s: %v", h.Class, h.Err)
+		}
+	}
+	r := rep.wait()
 	wantSuccess(t, r)
 }

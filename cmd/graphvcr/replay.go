@@ -193,6 +193,11 @@ func writeReport(w io.Writer, rep *proxy.Report) {
 				a.Seq, a.Method, a.Path, a.Held.Round(time.Millisecond), a.Recorded.Round(time.Millisecond))
 		}
 	}
+	for _, v := range rep.Validations {
+		if v.Diverged() {
+			fmt.Fprintf(w, "  validation of #%d at %s failed: %s (the subscription was refused)\n", v.Seq, v.Path, v.Error)
+		}
+	}
 	for _, s := range rep.ServedAgain {
 		fmt.Fprintf(w, "  served again: #%d %s %s (%d×): the bot repeated it more often than recorded\n", s.Seq, s.Method, s.Path, s.Count)
 	}
@@ -211,6 +216,9 @@ func divergence(rep *proxy.Report) string {
 	if n := divergedNotifications(rep); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s not delivered as recorded", n, plural(n, "notification", "notifications")))
 	}
+	if n := failedValidations(rep); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d subscription %s failed", n, plural(n, "validation", "validations")))
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -219,6 +227,17 @@ func lateAbandons(rep *proxy.Report) int {
 	n := 0
 	for _, a := range rep.Abandoned {
 		if a.Diverged() {
+			n++
+		}
+	}
+	return n
+}
+
+// failedValidations counts the subscription handshakes that failed.
+func failedValidations(rep *proxy.Report) int {
+	n := 0
+	for _, v := range rep.Validations {
+		if v.Diverged() {
 			n++
 		}
 	}

@@ -174,5 +174,10 @@ func divergence(r proxy.Report) string {
 			parts = append(parts, "notification "+d.Path+" answered differently than recorded")
 		}
 	}
+	for _, v := range r.Validations {
+		if v.Diverged() {
+			parts = append(parts, "subscription validation at "+v.Path+" failed: "+v.Error)
+		}
+	}
 	return strings.Join(parts, "; ")
 }
