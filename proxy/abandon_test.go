@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
 	"github.com/graphvcr/graphvcr/redact"
@@ -425,20 +426,11 @@ func TestReplayAbandonedBotWaitsLonger(t *testing.T) {
 // writer directly, as a recorder (of any version) would have.
 func writeCassette(t *testing.T, path string, evs []cassette.Event) {
 	t.Helper()
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{
-		FormatVersion: cassette.FormatVersion, Upstream: proxy.DefaultUpstream, TokenUpstream: proxy.DefaultTokenUpstream,
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ptrs := make([]*cassette.Event, len(evs))
 	for i := range evs {
-		if err := w.Append(t.Context(), &evs[i]); err != nil {
-			t.Fatal(err)
-		}
+		ptrs[i] = &evs[i]
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	cassettetest.Write(t, path, cassette.Meta{Upstream: proxy.DefaultUpstream, TokenUpstream: proxy.DefaultTokenUpstream}, ptrs)
 }
 
 // pollEvent is a recorded GET of an operation, answered with state.

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/redact"
 )
@@ -249,18 +250,7 @@ func TestLoadReplay(t *testing.T) {
 			Response: cassette.Response{Status: 202},
 		})
 	}
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{Upstream: "https://graph.microsoft.com", TokenUpstream: "https://login.microsoftonline.com"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range events {
-		if err := w.Append(t.Context(), ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	cassettetest.Write(t, path, cassette.Meta{Upstream: proxy.DefaultUpstream, TokenUpstream: proxy.DefaultTokenUpstream}, events)
 
 	var deliveredMu sync.Mutex
 	delivered := map[string]int{}

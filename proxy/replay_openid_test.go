@@ -13,7 +13,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
 )
 
@@ -31,11 +31,6 @@ const botFrameworkIssuer = "https://api.botframework.com"
 // by the Bot Framework, one without a token, one with a malformed token.
 func signedCassette(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "signed.bolt")
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{Upstream: "https://graph.microsoft.com"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	b := recordedBearer()
 	b.Claims["iss"] = botFrameworkIssuer
 	notification := func(path string, bearer *cassette.Bearer) *cassette.Event {
@@ -50,19 +45,7 @@ func signedCassette(t *testing.T) string {
 		notification("/api/calls/unsigned", nil),
 		notification("/api/calls/malformed", &cassette.Bearer{Malformed: true}),
 	}
-	for i, ev := range evs {
-		var ps []string
-		if i == 1 {
-			ps = []string{recApp, recTenant}
-		}
-		if err := w.Append(t.Context(), ev, ps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return cassettetest.WriteTemp(t, cassette.Meta{Upstream: proxy.DefaultUpstream}, evs, recApp, recTenant)
 }
 
 // posted is a notification as the bot got it.
