@@ -23,7 +23,7 @@ import (
 	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
-	"github.com/graphvcr/graphvcr/redact"
+	"github.com/graphvcr/graphvcr/proxy/recordtest"
 	"github.com/tidwall/gjson"
 )
 
@@ -201,8 +201,8 @@ func recordAbandon(t *testing.T) abandonRecording {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var notifyAddr laterAddr
-	notifyTr := &http.Transport{DialContext: notifyAddr.dial}
+	var notifyAddr graphtest.LateDialer
+	notifyTr := &http.Transport{DialContext: notifyAddr.DialContext}
 	defer notifyTr.CloseIdleConnections()
 	var creates atomic.Int32
 	g := graphtest.NewGraph(graphtest.GraphOptions{
@@ -220,19 +220,8 @@ func recordAbandon(t *testing.T) abandonRecording {
 	bot := newRetryBot(t, retryTimeout)
 
 	path := filepath.Join(t.TempDir(), "abandon.bolt")
-	red := redact.New(nil)
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: proxy.RecordMeta(g.URL, g.URL, red)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := proxy.StartRecorder(t.Context(), proxy.RecordConfig{
-		Upstream: g.URL, TokenUpstream: g.URL, Bot: bot.srv.URL, Cassette: w, Redactor: red,
-	})
-	if err != nil {
-		w.Close()
-		t.Fatal(err)
-	}
-	notifyAddr.set(hostOf(rec.NotifyURL()))
+	rec := recordtest.Start(t, path, proxy.RecordConfig{Upstream: g.URL, TokenUpstream: g.URL, Bot: bot.srv.URL})
+	notifyAddr.Set(rec.NotifyURL())
 	bot.base, bot.tenant = rec.URL(), g.TenantID()
 	as := bot.run(t.Context(), t, g.ClientID(), "rec-secret~1")
 	checkTimedOutThenSucceeded(t, as)
@@ -241,14 +230,7 @@ func recordAbandon(t *testing.T) abandonRecording {
 	if err := g.Flush(t.Context()); err != nil {
 		t.Error(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rec.Close(ctx); err != nil {
-		t.Errorf("close recorder: %v", err)
-	}
-	if err := w.Close(); err != nil {
-		t.Errorf("close cassette: %v", err)
-	}
+	rec.Close()
 	out := abandonRecording{path: path, sent: g.Sent()}
 	out.clients.id, out.clients.secret = g.ClientID(), "rec-secret~1"
 	return out

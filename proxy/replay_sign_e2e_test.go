@@ -166,8 +166,8 @@ func startValidatingReplay(t *testing.T, path string, signer *proxy.Signer, appI
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rd.Close() })
-	var repAddr laterAddr
-	botTr := &http.Transport{DisableCompression: true, DialContext: repAddr.dial}
+	var repAddr graphtest.LateDialer
+	botTr := &http.Transport{DisableCompression: true, DialContext: repAddr.DialContext}
 	t.Cleanup(botTr.CloseIdleConnections)
 	base := "http://replay.graphvcr.test:8080"
 	bot := graphtest.NewBot(graphtest.BotOptions{
@@ -194,7 +194,7 @@ func startValidatingReplay(t *testing.T, path string, signer *proxy.Signer, appI
 			t.Errorf("close replayer: %v", err)
 		}
 	})
-	repAddr.set(hostOf(rep.URL()))
+	repAddr.Set(rep.URL())
 	return rep, bot
 }
 
