@@ -313,17 +313,8 @@ func replayAbandon(t *testing.T, path string, speed float64, timeout time.Durati
 	}
 	defer rd.Close()
 	bot := newRetryBot(t, timeout)
-	rep, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{Bot: bot.srv.URL, Speed: speed, Strict: true, Cassette: rd})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rep.Close(ctx); err != nil {
-			t.Errorf("close replayer: %v", err)
-		}
-	}()
+	rep, stop := startReplayer(t, proxy.ReplayConfig{Bot: bot.srv.URL, Speed: speed, Strict: true, Cassette: rd})
+	defer stop()
 	bot.base = rep.URL()
 	as := bot.run(t.Context(), t, "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d", "no secret offline")
 	var notes []botNote
@@ -457,17 +448,8 @@ func replayPollsWith(t *testing.T, path string, n int, o pollOptions) ([]int, []
 		tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
 		tr.ForceAttemptHTTP2 = true
 	}
-	rep, err := proxy.StartReplayer(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rep.Close(ctx); err != nil {
-			t.Errorf("close replayer: %v", err)
-		}
-	}()
+	rep, stop := startReplayer(t, cfg)
+	defer stop()
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: o.timeout}
 	var statuses []int

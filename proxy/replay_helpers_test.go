@@ -101,6 +101,23 @@ func recordScenarioWith(t *testing.T, s graphtest.Scenario, seed int64, o scenar
 	return scenarioRun{recording: recording{path: path, result: res}, sent: g.Sent(), tenant: g.TenantID(), clientID: g.ClientID()}
 }
 
+// startReplayer starts a Replayer with cfg. stop closes it, letting what is
+// in flight finish for at most 10 seconds; an error fails the test.
+func startReplayer(t *testing.T, cfg proxy.ReplayConfig) (rep *proxy.Replayer, stop func()) {
+	t.Helper()
+	rep, err := proxy.StartReplayer(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := rep.Close(ctx); err != nil {
+			t.Errorf("close replayer: %v", err)
+		}
+	}
+}
+
 // replayRun is one replay of a cassette to a fresh sample bot.
 type replayRun struct {
 	result  *graphtest.Result
@@ -144,19 +161,10 @@ func replayScenario(t *testing.T, path string, s graphtest.Scenario, o replayOpt
 	})
 	defer bot.Close()
 
-	rep, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{
+	rep, stop := startReplayer(t, proxy.ReplayConfig{
 		Bot: bot.URL, Speed: o.speed, Strict: o.strict, Cassette: rd,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rep.Close(ctx); err != nil {
-			t.Errorf("close replayer: %v", err)
-		}
-	}()
+	defer stop()
 	repAddr.Set(rep.URL())
 
 	start := time.Now()

@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -78,17 +77,8 @@ func startSignedReplay(t *testing.T, useTLS bool, signer *proxy.Signer) (*proxy.
 		tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
 	}
 	t.Cleanup(tr.CloseIdleConnections)
-	rep, err := proxy.StartReplayer(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := rep.Close(ctx); err != nil {
-			t.Errorf("close replayer: %v", err)
-		}
-	})
+	rep, stop := startReplayer(t, cfg)
+	t.Cleanup(stop)
 	return rep, &http.Client{Transport: tr, Timeout: 5 * time.Second}, got
 }
 

@@ -181,19 +181,10 @@ func startValidatingReplay(t *testing.T, path string, signer *proxy.Signer, appI
 		OpenIDConfigURL: metadata,
 	})
 	t.Cleanup(bot.Close)
-	rep, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{
+	rep, stop := startReplayer(t, proxy.ReplayConfig{
 		Bot: bot.URL, Cassette: rd, Signer: signer, AppID: appID,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rep.Close(ctx); err != nil {
-			t.Errorf("close replayer: %v", err)
-		}
-	})
+	t.Cleanup(stop)
 	repAddr.Set(rep.URL())
 	return rep, bot
 }
