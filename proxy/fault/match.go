@@ -94,20 +94,7 @@ func (m *matcher) selectsClass(class string) bool {
 	if m.glob != "" {
 		return glob.Match(m.glob, class)
 	}
-	cw := strings.Fields(class)
-	for i := 0; i+len(m.words) <= len(cw); i++ {
-		run := true
-		for j, w := range m.words {
-			if cw[i+j] != w {
-				run = false
-				break
-			}
-		}
-		if run {
-			return true
-		}
-	}
-	return false
+	return glob.HasRun(strings.Fields(class), m.words)
 }
 
 // className is a class as a warning lists it: without the parenthesised

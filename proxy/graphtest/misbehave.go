@@ -220,18 +220,8 @@ func notificationSelected(match string, classes []string) bool {
 		return true
 	}
 	for _, c := range classes {
-		cw := strings.Fields(strings.ToLower(c))
-		for i := 0; i+len(words) <= len(cw); i++ {
-			run := true
-			for j, w := range words {
-				if cw[i+j] != w {
-					run = false
-					break
-				}
-			}
-			if run {
-				return true
-			}
+		if glob.HasRun(strings.Fields(strings.ToLower(c)), words) {
+			return true
 		}
 	}
 	return false

@@ -29,3 +29,24 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestHasRun(t *testing.T) {
+	tests := []struct {
+		fields, words []string
+		want          bool
+	}{
+		{[]string{"roster", "updated"}, []string{"roster", "updated"}, true},
+		{[]string{"call", "roster", "updated"}, []string{"roster", "updated"}, true},
+		{[]string{"call", "roster", "updated"}, []string{"call", "updated"}, false}, // not consecutive
+		{[]string{"call", "established"}, []string{"established", "call"}, false},
+		{[]string{"call"}, []string{"call", "established"}, false},
+		{[]string{"call"}, nil, true},
+		{nil, nil, true},
+		{nil, []string{"call"}, false},
+	}
+	for _, tt := range tests {
+		if got := HasRun(tt.fields, tt.words); got != tt.want {
+			t.Errorf("HasRun(%q, %q) = %v, want %v", tt.fields, tt.words, got, tt.want)
+		}
+	}
+}
