@@ -275,3 +275,19 @@ func assertNoOriginals(t *testing.T, path string, o originals) {
 		t.Errorf("cassette holds something JWT-shaped: %.20s…", m)
 	}
 }
+
+// pseudonymSet returns the cassette's set of the pseudonyms its recording
+// issued.
+func pseudonymSet(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	r, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	set := map[string]bool{}
+	for _, p := range r.Pseudonyms() {
+		set[p] = true
+	}
+	return set
+}
