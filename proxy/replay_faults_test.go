@@ -55,8 +55,8 @@ func runFaultsWith(t *testing.T, bo graphtest.BotOptions, seed int64, specs []st
 func runFaultsVia(t *testing.T, bo graphtest.BotOptions, seed int64, specs []string, via func(string) string, opts ...replaytest.Option) faultRun {
 	t.Helper()
 	const tenant = "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
-	var repAddr laterAddr
-	botTr := &http.Transport{DisableCompression: true, DialContext: repAddr.dial}
+	var repAddr graphtest.LateDialer
+	botTr := &http.Transport{DisableCompression: true, DialContext: repAddr.DialContext}
 	t.Cleanup(botTr.CloseIdleConnections)
 	base := "http://replay.graphvcr.test:8080"
 	bo.GraphURL, bo.TokenURL = base, base+"/"+tenant+"/oauth2/v2.0/token"
@@ -81,7 +81,7 @@ func runFaultsVia(t *testing.T, bo graphtest.BotOptions, seed int64, specs []str
 		target = via(bot.URL)
 	}
 	rep := replaytest.Start(t, faultCassette, target, opts...)
-	repAddr.set(hostOf(rep.URL))
+	repAddr.Set(rep.URL)
 	res, err := bot.Run(t.Context(), graphtest.SingleInvite)
 	if err == nil {
 		select {
