@@ -20,9 +20,10 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
-	"github.com/graphvcr/graphvcr/redact"
+	"github.com/graphvcr/graphvcr/proxy/recordtest"
 	"github.com/tidwall/gjson"
 )
 
@@ -200,8 +201,8 @@ func recordAbandon(t *testing.T) abandonRecording {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var notifyAddr laterAddr
-	notifyTr := &http.Transport{DialContext: notifyAddr.dial}
+	var notifyAddr graphtest.LateDialer
+	notifyTr := &http.Transport{DialContext: notifyAddr.DialContext}
 	defer notifyTr.CloseIdleConnections()
 	var creates atomic.Int32
 	g := graphtest.NewGraph(graphtest.GraphOptions{
@@ -219,19 +220,8 @@ func recordAbandon(t *testing.T) abandonRecording {
 	bot := newRetryBot(t, retryTimeout)
 
 	path := filepath.Join(t.TempDir(), "abandon.bolt")
-	red := redact.New(nil)
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: proxy.RecordMeta(g.URL, g.URL, red)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := proxy.StartRecorder(t.Context(), proxy.RecordConfig{
-		Upstream: g.URL, TokenUpstream: g.URL, Bot: bot.srv.URL, Cassette: w, Redactor: red,
-	})
-	if err != nil {
-		w.Close()
-		t.Fatal(err)
-	}
-	notifyAddr.set(hostOf(rec.NotifyURL()))
+	rec := recordtest.Start(t, path, proxy.RecordConfig{Upstream: g.URL, TokenUpstream: g.URL, Bot: bot.srv.URL})
+	notifyAddr.Set(rec.NotifyURL())
 	bot.base, bot.tenant = rec.URL(), g.TenantID()
 	as := bot.run(t.Context(), t, g.ClientID(), "rec-secret~1")
 	checkTimedOutThenSucceeded(t, as)
@@ -240,14 +230,7 @@ func recordAbandon(t *testing.T) abandonRecording {
 	if err := g.Flush(t.Context()); err != nil {
 		t.Error(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rec.Close(ctx); err != nil {
-		t.Errorf("close recorder: %v", err)
-	}
-	if err := w.Close(); err != nil {
-		t.Errorf("close cassette: %v", err)
-	}
+	rec.Close()
 	out := abandonRecording{path: path, sent: g.Sent()}
 	out.clients.id, out.clients.secret = g.ClientID(), "rec-secret~1"
 	return out
@@ -330,17 +313,8 @@ func replayAbandon(t *testing.T, path string, speed float64, timeout time.Durati
 	}
 	defer rd.Close()
 	bot := newRetryBot(t, timeout)
-	rep, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{Bot: bot.srv.URL, Speed: speed, Strict: true, Cassette: rd})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rep.Close(ctx); err != nil {
-			t.Errorf("close replayer: %v", err)
-		}
-	}()
+	rep, stop := startReplayer(t, proxy.ReplayConfig{Bot: bot.srv.URL, Speed: speed, Strict: true, Cassette: rd})
+	defer stop()
 	bot.base = rep.URL()
 	as := bot.run(t.Context(), t, "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d", "no secret offline")
 	var notes []botNote
@@ -425,20 +399,11 @@ func TestReplayAbandonedBotWaitsLonger(t *testing.T) {
 // writer directly, as a recorder (of any version) would have.
 func writeCassette(t *testing.T, path string, evs []cassette.Event) {
 	t.Helper()
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{
-		FormatVersion: cassette.FormatVersion, Upstream: proxy.DefaultUpstream, TokenUpstream: proxy.DefaultTokenUpstream,
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ptrs := make([]*cassette.Event, len(evs))
 	for i := range evs {
-		if err := w.Append(t.Context(), &evs[i]); err != nil {
-			t.Fatal(err)
-		}
+		ptrs[i] = &evs[i]
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	cassettetest.Write(t, path, cassette.Meta{Upstream: proxy.DefaultUpstream, TokenUpstream: proxy.DefaultTokenUpstream}, ptrs)
 }
 
 // pollEvent is a recorded GET of an operation, answered with state.
@@ -483,17 +448,8 @@ func replayPollsWith(t *testing.T, path string, n int, o pollOptions) ([]int, []
 		tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
 		tr.ForceAttemptHTTP2 = true
 	}
-	rep, err := proxy.StartReplayer(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rep.Close(ctx); err != nil {
-			t.Errorf("close replayer: %v", err)
-		}
-	}()
+	rep, stop := startReplayer(t, cfg)
+	defer stop()
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: o.timeout}
 	var statuses []int

@@ -109,4 +109,14 @@
 // re-encrypted for its certificate, validation tokens signed with the
 // Signer's key, which serveChangeKeys publishes at the identity
 // platform's key set paths.
+//
+// Faults (ReplayConfig.Faults, replay_faults.go): load builds the
+// fault.Plan from every recorded head; serveGraph matches with
+// Replayer.matchFaulted, which decides the request fault of the
+// occurrence under the matcher's lock (Matcher.MatchKeep: a status or
+// reset leaves the recorded exchange unused, for the bot's retry) and
+// Replayer.answerFaulted serves it; the scheduler asks its fault hook for
+// each notification when it is the next to go and drops, delays (from a
+// goroutine of its own, so later ones keep their due times), duplicates
+// or holds it for a reorder. Each fault applied is listed in Report.Faults.
 package proxy

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 )
 
 // Pseudonyms as the redactor issues them, and live ids, for the fuzz seeds.
@@ -63,10 +64,6 @@ func FuzzNotificationCallIDs(f *testing.F) {
 // status; an answer 200 from a recorded exchange is its recorded body.
 func FuzzReplayServe(f *testing.F) {
 	path := filepath.Join(f.TempDir(), "fuzz.bolt")
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{Upstream: "https://graph.microsoft.com", TokenUpstream: "https://login.microsoftonline.com"}})
-	if err != nil {
-		f.Fatal(err)
-	}
 	recorded := []byte(`{"id":"` + p3 + `","state":"established"}`)
 	events := []*cassette.Event{
 		{Kind: cassette.KindToken, Request: cassette.Request{Method: "POST", URL: "https://login.microsoftonline.com/" + p1 + "/oauth2/v2.0/token", Body: []byte("client_id=" + p3 + "&client_secret=REDACTED")},
@@ -76,14 +73,7 @@ func FuzzReplayServe(f *testing.F) {
 		{Kind: cassette.KindGraph, Request: cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + p3},
 			Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: recorded}},
 	}
-	for _, ev := range events {
-		if err := w.Append(context.Background(), ev, p1, p3); err != nil {
-			f.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		f.Fatal(err)
-	}
+	cassettetest.Write(f, path, cassette.Meta{Upstream: DefaultUpstream, TokenUpstream: DefaultTokenUpstream}, events, p1, p3)
 	rd, err := cassette.Open(path)
 	if err != nil {
 		f.Fatal(err)

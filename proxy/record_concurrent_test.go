@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/redact"
 )
 
@@ -66,15 +65,7 @@ func TestRecordConcurrentPseudonyms(t *testing.T) {
 		t.Fatalf("%d events stored, want %d", len(evs), clients*each)
 	}
 
-	r, err := cassette.Open(s.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	set := map[string]bool{}
-	for _, p := range r.Pseudonyms() {
-		set[p] = true
-	}
+	set := pseudonymSet(t, s.path)
 	used := map[string]bool{}
 	for _, ev := range evs {
 		texts := []string{ev.Request.URL, string(ev.Request.Body), string(ev.Response.Body)}

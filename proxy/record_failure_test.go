@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"io"
@@ -20,7 +19,7 @@ import (
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy"
-	"github.com/graphvcr/graphvcr/redact"
+	"github.com/graphvcr/graphvcr/proxy/recordtest"
 	"github.com/tidwall/gjson"
 )
 
@@ -33,7 +32,7 @@ type session struct {
 	rec    *proxy.Recorder
 	ca     *proxy.CA
 	path   string
-	writer *cassette.Writer
+	rs     *recordtest.Session
 	client *http.Client // through the recorder (reverse, or forward when asked)
 	closed bool
 }
@@ -53,21 +52,14 @@ func newSession(t *testing.T, o sessionOptions) *session {
 		t.Fatal(err)
 	}
 	s := &session{t: t, ca: ca, path: filepath.Join(t.TempDir(), "s.bolt")}
-	red := redact.New(nil)
-	s.writer, err = cassette.Create(s.path, cassette.CreateOptions{Meta: proxy.RecordMeta(o.upstream, o.upstream, red)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if o.bot == "" {
 		o.bot = "http://127.0.0.1:9"
 	}
-	s.rec, err = proxy.StartRecorder(t.Context(), proxy.RecordConfig{
+	s.rs = recordtest.Start(t, s.path, proxy.RecordConfig{
 		Upstream: o.upstream, TokenUpstream: o.upstream, Bot: o.bot, CA: ca,
-		Cassette: s.writer, Redactor: red, MaxBody: o.maxBody, Transport: o.transport,
+		MaxBody: o.maxBody, Transport: o.transport,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s.rec = s.rs.Recorder
 	tr := &http.Transport{DisableCompression: true}
 	if o.forward {
 		tr.Proxy = http.ProxyURL(mustURL(t, s.rec.URL()))
@@ -86,14 +78,7 @@ func (s *session) close() {
 	}
 	s.closed = true
 	s.client.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.rec.Close(ctx); err != nil {
-		s.t.Errorf("close recorder: %v", err)
-	}
-	if err := s.writer.Close(); err != nil {
-		s.t.Errorf("close cassette: %v", err)
-	}
+	s.rs.Close()
 }
 
 func (s *session) events() []*cassette.Event {

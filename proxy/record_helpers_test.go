@@ -3,12 +3,10 @@ package proxy_test
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +20,7 @@ import (
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
+	"github.com/graphvcr/graphvcr/proxy/recordtest"
 	"github.com/graphvcr/graphvcr/redact"
 )
 
@@ -41,26 +40,6 @@ const (
 // per test would dominate the test time.
 var sharedKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
 
-// lateAddr is an address known only once a listener started, read by
-// dialers configured before it (the bot and the simulator, which the
-// recorder needs to be started first).
-type lateAddr struct {
-	mu   sync.Mutex
-	addr string
-}
-
-func (l *lateAddr) set(a string) { l.mu.Lock(); l.addr = a; l.mu.Unlock() }
-func (l *lateAddr) get() string  { l.mu.Lock(); defer l.mu.Unlock(); return l.addr }
-
-// dialTo returns a DialContext that connects to l whatever address was
-// asked: name resolution pointing a host name at a local listener.
-func dialTo(l *lateAddr) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, l.get())
-	}
-}
-
 // rigOptions selects how the bot reaches Graph.
 type rigOptions struct {
 	forward bool // HTTPS_PROXY with MITM; else the bot's base URL is the listener
@@ -78,7 +57,7 @@ type rig struct {
 	rec      *proxy.Recorder
 	ca       *proxy.CA
 	path     string
-	writer   *cassette.Writer
+	session  *recordtest.Session
 	progress *lockedBuffer
 	graphURL string // the base URL the bot uses
 	closed   bool
@@ -96,9 +75,11 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		t.Fatal(err)
 	}
 	rg := &rig{t: t, ca: ca, progress: &lockedBuffer{}}
-	var recAddr, notifyAddr lateAddr
+	// The bot and the simulator are made before the recorder they reach;
+	// recAddr and notifyAddr get its addresses once it listens.
+	var recAddr, notifyAddr graphtest.LateDialer
 
-	notifyTr := &http.Transport{DialContext: dialTo(&notifyAddr)}
+	notifyTr := &http.Transport{DialContext: notifyAddr.DialContext}
 	rg.closers = append(rg.closers, notifyTr.CloseIdleConnections)
 	rg.graph = graphtest.NewGraph(graphtest.GraphOptions{
 		Seed:         o.seed,
@@ -116,15 +97,16 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	case o.forward:
 		rg.graphURL = "https://graph.microsoft.com"
 		tokenURL = "https://login.microsoftonline.com/" + rg.graph.TenantID() + "/oauth2/v2.0/token"
-		botTr.Proxy = func(*http.Request) (*url.URL, error) { return url.Parse("http://" + recAddr.get()) }
+		// Asked at the first request, once the recorder listens.
+		botTr.Proxy = func(*http.Request) (*url.URL, error) { return url.Parse(rg.rec.URL()) }
 		botTr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
 	case o.tls:
 		rg.graphURL = "https://graphvcr.test:8443"
-		botTr.DialContext = dialTo(&recAddr)
+		botTr.DialContext = recAddr.DialContext
 		botTr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool(), ServerName: "localhost"}
 	default:
 		rg.graphURL = "http://graphvcr.test:8080"
-		botTr.DialContext = dialTo(&recAddr)
+		botTr.DialContext = recAddr.DialContext
 	}
 	if tokenURL == "" {
 		tokenURL = rg.graphURL + "/" + rg.graph.TenantID() + "/oauth2/v2.0/token"
@@ -142,29 +124,18 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	})
 
 	rg.path = filepath.Join(t.TempDir(), "session.bolt")
-	red := redact.New(nil)
-	rg.writer, err = cassette.Create(rg.path, cassette.CreateOptions{Meta: proxy.RecordMeta(rg.graph.URL, rg.graph.URL, red)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rg.rec, err = proxy.StartRecorder(t.Context(), proxy.RecordConfig{
-		Listen:        "127.0.0.1:0",
-		NotifyListen:  "127.0.0.1:0",
+	rg.session = recordtest.Start(t, rg.path, proxy.RecordConfig{
 		Upstream:      rg.graph.URL,
 		TokenUpstream: rg.graph.URL,
 		Bot:           rg.bot.URL,
 		TLS:           o.tls,
 		CA:            ca,
-		Cassette:      rg.writer,
-		Redactor:      red,
 		MaxBody:       o.maxBody,
 		Progress:      rg.progress,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	recAddr.set(strings.TrimPrefix(strings.TrimPrefix(rg.rec.URL(), "http://"), "https://"))
-	notifyAddr.set(strings.TrimPrefix(rg.rec.NotifyURL(), "http://"))
+	rg.rec = rg.session.Recorder
+	recAddr.Set(rg.rec.URL())
+	notifyAddr.Set(rg.rec.NotifyURL())
 	t.Cleanup(rg.close)
 	return rg
 }
@@ -177,18 +148,11 @@ func (rg *rig) close() {
 		return
 	}
 	rg.closed = true
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rg.rec.Close(ctx); err != nil {
-		rg.t.Errorf("close recorder: %v", err)
-	}
+	rg.session.Close()
 	rg.bot.Close()
 	rg.graph.Close()
 	for _, c := range rg.closers {
 		c()
-	}
-	if err := rg.writer.Close(); err != nil {
-		rg.t.Errorf("close cassette: %v", err)
 	}
 }
 
@@ -310,4 +274,20 @@ func assertNoOriginals(t *testing.T, path string, o originals) {
 	if m := jwtRE.Find(joined); m != nil {
 		t.Errorf("cassette holds something JWT-shaped: %.20s…", m)
 	}
+}
+
+// pseudonymSet returns the cassette's set of the pseudonyms its recording
+// issued.
+func pseudonymSet(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	r, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	set := map[string]bool{}
+	for _, p := range r.Pseudonyms() {
+		set[p] = true
+	}
+	return set
 }

@@ -170,15 +170,7 @@ func TestKillLosesOnlyInFlight(t *testing.T) {
 // the cassette's set of pseudonyms, as it must be even after a crash.
 func checkPseudonymSet(t *testing.T, path string, evs []*cassette.Event) {
 	t.Helper()
-	r, err := cassette.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	set := map[string]bool{}
-	for _, p := range r.Pseudonyms() {
-		set[p] = true
-	}
+	set := pseudonymSet(t, path)
 	for _, e := range evs {
 		for _, sp := range redact.FindIDs(e.Request.URL) {
 			if p := e.Request.URL[sp.Start:sp.End]; sp.Form.IsGUID() && redact.IsPseudonym(p) && !set[sp.Key] {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/redact"
 )
@@ -203,9 +204,7 @@ func TestRecordCloseBoundedByHungUpstream(t *testing.T) {
 	}
 	<-inFlight
 	s.client.CloseIdleConnections()
-	if err := s.writer.Close(); err != nil {
-		t.Fatal(err)
-	}
+	s.rs.Close() // the recorder is closed already: this closes the cassette
 	evs := readEvents(t, s.path)
 	if len(evs) == 0 || !strings.HasSuffix(evs[0].Request.URL, "/v1.0/first") || evs[0].Error != "" {
 		t.Fatalf("the acknowledged exchange is not the cassette's first event: %d events", len(evs))
@@ -278,15 +277,8 @@ func TestRecordNotificationBotSlowOrHung(t *testing.T) {
 func syntheticCassette(t *testing.T, exchanges, notifications int) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "synthetic.bolt")
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{Upstream: "https://graph.microsoft.com", TokenUpstream: "https://login.microsoftonline.com"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	add := func(ev *cassette.Event) {
-		if err := w.Append(t.Context(), ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+	var events []*cassette.Event
+	add := func(ev *cassette.Event) { events = append(events, ev) }
 	for k := range exchanges {
 		add(&cassette.Event{
 			Kind: cassette.KindGraph, Offset: time.Duration(k) * time.Millisecond, Latency: time.Millisecond,
@@ -302,9 +294,7 @@ func syntheticCassette(t *testing.T, exchanges, notifications int) string {
 			Response: cassette.Response{Status: 202},
 		})
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	cassettetest.Write(t, path, cassette.Meta{Upstream: proxy.DefaultUpstream, TokenUpstream: proxy.DefaultTokenUpstream}, events)
 	return path
 }
 

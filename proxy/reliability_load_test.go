@@ -17,8 +17,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
-	"github.com/graphvcr/graphvcr/redact"
+	"github.com/graphvcr/graphvcr/proxy/recordtest"
 )
 
 // Load: loadConns bot connections at once for loadFor, through the
@@ -124,17 +125,7 @@ func TestLoadRecord(t *testing.T) {
 	before := liveHeap()
 
 	path := filepath.Join(t.TempDir(), "load.bolt")
-	red := redact.New(nil)
-	cw, err := cassette.Create(path, cassette.CreateOptions{Meta: proxy.RecordMeta(upstream, upstream, red)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := proxy.StartRecorder(t.Context(), proxy.RecordConfig{
-		Upstream: upstream, TokenUpstream: upstream, Bot: bot, Cassette: cw, Redactor: red,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := recordtest.Start(t, path, proxy.RecordConfig{Upstream: upstream, TokenUpstream: upstream, Bot: bot})
 	client, tr := loadClient()
 
 	// Each exchange carries a key of letters and digits that redaction
@@ -170,16 +161,9 @@ func TestLoadRecord(t *testing.T) {
 		t.Errorf("under load: %v", err)
 	}
 	mid := liveHeap()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rec.Close(ctx); err != nil {
-		t.Errorf("close recorder: %v", err)
-	}
+	rec.Close()
 	sum := rec.Summary()
 	tr.CloseIdleConnections()
-	if err := cw.Close(); err != nil {
-		t.Fatal(err)
-	}
 	t.Logf("%d exchanges acknowledged in %s through %d connections (%d notifications)", n, loadFor, loadConns, botGot.Load())
 	if n < loadConns {
 		t.Fatalf("only %d exchanges in %s: the load did not run", n, loadFor)
@@ -249,18 +233,7 @@ func TestLoadReplay(t *testing.T) {
 			Response: cassette.Response{Status: 202},
 		})
 	}
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{Upstream: "https://graph.microsoft.com", TokenUpstream: "https://login.microsoftonline.com"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ev := range events {
-		if err := w.Append(t.Context(), ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	cassettetest.Write(t, path, cassette.Meta{Upstream: proxy.DefaultUpstream, TokenUpstream: proxy.DefaultTokenUpstream}, events)
 
 	var deliveredMu sync.Mutex
 	delivered := map[string]int{}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 )
 
 // TestAdminLoopbackOnly sends requests for graphvcr's own endpoints, with
@@ -40,17 +41,7 @@ func TestAdminLoopbackOnly(t *testing.T) {
 		}
 	}()
 
-	rdPath := filepath.Join(t.TempDir(), "replay.bolt")
-	rw, err := cassette.Create(rdPath, cassette.CreateOptions{Meta: cassette.Meta{Upstream: "https://graph.microsoft.com"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rw.Close()
-	rd, err := cassette.Open(rdPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := cassettetest.Open(t, cassettetest.WriteTemp(t, cassette.Meta{Upstream: DefaultUpstream}, nil))
 	rep, err := StartReplayer(t.Context(), ReplayConfig{Cassette: rd})
 	if err != nil {
 		t.Fatal(err)

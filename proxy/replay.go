@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/proxy/fault"
 	"github.com/graphvcr/graphvcr/proxy/internal/match"
 )
 
@@ -71,6 +72,14 @@ type ReplayConfig struct {
 	// its own, done when Close returns, and does not close it. Nil records
 	// nothing.
 	Actual *cassette.Writer
+	// Faults are the faults to inject (fault.Parse of each --fault), on
+	// the events the plan built from them and Seed chooses; nil replays as
+	// recorded. The report lists each fault applied (Report.Faults).
+	Faults []fault.Spec
+	// Seed makes the fault plan's draws: the same seed, specs and cassette
+	// give the same faults. Callers that have none draw one
+	// (fault.RandomSeed) and print it (fault.SeedLine).
+	Seed int64
 }
 
 // TokenRequest is what the bot's last request to the offline token endpoint said.
@@ -110,6 +119,7 @@ type Replayer struct {
 	tun     tunnels    // CONNECT tunnels: the listener as the bot's HTTPS_PROXY
 	actual  *actualLog // nil unless cfg.Actual is set
 	fresh   freshConns // lets Close drop connections that never sent a request
+	faults  faultState // the fault plan and the faults applied (replay_faults.go)
 
 	ctx    context.Context // cancelled by Close: stops delays and the scheduler
 	cancel context.CancelFunc
@@ -211,6 +221,8 @@ func NewReplayer(cfg ReplayConfig) (*Replayer, error) {
 		deliver: r.deliver,
 		prepare: r.prepareNotification,
 		onDone:  func(*notification) { r.finishOne() },
+		fault:   r.notificationFault,
+		faulted: r.notificationFaulted,
 	})
 	r.outstanding.Add(int64(len(r.m.All()) + len(notifs)))
 	if r.outstanding.Load() == 0 {

@@ -8,12 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
 )
 
@@ -26,11 +26,6 @@ const (
 // connection and one answered 502 after a timeout.
 func smallCassette(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "small.bolt")
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{Upstream: "https://graph.microsoft.com"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	base := "https://graph.microsoft.com/v1.0/communications/calls/" + pCall
 	evs := []*cassette.Event{
 		{Kind: cassette.KindGraph, Request: cassette.Request{Method: "GET", URL: base},
@@ -41,19 +36,7 @@ func smallCassette(t *testing.T) string {
 		{Kind: cassette.KindGraph, Request: cassette.Request{Method: "GET", URL: base + "/operations"},
 			Response: cassette.Response{Status: 502, Body: []byte("upstream timeout")}, Error: "timeout awaiting response headers"},
 	}
-	for i, ev := range evs {
-		var ps []string
-		if i == 0 {
-			ps = []string{pCall}
-		}
-		if err := w.Append(t.Context(), ev, ps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return cassettetest.WriteTemp(t, cassette.Meta{Upstream: proxy.DefaultUpstream}, evs, pCall)
 }
 
 func TestReplayEndpoints(t *testing.T) {

@@ -6,12 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
 )
 
@@ -22,29 +22,12 @@ func TestReplayForwardProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "forward.bolt")
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{
-		FormatVersion: cassette.FormatVersion, Upstream: "https://graph.microsoft.com", TokenUpstream: "https://login.microsoftonline.com"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	body := `{"callbackUri":"https://bot1.example.invalid/api/calls","requestedModalities":["audio"]}`
-	err = w.Append(t.Context(), &cassette.Event{
+	r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassette.Meta{Upstream: proxy.DefaultUpstream, TokenUpstream: proxy.DefaultTokenUpstream}, []*cassette.Event{{
 		Kind:     cassette.KindGraph,
 		Request:  cassette.Request{Method: "POST", URL: "https://graph.microsoft.com/v1.0/communications/calls", Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)},
 		Response: cassette.Response{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"id":"c0ffee00-0000-4000-8000-000000000001","state":"establishing"}`)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := cassette.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	}}))
 	rp, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{Listen: "127.0.0.1:0", CA: ca, Cassette: r})
 	if err != nil {
 		t.Fatal(err)

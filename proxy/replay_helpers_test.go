@@ -2,46 +2,20 @@ package proxy_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
-	"github.com/graphvcr/graphvcr/redact"
+	"github.com/graphvcr/graphvcr/proxy/recordtest"
 )
 
 // replayDelayScale makes the simulator's notification gaps tens of
 // milliseconds: long enough that timing is visible, short enough for CI.
 const replayDelayScale = 0.1
-
-// laterAddr is a listener address known only after the client that dials
-// it was configured (the bot is built before the proxy it talks to, which
-// needs the bot's URL).
-type laterAddr struct {
-	mu   sync.Mutex
-	addr string
-}
-
-func (l *laterAddr) set(a string) { l.mu.Lock(); l.addr = a; l.mu.Unlock() }
-
-func (l *laterAddr) dial(ctx context.Context, network, _ string) (net.Conn, error) {
-	l.mu.Lock()
-	addr := l.addr
-	l.mu.Unlock()
-	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
-}
-
-// hostOf returns host:port of a base URL.
-func hostOf(base string) string {
-	return strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")
-}
 
 // recording is a scenario recorded through the Recorder.
 type recording struct {
@@ -77,8 +51,8 @@ type scenarioRun struct {
 // returns the closed cassette's path with what the bot and the simulator saw.
 func recordScenarioWith(t *testing.T, s graphtest.Scenario, seed int64, o scenarioOptions) scenarioRun {
 	t.Helper()
-	var notifyAddr, recAddr laterAddr
-	notifyTr := &http.Transport{DialContext: notifyAddr.dial}
+	var notifyAddr, recAddr graphtest.LateDialer
+	notifyTr := &http.Transport{DialContext: notifyAddr.DialContext}
 	defer notifyTr.CloseIdleConnections()
 	g := graphtest.NewGraph(graphtest.GraphOptions{
 		Seed:         seed,
@@ -88,7 +62,7 @@ func recordScenarioWith(t *testing.T, s graphtest.Scenario, seed int64, o scenar
 		NotifyClient: &http.Client{Transport: notifyTr, Timeout: 10 * time.Second},
 	})
 	defer g.Close()
-	botTr := &http.Transport{DisableCompression: true, DialContext: recAddr.dial}
+	botTr := &http.Transport{DisableCompression: true, DialContext: recAddr.DialContext}
 	defer botTr.CloseIdleConnections()
 	base := "http://graphvcr.test:8080"
 	opts := graphtest.BotOptions{
@@ -108,34 +82,16 @@ func recordScenarioWith(t *testing.T, s graphtest.Scenario, seed int64, o scenar
 	defer bot.Close()
 
 	path := filepath.Join(t.TempDir(), string(s)+".bolt")
-	red := redact.New(nil)
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: proxy.RecordMeta(g.URL, g.URL, red)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := proxy.StartRecorder(t.Context(), proxy.RecordConfig{
-		Upstream: g.URL, TokenUpstream: g.URL, Bot: bot.URL, Cassette: w, Redactor: red,
-	})
-	if err != nil {
-		w.Close()
-		t.Fatal(err)
-	}
-	recAddr.set(hostOf(rec.URL()))
-	notifyAddr.set(hostOf(rec.NotifyURL()))
+	rec := recordtest.Start(t, path, proxy.RecordConfig{Upstream: g.URL, TokenUpstream: g.URL, Bot: bot.URL})
+	recAddr.Set(rec.URL())
+	notifyAddr.Set(rec.NotifyURL())
 	res, err := bot.Run(t.Context(), s)
 	if err == nil {
 		// The run may end before the last notification was answered; the
 		// recorder relays it only once it is in the cassette.
 		err = g.Flush(t.Context())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if cerr := rec.Close(ctx); cerr != nil {
-		t.Errorf("close recorder: %v", cerr)
-	}
-	if cerr := w.Close(); cerr != nil {
-		t.Errorf("close cassette: %v", cerr)
-	}
+	rec.Close()
 	if err != nil {
 		t.Fatalf("record %s: %v", s, err)
 	}
@@ -143,6 +99,23 @@ func recordScenarioWith(t *testing.T, s graphtest.Scenario, seed int64, o scenar
 		t.Fatalf("record %s: the bot's checks failed through the recorder: %v", s, err)
 	}
 	return scenarioRun{recording: recording{path: path, result: res}, sent: g.Sent(), tenant: g.TenantID(), clientID: g.ClientID()}
+}
+
+// startReplayer starts a Replayer with cfg. stop closes it, letting what is
+// in flight finish for at most 10 seconds; an error fails the test.
+func startReplayer(t *testing.T, cfg proxy.ReplayConfig) (rep *proxy.Replayer, stop func()) {
+	t.Helper()
+	rep, err := proxy.StartReplayer(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := rep.Close(ctx); err != nil {
+			t.Errorf("close replayer: %v", err)
+		}
+	}
 }
 
 // replayRun is one replay of a cassette to a fresh sample bot.
@@ -173,8 +146,8 @@ func replayScenario(t *testing.T, path string, s graphtest.Scenario, o replayOpt
 	defer rd.Close()
 
 	const tenant = "3f2b1c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
-	var repAddr laterAddr
-	botTr := &http.Transport{DisableCompression: true, DialContext: repAddr.dial}
+	var repAddr graphtest.LateDialer
+	botTr := &http.Transport{DisableCompression: true, DialContext: repAddr.DialContext}
 	defer botTr.CloseIdleConnections()
 	base := "http://replay.graphvcr.test:8080"
 	bot := graphtest.NewBot(graphtest.BotOptions{
@@ -188,20 +161,11 @@ func replayScenario(t *testing.T, path string, s graphtest.Scenario, o replayOpt
 	})
 	defer bot.Close()
 
-	rep, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{
+	rep, stop := startReplayer(t, proxy.ReplayConfig{
 		Bot: bot.URL, Speed: o.speed, Strict: o.strict, Cassette: rd,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rep.Close(ctx); err != nil {
-			t.Errorf("close replayer: %v", err)
-		}
-	}()
-	repAddr.set(hostOf(rep.URL()))
+	defer stop()
+	repAddr.Set(rep.URL())
 
 	start := time.Now()
 	res, err := bot.Run(t.Context(), s)

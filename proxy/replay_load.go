@@ -26,7 +26,9 @@ func (r *Replayer) load() ([]*notification, error) {
 	offsets := map[uint64]time.Duration{} // notification seq -> offset
 	seenOrigin := map[string]bool{}
 	var graph []*match.Candidate // in seq (commit) order
+	var heads faultHeads
 	err := rd.EachHead(func(ev *cassette.Event) error {
+		heads.add(r.cfg.Faults, ev)
 		switch ev.Kind {
 		case cassette.KindGraph, cassette.KindToken:
 			answered[ev.Seq] = ev.Offset + ev.Latency
@@ -86,6 +88,9 @@ func (r *Replayer) load() ([]*notification, error) {
 			n.trigger, from = 0, 0
 		}
 		n.gap = max(offsets[n.seq]-from, 0)
+	}
+	if err := r.faults.init(r.cfg.Seed, r.cfg.Faults, heads); err != nil {
+		return nil, err
 	}
 	return notifs, nil
 }

@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -13,7 +12,6 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
 )
 
@@ -31,11 +30,6 @@ const botFrameworkIssuer = "https://api.botframework.com"
 // by the Bot Framework, one without a token, one with a malformed token.
 func signedCassette(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "signed.bolt")
-	w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{Upstream: "https://graph.microsoft.com"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	b := recordedBearer()
 	b.Claims["iss"] = botFrameworkIssuer
 	notification := func(path string, bearer *cassette.Bearer) *cassette.Event {
@@ -50,19 +44,7 @@ func signedCassette(t *testing.T) string {
 		notification("/api/calls/unsigned", nil),
 		notification("/api/calls/malformed", &cassette.Bearer{Malformed: true}),
 	}
-	for i, ev := range evs {
-		var ps []string
-		if i == 1 {
-			ps = []string{recApp, recTenant}
-		}
-		if err := w.Append(t.Context(), ev, ps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return cassettetest.WriteTemp(t, cassette.Meta{Upstream: proxy.DefaultUpstream}, evs, recApp, recTenant)
 }
 
 // posted is a notification as the bot got it.
@@ -95,17 +77,8 @@ func startSignedReplay(t *testing.T, useTLS bool, signer *proxy.Signer) (*proxy.
 		tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
 	}
 	t.Cleanup(tr.CloseIdleConnections)
-	rep, err := proxy.StartReplayer(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := rep.Close(ctx); err != nil {
-			t.Errorf("close replayer: %v", err)
-		}
-	})
+	rep, stop := startReplayer(t, cfg)
+	t.Cleanup(stop)
 	return rep, &http.Client{Transport: tr, Timeout: 5 * time.Second}, got
 }
 

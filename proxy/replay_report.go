@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"time"
+
+	"github.com/graphvcr/graphvcr/proxy/fault"
 )
 
 // Report is what a replay has done so far: the requests it answered from the
@@ -34,11 +36,16 @@ type Report struct {
 	Abandoned []Abandonment `json:"abandoned"`
 	// Notifications lists the notifications delivered (or given up on).
 	Notifications []Delivery `json:"notifications"`
-	// Pending lists the notifications not delivered yet.
+	// Pending lists the notifications not delivered yet (a dropped one is
+	// not pending: nothing is left to deliver).
 	Pending []Pending `json:"pending"`
 	// Validations lists the subscription validation handshakes graphvcr
 	// did with the bot (replay_changes.go).
 	Validations []Validation `json:"validations"`
+	// Faults lists the faults injected (ReplayConfig.Faults), in the order
+	// applied. A fault is never a divergence itself: what the bot does
+	// after it (an unmatched request, a notification refused) is.
+	Faults []fault.Record `json:"faults"`
 }
 
 // Match is a recorded exchange and the live request that first matched it.
@@ -138,6 +145,8 @@ type Delivery struct {
 	Attempts int `json:"attempts"`
 	// Error says why the notification could not be delivered; empty on success.
 	Error string `json:"error,omitempty"`
+	// Copy is set on the second delivery of a duplicate fault.
+	Copy bool `json:"copy,omitempty"`
 }
 
 // Pending is a notification not delivered yet.

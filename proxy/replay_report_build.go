@@ -20,6 +20,7 @@ func (r *Replayer) Report() Report {
 		Abandoned:     []Abandonment{},
 		Notifications: []Delivery{},
 		Pending:       []Pending{},
+		Faults:        r.faults.list(),
 	}
 	select {
 	case <-r.done:
@@ -57,7 +58,7 @@ func (r *Replayer) Report() Report {
 			Seq: d.n.seq, Path: d.n.path, Trigger: d.n.trigger,
 			RecordedGap: d.n.gap, ActualGap: d.sent.Sub(d.n.armedAt),
 			RecordedStatus: d.n.recordedStatus, Status: d.d.status,
-			Latency: d.d.latency, Attempts: d.d.attempts,
+			Latency: d.d.latency, Attempts: d.d.attempts, Copy: d.copy,
 		}
 		if d.d.err != nil {
 			dl.Error = d.d.err.Error()

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/graphvcr/graphvcr/proxy/fault"
 )
 
 // notification is a recorded notification waiting to be delivered.
@@ -40,6 +42,7 @@ type deliveryRecord struct {
 	n    *notification
 	sent time.Time
 	d    delivery
+	copy bool // a duplicate fault's second delivery
 }
 
 // sender sends a prepared notification and says what the bot answered.
@@ -72,6 +75,11 @@ type scheduler struct {
 	byTrigger map[uint64][]*notification
 	next      int // order of the next notification to deliver
 	done      []deliveryRecord
+
+	// Faults (replay_faults.go): held is touched by run's goroutine only;
+	// extra counts the goroutines of delayed and duplicated deliveries.
+	held  []heldNote
+	extra sync.WaitGroup
 }
 
 // schedulerHooks are what the scheduler calls for each notification, in
@@ -90,6 +98,12 @@ type schedulerHooks struct {
 	prepare func(context.Context, *notification) sender
 	// onDone, when set, is called after each delivery, without the lock.
 	onDone func(*notification)
+	// fault, when set, says which fault a notification gets (the zero
+	// value: none), asked once, when it is the next to go.
+	fault func(*notification) fault.NotificationFault
+	// faulted, when set, is told when a fault is applied, and returns what
+	// takes the bot's answer to the notification faulted.
+	faulted func(*notification, fault.NotificationFault) func(status int)
 }
 
 // newScheduler takes the notifications in recorded order and the hooks
@@ -141,8 +155,10 @@ func (s *scheduler) arm(seq uint64, at time.Time) {
 	}
 }
 
-// run delivers notifications until all are delivered or ctx is done.
+// run delivers notifications until all are delivered or ctx is done, then
+// waits for the deliveries it handed to goroutines (faults).
 func (s *scheduler) run(ctx context.Context) {
+	defer s.extra.Wait()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -150,17 +166,52 @@ func (s *scheduler) run(ctx context.Context) {
 		s.mu.Lock()
 		if s.next >= len(s.all) {
 			s.mu.Unlock()
+			s.release(ctx, 0, true) // partners that never came
 			return
 		}
 		n := s.all[s.next]
 		armed, due := n.armed, n.due
 		s.mu.Unlock()
 		if !armed {
+			if len(s.held) > 0 {
+				// The bot may need a held notification before it sends
+				// what arms the next: release, never deadlock.
+				s.release(ctx, 0, true)
+				continue
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-s.wake:
 			}
+			continue
+		}
+		f := s.faultOf(n)
+		switch {
+		case f.Action == fault.Drop:
+			if !s.sleepUntil(ctx, timer, due) {
+				return
+			}
+			s.advance()
+			s.applied(n, f)
+			s.arm(n.seq, time.Now()) // what it triggers still comes
+			if s.onDone != nil {
+				s.onDone(n)
+			}
+			continue
+		case f.Action == fault.Delay:
+			if !s.sleepUntil(ctx, timer, due) {
+				return
+			}
+			s.advance()
+			s.later(ctx, n, due.Add(f.By), false, s.applied(n, f))
+			continue
+		case f.Action == fault.Reorder && f.Wait:
+			if !s.sleepUntil(ctx, timer, due) {
+				return
+			}
+			s.advance()
+			s.held = append(s.held, heldNote{n: n, partner: f.Partner, answered: s.applied(n, f)})
 			continue
 		}
 		var send sender
@@ -170,26 +221,27 @@ func (s *scheduler) run(ctx context.Context) {
 		if !s.sleepUntil(ctx, timer, due) {
 			return
 		}
-		s.mu.Lock()
-		s.next++
-		s.mu.Unlock()
-		sent := time.Now()
-		var d delivery
-		if send != nil {
-			d = send(ctx)
-		} else {
-			d = s.deliver(ctx, n)
+		s.advance()
+		var answered func(int)
+		if f.Action != fault.None {
+			// Listed before the send: the bot may act on the notification
+			// (and meet a request fault) before its answer is back.
+			answered = s.applied(n, f)
 		}
-		if d.sent.IsZero() {
-			d.sent = sent
-		}
-		s.mu.Lock()
-		s.done = append(s.done, deliveryRecord{n: n, sent: d.sent, d: d})
-		s.mu.Unlock()
-		// A notification may itself trigger later ones.
-		s.arm(n.seq, time.Now())
-		if s.onDone != nil {
-			s.onDone(n)
+		d := s.sendPrepared(ctx, n, send)
+		// A notification may itself trigger later ones (complete arms
+		// them). A duplicate is done once its copy is.
+		dup := f.Action == fault.Duplicate && ctx.Err() == nil
+		s.complete(n, d, false, answered, !dup)
+		switch {
+		case dup && f.By > 0:
+			s.later(ctx, n, time.Now().Add(f.By), true, answered)
+		case dup:
+			// Right after the first was answered, before the next
+			// notification: as Graph's redelivery of a lost answer.
+			s.complete(n, s.sendNow(ctx, n), true, answered, true)
+		case f.Action == fault.Reorder:
+			s.release(ctx, n.seq, false)
 		}
 	}
 }

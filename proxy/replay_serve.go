@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/graphvcr/graphvcr/proxy/fault"
 	"github.com/graphvcr/graphvcr/proxy/internal/match"
 )
 
@@ -20,9 +21,12 @@ func (r *Replayer) serveGraph(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	uri := pathOf(req)
-	c, first, key := r.m.Match(req.Method, uri, subscriptionMatchBody(req.Method, uri, body))
+	c, first, key, f, occ := r.matchFaulted(req.Method, uri, subscriptionMatchBody(req.Method, uri, body))
 	if c == nil {
 		r.noMatch(w, req, uri, key, body)
+		return
+	}
+	if f.Action != fault.None && r.answerFaulted(w, req, c, uri, arrived, f, occ) {
 		return
 	}
 	r.noteMatch(c, first, req.Method, uri, arrived)

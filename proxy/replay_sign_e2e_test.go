@@ -166,8 +166,8 @@ func startValidatingReplay(t *testing.T, path string, signer *proxy.Signer, appI
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rd.Close() })
-	var repAddr laterAddr
-	botTr := &http.Transport{DisableCompression: true, DialContext: repAddr.dial}
+	var repAddr graphtest.LateDialer
+	botTr := &http.Transport{DisableCompression: true, DialContext: repAddr.DialContext}
 	t.Cleanup(botTr.CloseIdleConnections)
 	base := "http://replay.graphvcr.test:8080"
 	bot := graphtest.NewBot(graphtest.BotOptions{
@@ -181,20 +181,11 @@ func startValidatingReplay(t *testing.T, path string, signer *proxy.Signer, appI
 		OpenIDConfigURL: metadata,
 	})
 	t.Cleanup(bot.Close)
-	rep, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{
+	rep, stop := startReplayer(t, proxy.ReplayConfig{
 		Bot: bot.URL, Cassette: rd, Signer: signer, AppID: appID,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rep.Close(ctx); err != nil {
-			t.Errorf("close replayer: %v", err)
-		}
-	})
-	repAddr.set(hostOf(rep.URL()))
+	t.Cleanup(stop)
+	repAddr.Set(rep.URL())
 	return rep, bot
 }
 

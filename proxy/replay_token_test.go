@@ -4,13 +4,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
 )
 
@@ -36,29 +36,14 @@ func TestReplayTokenAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "token.bolt")
-			w, err := cassette.Create(path, cassette.CreateOptions{Meta: cassette.Meta{
-				Upstream: "https://graph.microsoft.com", TokenUpstream: "https://login.microsoftonline.com"}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			var evs []*cassette.Event
 			if tt.recorded != "" {
-				ev := &cassette.Event{Kind: cassette.KindToken,
+				evs = append(evs, &cassette.Event{Kind: cassette.KindToken,
 					Request: cassette.Request{Method: "POST", URL: "https://login.microsoftonline.com/" + pCall + "/oauth2/v2.0/token",
 						Body: []byte("grant_type=client_credentials&client_id=" + pCall + "&client_secret=REDACTED")},
-					Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tt.recorded)}}
-				if err := w.Append(t.Context(), ev, pCall); err != nil {
-					t.Fatal(err)
-				}
+					Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tt.recorded)}})
 			}
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
-			r, err := cassette.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassette.Meta{Upstream: proxy.DefaultUpstream, TokenUpstream: proxy.DefaultTokenUpstream}, evs, pCall))
 			rep, err := proxy.StartReplayer(t.Context(), proxy.ReplayConfig{Listen: "127.0.0.1:0", Bot: "http://127.0.0.1:9", Speed: 0, Cassette: r})
 			if err != nil {
 				t.Fatal(err)

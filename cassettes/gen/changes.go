@@ -4,16 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
-	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
-	"github.com/graphvcr/graphvcr/redact"
 )
 
 // ChangeNotifications names the cassette of the change-notification flows,
@@ -67,43 +63,13 @@ func recordChanges(ctx context.Context, path string) (proxy.RecordSummary, error
 	}
 	defer app.Close()
 
-	tmp := path + ".tmp"
-	red := redact.New(nil)
-	meta := proxy.RecordMeta(graphURL, loginURL, red)
-	meta.Version = version
-	w, err := cassette.Create(tmp, cassette.CreateOptions{Force: true, Meta: meta})
-	if err != nil {
-		return proxy.RecordSummary{}, fmt.Errorf("%s: %w", ChangeNotifications, err)
-	}
-	defer os.Remove(tmp) // after a failure; gone by then on success
-	rec, err := proxy.StartRecorder(ctx, proxy.RecordConfig{
-		Upstream: graphURL, TokenUpstream: loginURL, Bot: app.URL,
-		Cassette: w, Redactor: red, Transport: toGraph, DecryptKey: key,
+	cfg := proxy.RecordConfig{Upstream: graphURL, TokenUpstream: loginURL, Bot: app.URL, Transport: toGraph, DecryptKey: key}
+	return recordSession(ctx, ChangeNotifications, path, cfg, toRecorder, toNotify, func() error {
+		if err := changeFlows(ctx, g, app); err != nil {
+			return err
+		}
+		return g.Flush(ctx)
 	})
-	if err != nil {
-		w.Close()
-		return proxy.RecordSummary{}, fmt.Errorf("%s: start the recorder: %w", ChangeNotifications, err)
-	}
-	toRecorder.set(rec.URL())
-	toNotify.set(rec.NotifyURL())
-
-	runErr := changeFlows(ctx, g, app)
-	if runErr == nil {
-		runErr = g.Flush(ctx)
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
-	defer cancel()
-	toRecorder.close()
-	toNotify.close()
-	closeErr := rec.Close(sctx)
-	sum := rec.Summary()
-	if err := errors.Join(runErr, closeErr, w.Close()); err != nil {
-		return sum, fmt.Errorf("%s: record: %w", ChangeNotifications, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return sum, fmt.Errorf("%s: %w", ChangeNotifications, err)
-	}
-	return sum, nil
 }
 
 // changeFlows drives the app and the simulator through the flows and

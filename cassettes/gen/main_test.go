@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
 	"github.com/graphvcr/graphvcr/proxy/replaytest"
 )
@@ -49,22 +50,7 @@ func TestRun(t *testing.T) {
 			if m, _ := filepath.Glob(filepath.Join(dir, "*")); len(m) != 1 {
 				t.Errorf("the directory holds %v, want the cassette alone", m)
 			}
-			r, err := cassette.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			kinds := map[cassette.Kind]int{}
-			err = r.EachHead(func(e *cassette.Event) error {
-				kinds[e.Kind]++
-				if e.Kind != cassette.KindNotification && !strings.HasPrefix(e.Request.URL, graphURL+"/") && !strings.HasPrefix(e.Request.URL, loginURL+"/") {
-					t.Errorf("#%d %s: not addressed to Graph or Azure AD", e.Seq, e.Request.URL)
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			r, kinds := readKinds(t, path)
 			if meta := r.Meta(); meta.Upstream != graphURL || meta.Version != version {
 				t.Errorf("meta %+v", meta)
 			}
@@ -88,13 +74,20 @@ func TestRunChanges(t *testing.T) {
 	if !strings.HasPrefix(stdout.String(), path+": recorded 14 events") {
 		t.Errorf("stdout %q, want the summary of %s", stdout.String(), path)
 	}
-	r, err := cassette.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	_, kinds := readKinds(t, path)
+	if kinds[cassette.KindNotification] != 7 || kinds[cassette.KindGraph] != 4 {
+		t.Errorf("events by kind %v, want 7 notifications (4 validations) and 4 graph", kinds)
 	}
-	defer r.Close()
+}
+
+// readKinds opens the cassette at path (closed when the test ends) and
+// counts its events by kind, checking that every Graph and token exchange
+// addresses Graph or Azure AD by its real name.
+func readKinds(t *testing.T, path string) (*cassette.Reader, map[cassette.Kind]int) {
+	t.Helper()
+	r := cassettetest.Open(t, path)
 	kinds := map[cassette.Kind]int{}
-	err = r.EachHead(func(e *cassette.Event) error {
+	err := r.EachHead(func(e *cassette.Event) error {
 		kinds[e.Kind]++
 		if e.Kind != cassette.KindNotification && !strings.HasPrefix(e.Request.URL, graphURL+"/") && !strings.HasPrefix(e.Request.URL, loginURL+"/") {
 			t.Errorf("#%d %s: not addressed to Graph or Azure AD", e.Seq, e.Request.URL)
@@ -104,9 +97,7 @@ func TestRunChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kinds[cassette.KindNotification] != 7 || kinds[cassette.KindGraph] != 4 {
-		t.Errorf("events by kind %v, want 7 notifications (4 validations) and 4 graph", kinds)
-	}
+	return r, kinds
 }
 
 // TestRecordReplayChanges records the change-notification flows and

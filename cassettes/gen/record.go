@@ -60,44 +60,60 @@ func record(ctx context.Context, path string, s graphtest.Scenario) (proxy.Recor
 	}
 	defer bot.Close()
 
+	cfg := proxy.RecordConfig{Upstream: graphURL, TokenUpstream: loginURL, Bot: bot.URL, Transport: toGraph}
+	return recordSession(ctx, string(s), path, cfg, toRecorder, toNotify, func() error {
+		res, err := bot.Run(ctx, s)
+		if err == nil {
+			err = res.Err()
+		}
+		if err == nil {
+			// The recorder relays each notification only after it is
+			// recorded, so once the simulator's notifications are answered
+			// they are stored.
+			err = g.Flush(ctx)
+		}
+		return err
+	})
+}
+
+// recordSession records one session of the generator: it starts a
+// recorder with cfg (its Cassette and Redactor set here) on a temporary
+// cassette beside path, points toRecorder and toNotify at its listeners,
+// runs the session, stops the recorder and replaces the cassette at path
+// only if run and the recording both succeeded. name prefixes its errors.
+func recordSession(ctx context.Context, name, path string, cfg proxy.RecordConfig, toRecorder, toNotify *redirect, run func() error) (proxy.RecordSummary, error) {
 	tmp := path + ".tmp"
 	red := redact.New(nil)
-	meta := proxy.RecordMeta(graphURL, loginURL, red)
+	meta := proxy.RecordMeta(cfg.Upstream, cfg.TokenUpstream, red)
 	meta.Version = version
 	w, err := cassette.Create(tmp, cassette.CreateOptions{Force: true, Meta: meta})
 	if err != nil {
-		return proxy.RecordSummary{}, fmt.Errorf("%s: %w", s, err)
+		return proxy.RecordSummary{}, fmt.Errorf("%s: %w", name, err)
 	}
 	defer os.Remove(tmp) // after a failure; gone by then on success
-	rec, err := proxy.StartRecorder(ctx, proxy.RecordConfig{
-		Upstream: graphURL, TokenUpstream: loginURL, Bot: bot.URL,
-		Cassette: w, Redactor: red, Transport: toGraph,
-	})
+	cfg.Cassette, cfg.Redactor = w, red
+	rec, err := proxy.StartRecorder(ctx, cfg)
 	if err != nil {
 		w.Close()
-		return proxy.RecordSummary{}, fmt.Errorf("%s: start the recorder: %w", s, err)
+		return proxy.RecordSummary{}, fmt.Errorf("%s: start the recorder: %w", name, err)
 	}
 	toRecorder.set(rec.URL())
 	toNotify.set(rec.NotifyURL())
 
-	res, runErr := bot.Run(ctx, s)
-	if runErr == nil {
-		runErr = res.Err()
-	}
-	if runErr == nil {
-		// The recorder relays each notification only after it is recorded,
-		// so once the simulator's notifications are answered they are stored.
-		runErr = g.Flush(ctx)
-	}
+	runErr := run()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 	defer cancel()
+	// Idle connections to the recorder would hold its shutdown until they
+	// time out.
+	toRecorder.close()
+	toNotify.close()
 	closeErr := rec.Close(sctx)
 	sum := rec.Summary()
 	if err := errors.Join(runErr, closeErr, w.Close()); err != nil {
-		return sum, fmt.Errorf("%s: record: %w", s, err)
+		return sum, fmt.Errorf("%s: record: %w", name, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return sum, fmt.Errorf("%s: %w", s, err)
+		return sum, fmt.Errorf("%s: %w", name, err)
 	}
 	return sum, nil
 }

@@ -36,7 +36,10 @@ func demoCommand() *cli.Command {
 			if c.NArg() > 0 {
 				return usagef("demo", "unexpected argument %q", c.Args().First())
 			}
-			return demo(c.Context, c.App.Writer, newLogger(c))
+			return demo(c.Context, c.App.Writer, newLogger(c), c.Bool("faults"))
+		},
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "faults", Usage: "then replay once more with two of Graph's faults (a duplicate notification, a 429 on the invite) and say whether the bot coped", EnvVars: envVars("faults")},
 		},
 	}
 }
@@ -74,7 +77,7 @@ const (
 // replays the cassette to a fresh bot and prints both timelines side by
 // side. The cassette and its HTML view stay in a new temporary directory,
 // for the commands the demo suggests next.
-func demo(ctx context.Context, stdout io.Writer, log *slog.Logger) (err error) {
+func demo(ctx context.Context, stdout io.Writer, log *slog.Logger, faults bool) (err error) {
 	dir, err := os.MkdirTemp("", "graphvcr-demo-*")
 	if err != nil {
 		return fmt.Errorf("demo: temp dir: %w", err)
@@ -138,6 +141,11 @@ func demo(ctx context.Context, stdout io.Writer, log *slog.Logger) (err error) {
 	fmt.Fprintf(stdout, "notification tokens: the sample bot validated every notification's JWT (RS256 signature, iss, aud, exp): "+
 		"%d/%d accepted recording (the simulator's key), %d/%d accepted in replay (graphvcr's key %s)\n",
 		recValid.accepted, recValid.total, repValid.accepted, repValid.total, kid)
+	if faults {
+		if err := demoFaults(ctx, stdout, path, log); err != nil {
+			return err
+		}
+	}
 	writeNext(stdout, path, htmlPath)
 
 	if err := played.Err(); err != nil {

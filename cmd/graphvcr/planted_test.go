@@ -43,29 +43,8 @@ func TestScanPlantedKinds(t *testing.T) {
 	}
 	for _, tc := range planted {
 		t.Run(tc.name, func(t *testing.T) {
-			src, err := os.ReadFile(samples[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), "planted.bolt")
-			if err := os.WriteFile(path, src, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			w, err := cassette.Create(path, cassette.CreateOptions{Append: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev := &cassette.Event{Kind: cassette.KindGraph, Request: cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/x"},
-				Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tc.body)}}
-			if err := w.Append(t.Context(), ev); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.MarkSwept(); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
+			path := plant(t, samples[0], &cassette.Event{Kind: cassette.KindGraph, Request: cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/x"},
+				Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tc.body)}})
 			r := graphvcr(t, nil, "scan", path)
 			wantFailure(t, r, 1, "scan: 1 finding")
 			if want := " response.body: " + tc.kind + " "; !strings.Contains(r.stdout, want) {
@@ -95,34 +74,13 @@ func TestScanPlantedChangeSecrets(t *testing.T) {
 	}
 	for _, tc := range planted {
 		t.Run(tc.name, func(t *testing.T) {
-			src, err := os.ReadFile(samples[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), "planted.bolt")
-			if err := os.WriteFile(path, src, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			w, err := cassette.Create(path, cassette.CreateOptions{Append: true})
-			if err != nil {
-				t.Fatal(err)
-			}
 			u := tc.url
 			if u == "" {
 				u = "https://example.com/api/notifications"
 			}
-			ev := &cassette.Event{Kind: cassette.KindNotification,
+			path := plant(t, samples[0], &cassette.Event{Kind: cassette.KindNotification,
 				Request:  cassette.Request{Method: "POST", URL: u, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tc.body)},
-				Response: cassette.Response{Status: 202}}
-			if err := w.Append(t.Context(), ev); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.MarkSwept(); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
+				Response: cassette.Response{Status: 202}})
 			r := graphvcr(t, nil, "scan", path)
 			wantFailure(t, r, 1, "scan: ")
 			if want := " " + tc.where + ": " + tc.kind + " "; !strings.Contains(r.stdout, want) {
@@ -130,4 +88,35 @@ func TestScanPlantedChangeSecrets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// plant copies the cassette at sample into a temp dir, appends ev to the
+// copy, marks it swept (as a recorder's clean close would) and returns the
+// copy's path.
+func plant(t *testing.T, sample string, ev *cassette.Event) string {
+	t.Helper()
+	src, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "planted.bolt")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := cassette.Create(path, cassette.CreateOptions{Append: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Append(t.Context(), ev); err != nil {
+		w.Close()
+		t.Fatal(err)
+	}
+	if err := w.MarkSwept(); err != nil {
+		w.Close()
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

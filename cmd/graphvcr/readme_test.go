@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/graphvcr/graphvcr/proxy/graphtest"
 )
 
 // The README tests check the repository's README against this command: its
@@ -619,4 +622,102 @@ func TestContributing(t *testing.T) {
 			t.Errorf("%s names %s, which no test file defines", page, m[1])
 		}
 	}
+}
+
+// TestREADMEFaultExample runs the fault example of "Testing a bot against
+// Graph's faults" for real: the README's command, on a sample cassette, to
+// the sample bot (which must cope, and the replay not diverge) and to the
+// naive bot (which must not cope: the faults catch its bugs).
+func TestREADMEFaultExample(t *testing.T) {
+	var example []string
+	for _, b := range fencedBlocks(readREADME(t)) {
+		for _, l := range logicalLines(b.text) {
+			if strings.HasPrefix(l, "graphvcr replay ") && strings.Contains(l, "--fault duplicate:match=established") {
+				example = shellWords(l)
+			}
+		}
+	}
+	if example == nil {
+		t.Fatal("README has no replay example with --fault duplicate:match=established")
+	}
+	for _, naive := range []bool{false, true} {
+		toGraph := &graphtest.LateDialer{}
+		opts := demoBotOptions("f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", 5, toGraph, nil)
+		opts.Naive, opts.WaitTimeout = naive, 5*time.Second
+		opts.Retry = graphtest.Retry{Base: 20 * time.Millisecond}
+		bot, err := graphtest.StartBot(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := slices.Clone(example[1:])
+		for i := range args {
+			switch {
+			case args[i] == "c.bolt":
+				args[i] = sampleCassette
+			case i > 0 && args[i-1] == "--bot":
+				args[i] = bot.URL
+			}
+		}
+		p := start(t, nil, append(args, "--listen", "127.0.0.1:0", "--exit-when-done")...)
+		toGraph.Set(p.waitMatch(replayListener))
+		res, runErr := bot.Run(t.Context(), graphtest.SingleInvite)
+		var r result
+		if naive {
+			r = p.interrupt() // the naive bot gives up: replay is never done
+		} else {
+			r = p.wait()
+		}
+		bot.Close()
+		toGraph.CloseIdleConnections()
+		if !strings.Contains(r.stdout, "faults: seed 7 — rerun with --seed 7\n") {
+			t.Errorf("naive=%v: no seed line:\n%s", naive, r.stdout)
+		}
+		if !strings.Contains(r.stdout, "  fault: #4 duplicate: delivered twice") ||
+			!strings.Contains(r.stdout, "  fault: #5 status: answered 429 activityLimitReached instead of the recorded answer, Retry-After: 1 (request sent 1×)") {
+			t.Errorf("naive=%v: summary lacks the faults:\n%s", naive, r.stdout)
+		}
+		if naive {
+			if runErr == nil && res.Err() == nil {
+				t.Error("the naive bot coped with the README's faults; it should give up on the 429")
+			}
+			continue
+		}
+		if runErr != nil {
+			t.Fatalf("the sample bot's run: %v", runErr)
+		}
+		if err := res.Err(); err != nil {
+			t.Errorf("the sample bot did not cope with the README's faults: %v", err)
+		}
+		wantSuccess(t, r)
+		if !strings.Contains(r.stdout, " 0 unmatched requests") || !strings.Contains(r.stdout, "0 pending") {
+			t.Errorf("summary does not say all matched and delivered:\n%s", r.stdout)
+		}
+	}
+}
+
+// shellWords splits a command line as sh would, for the README's commands:
+// spaces separate words, single quotes keep what they hold.
+func shellWords(l string) []string {
+	var words []string
+	var cur strings.Builder
+	in, quoted := false, false
+	for _, r := range l {
+		switch {
+		case r == '\'':
+			quoted, in = !quoted, true
+		case r == ' ' && !quoted:
+			if in {
+				words = append(words, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		words = append(words, cur.String())
+	}
+	return words
 }

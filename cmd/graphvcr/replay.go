@@ -26,6 +26,7 @@ type replayOptions struct {
 	AppID        string
 	CADir        string // "" = the default CA directory
 	RecordActual string // "" = none (actual.go)
+	Faults       faultOptions
 }
 
 func replayCommand() *cli.Command {
@@ -39,7 +40,7 @@ func replayCommand() *cli.Command {
 			"Each notification recorded with a bearer token gets a fresh RS256 token signed with graphvcr's\n" +
 			"own key (created beside the CA on first use); a bot that validates notifications accepts them\n" +
 			"once its metadata URL is the one printed at start (or api.aps.skype.com resolves to graphvcr).",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "cassette", Usage: "cassette FILE to replay (required)", EnvVars: envVars("cassette")},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "graph listener address (the bot's Graph base URL or HTTPS_PROXY)", EnvVars: envVars("listen")},
 			&cli.StringFlag{Name: "bot", Usage: "bot's base URL; notifications go to BOT + their recorded path (required)", EnvVars: envVars("bot")},
@@ -49,7 +50,7 @@ func replayCommand() *cli.Command {
 			&cli.BoolFlag{Name: "tls", Usage: "serve the graph listener over HTTPS with graphvcr's CA (see 'graphvcr ca')", EnvVars: envVars("tls")},
 			&cli.StringFlag{Name: "app-id", Usage: "audience of the notification tokens (the bot's app id); default: the client_id of the bot's token request", EnvVars: envVars("app-id")},
 			recordActualFlag(),
-		},
+		}, faultFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usagef("replay", "unexpected argument %q", c.Args().First())
@@ -69,6 +70,11 @@ func replayCommand() *cli.Command {
 			if err := opts.check(); err != nil {
 				return err
 			}
+			faults, err := parseFaultFlags(c)
+			if err != nil {
+				return err
+			}
+			opts.Faults = faults
 			return replay(c.Context, opts, c.App.Writer, c.App.ErrWriter, newLogger(c))
 		},
 	}
@@ -119,7 +125,7 @@ func replay(ctx context.Context, opts replayOptions, stdout, stderr io.Writer, l
 	if actual != nil {
 		defer actual.Close() // on an early return; after closeActual's it does nothing
 	}
-	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{
+	cfg := proxy.ReplayConfig{
 		Listen:   opts.Listen,
 		Bot:      opts.Bot,
 		Speed:    opts.Speed,
@@ -131,7 +137,9 @@ func replay(ctx context.Context, opts replayOptions, stdout, stderr io.Writer, l
 		Logger:   log,
 		Signer:   signer,
 		Actual:   actual,
-	})
+	}
+	opts.Faults.config(&cfg)
+	rep, err := proxy.StartReplayer(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("replay: start listener: %w", err)
 	}
@@ -143,6 +151,7 @@ func replay(ctx context.Context, opts replayOptions, stdout, stderr io.Writer, l
 	}
 	fmt.Fprintf(stdout, "notification tokens: RS256, kid %s, iss %s, aud %s\n", signer.KeyID(), rep.Issuer(), aud)
 	fmt.Fprintf(stdout, "notification metadata (the bot's OpenID configuration URL): %s\n", rep.OpenIDConfigURL())
+	writeFaultStart(stdout, stderr, opts.Faults, rep)
 
 	var done <-chan struct{} // nil: wait for Ctrl-C only
 	if opts.ExitWhenDone {
@@ -209,6 +218,7 @@ func writeReport(w io.Writer, rep *proxy.Report) {
 	for _, s := range rep.ServedAgain {
 		fmt.Fprintf(w, "  served again: #%d %s %s (%d×): the bot repeated it more often than recorded\n", s.Seq, s.Method, s.Path, s.Count)
 	}
+	writeFaults(w, rep)
 }
 
 // divergence summarises why rep diverged, for the one error line.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 
@@ -161,7 +162,7 @@ func scanFile(ctx context.Context, path string) (scanResult, error) {
 		add("response.body", e.Response.Body)
 		add("error", []byte(e.Error))
 		if e.Bearer != nil {
-			for _, k := range sortedKeys(e.Bearer.Claims) {
+			for _, k := range slices.Sorted(maps.Keys(e.Bearer.Claims)) {
 				add("bearer.claims."+k, []byte(e.Bearer.Claims[k]))
 			}
 		}
@@ -178,7 +179,7 @@ func scanFile(ctx context.Context, path string) (scanResult, error) {
 
 // scanHeader scans every value of h, in name order so reports are stable.
 func scanHeader(add func(string, []byte), prefix string, h http.Header) {
-	for _, k := range sortedKeys(h) {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		for _, v := range h[k] {
 			add(prefix+k, []byte(v))
 		}
@@ -198,15 +199,6 @@ func writeScanText(w io.Writer, res scanResult) {
 	for _, f := range res.Findings {
 		fmt.Fprintf(w, "%s seq %d %s: %s %s\n", res.File, f.Seq, f.Where, f.Kind, f.Masked)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func plural(n int, one, many string) string {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
+	"github.com/graphvcr/graphvcr/proxy/internal/glob"
 )
 
 // matcher is a compiled match= value. The zero matcher selects every event.
@@ -84,57 +85,16 @@ func (m *matcher) selects(h *timeline.Head) bool {
 	if i := strings.IndexByte(p, '?'); i >= 0 {
 		p = p[:i]
 	}
-	return globMatch(m.glob, strings.ToLower(p))
+	return glob.Match(m.glob, strings.ToLower(p))
 }
 
 // selectsClass matches one lower-case class: the glob, or the words as a
 // consecutive run of the class's words.
 func (m *matcher) selectsClass(class string) bool {
 	if m.glob != "" {
-		return globMatch(m.glob, class)
+		return glob.Match(m.glob, class)
 	}
-	cw := strings.Fields(class)
-	for i := 0; i+len(m.words) <= len(cw); i++ {
-		run := true
-		for j, w := range m.words {
-			if cw[i+j] != w {
-				run = false
-				break
-			}
-		}
-		if run {
-			return true
-		}
-	}
-	return false
-}
-
-// globMatch reports whether s matches pattern, where "*" matches any run of
-// bytes. It backtracks only to the last star, so it runs in O(len(s) ×
-// stars) at worst.
-func globMatch(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case p < len(pattern) && pattern[p] == s[i]:
-			p++
-			i++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
+	return glob.HasRun(strings.Fields(class), m.words)
 }
 
 // className is a class as a warning lists it: without the parenthesised

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/graphvcr/graphvcr/proxy/internal/glob"
 )
 
 // fastRetry keeps backoff waits short; Retry-After is honoured as sent.
@@ -88,7 +90,7 @@ func TestRequestFaults(t *testing.T) {
 			t.Parallel()
 			match := func(rs []Request) []Request {
 				return slices.DeleteFunc(rs, func(r Request) bool {
-					return r.Method != tt.method || !globMatch(strings.ToLower(tt.fault.Match[strings.Index(tt.fault.Match, "*"):]), strings.ToLower(r.Path))
+					return r.Method != tt.method || !glob.Match(strings.ToLower(tt.fault.Match[strings.Index(tt.fault.Match, "*"):]), strings.ToLower(r.Path))
 				})
 			}
 			t.Run("sample bot copes", func(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/graphvcr/graphvcr/proxy/internal/glob"
 )
 
 // RequestFault makes the simulator answer chosen requests as an unwell
@@ -184,33 +186,7 @@ func requestSelected(match string, r *http.Request) bool {
 		}
 		match = strings.TrimSpace(match[i+1:])
 	}
-	return globMatch(strings.ToLower(match), strings.ToLower(r.URL.Path))
-}
-
-// globMatch reports whether s matches pattern, where "*" matches any run
-// of bytes ("/" included) and nothing else is special.
-func globMatch(pattern, s string) bool {
-	p, i, star, mark := 0, 0, -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case p < len(pattern) && pattern[p] == s[i]:
-			p++
-			i++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
+	return glob.Match(strings.ToLower(match), strings.ToLower(r.URL.Path))
 }
 
 // notificationClasses names each entry of a commsNotifications body as
@@ -244,18 +220,8 @@ func notificationSelected(match string, classes []string) bool {
 		return true
 	}
 	for _, c := range classes {
-		cw := strings.Fields(strings.ToLower(c))
-		for i := 0; i+len(words) <= len(cw); i++ {
-			run := true
-			for j, w := range words {
-				if cw[i+j] != w {
-					run = false
-					break
-				}
-			}
-			if run {
-				return true
-			}
+		if glob.HasRun(strings.Fields(strings.ToLower(c)), words) {
+			return true
 		}
 	}
 	return false

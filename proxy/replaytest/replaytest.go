@@ -52,6 +52,8 @@ type settings struct {
 	sign bool
 	// actual makes Start record what the bot actually did (actual.go).
 	actual bool
+	// faultErr is WithFaults' error on a bad spec, reported by Start.
+	faultErr error
 }
 
 // Option changes how Start replays.
@@ -116,6 +118,10 @@ func Start(t testing.TB, cassettePath, botURL string, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&set)
 	}
+	if set.faultErr != nil {
+		rd.Close()
+		t.Fatalf("replaytest: %v", set.faultErr)
+	}
 	cfg := set.cfg
 	cfg.Listen, cfg.Bot, cfg.Cassette = "127.0.0.1:0", strings.TrimRight(botURL, "/"), rd
 	if set.sign && cfg.Signer == nil {
@@ -142,6 +148,7 @@ func Start(t testing.TB, cassettePath, botURL string, opts ...Option) *Server {
 		rd.Close()
 		t.Fatalf("replaytest: %v", err)
 	}
+	logFaultWarnings(t, rep)
 	s := &Server{URL: rep.URL(), OpenIDConfigURL: rep.OpenIDConfigURL(), rep: rep}
 	if actual != nil {
 		s.ActualPath = actual.Path()

@@ -64,7 +64,7 @@ type exchangeReq struct {
 
 func (e exchangeReq) match(m *Matcher) *Candidate {
 	lt := newTemplate(e.method, e.url, e.body, nil)
-	c, _ := m.match(cassette.Shape(e.method, e.url), &lt)
+	c, _ := m.match(cassette.Shape(e.method, e.url), &lt, nil)
 	return c
 }
 

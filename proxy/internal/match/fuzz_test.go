@@ -36,14 +36,14 @@ func FuzzMatchTemplate(f *testing.F) {
 		shape := cassette.Shape(method, rawURL)
 		for i, wantFirst := range []bool{true, false} {
 			live := newTemplate(method, rawURL, []byte(body), nil)
-			c, first := m.match(shape, &live)
+			c, first := m.match(shape, &live, nil)
 			if c == nil || c.Seq != 1 || first != wantFirst {
 				t.Fatalf("match %d of the recorded request itself: candidate %v first %v, want seq 1 first %v (key %q)", i+1, c, first, wantFirst, live.key)
 			}
 		}
 		other := method + "X"
 		live := newTemplate(other, rawURL, []byte(body), nil)
-		if c, _ := m.match(cassette.Shape(other, rawURL), &live); c != nil {
+		if c, _ := m.match(cassette.Shape(other, rawURL), &live, nil); c != nil {
 			t.Fatalf("a %s request matched the recorded %s", other, method)
 		}
 	})

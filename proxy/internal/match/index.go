@@ -213,7 +213,7 @@ func recordedValue(v *value) string {
 // pseudonyms: the first unused one in recorded order that fits, else the last
 // used one that fits and was not abandoned (first is then false: it is
 // served again). It returns nil when nothing fits.
-func (m *Matcher) match(shape string, live *template) (c *Candidate, first bool) {
+func (m *Matcher) match(shape string, live *template, keep func(*Candidate, bool) bool) (c *Candidate, first bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	sg := m.shapes[shape]
@@ -256,6 +256,11 @@ func (m *Matcher) match(shape string, live *template) (c *Candidate, first bool)
 		m.gen++
 	}
 	first = !best.used
+	if keep != nil && keep(best, first) {
+		// Left unused: best stays in the queue firstUnused found it in
+		// (the scan stopped at it), so a retry finds it there.
+		return best, first
+	}
 	best.used = true
 	return best, first
 }

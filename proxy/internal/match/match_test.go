@@ -45,7 +45,7 @@ func newTestMatcher(t *testing.T, recorded ...exchange) *Matcher {
 
 func matchLive(m *Matcher, e exchange) (*Candidate, bool) {
 	lt := newTemplate(e.method, e.url, []byte(e.body), nil)
-	return m.match(cassette.Shape(e.method, e.url), &lt)
+	return m.match(cassette.Shape(e.method, e.url), &lt, nil)
 }
 
 func TestMatch(t *testing.T) {

@@ -39,7 +39,19 @@ func (m *Matcher) All() []*Candidate { return m.all }
 // to count repeats of one unmatched request.
 func (m *Matcher) Match(method, uri string, body []byte) (c *Candidate, first bool, key string) {
 	live := newTemplate(method, uri, body, nil)
-	c, first = m.match(cassette.Shape(method, uri), &live)
+	c, first = m.match(cassette.Shape(method, uri), &live, nil)
+	return c, first, live.key
+}
+
+// MatchKeep is Match with a say in the use: keep is called, under the
+// Matcher's lock, with the exchange found and whether this is its first
+// use, and when it returns true a first use leaves the exchange unused, so
+// that the next request that fits gets it again as a first use (replay's
+// faults answer a request otherwise and keep its recorded answer for the
+// bot's retry). keep must be quick and must not call the Matcher.
+func (m *Matcher) MatchKeep(method, uri string, body []byte, keep func(c *Candidate, first bool) bool) (c *Candidate, first bool, key string) {
+	live := newTemplate(method, uri, body, nil)
+	c, first = m.match(cassette.Shape(method, uri), &live, keep)
 	return c, first, live.key
 }
 
