@@ -33,12 +33,14 @@ import (
 //
 // It is one hook: serveHTTP wraps each exchange (actualLog.begin), answer
 // says which recorded exchange it matched (actualLog.matched), and the
-// notification sender reports each delivery (actualLog.delivered). The
-// slow part (undoing bindings, redacting, the cassette commit) runs on one
-// goroutine of its own, so replay timing does not change. Events are
-// written in the order their answers were given (an exchange's when
-// graphvcr answered it, a notification's when the bot answered it), as a
-// recording orders them by commit.
+// notification sender takes its place before sending (actualLog.sending)
+// and reports the bot's answer (actualLog.delivered). The slow part
+// (undoing bindings, redacting, the cassette commit) runs on one goroutine
+// of its own, so replay timing does not change. Events are written in the
+// order graphvcr answered the exchanges and sent the notifications; an
+// event redacted before a later binding is redacted again, and rewritten,
+// when the replayer closes (actualLog.rewrite). Every event is kept in
+// memory until then.
 
 // ActualMeta returns the Meta of a cassette recording what a bot actually
 // did while recorded was replayed: the recording's upstreams and a link to
