@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/diff"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
@@ -114,7 +115,8 @@ func demo(ctx context.Context, stdout io.Writer, log *slog.Logger, faults bool) 
 	}
 
 	fmt.Fprintf(stdout, "\n== replay: a fresh sample bot (other tenant, app and ids) → graphvcr replay --speed %d --strict; no simulator\n", demoSpeed)
-	played, report, kid, err := demoReplay(ctx, dir, path, log)
+	actualPath := filepath.Join(dir, "replayed.bolt")
+	played, report, kid, err := demoReplay(ctx, dir, path, actualPath, log)
 	if err != nil {
 		return err
 	}
@@ -141,6 +143,11 @@ func demo(ctx context.Context, stdout io.Writer, log *slog.Logger, faults bool) 
 	fmt.Fprintf(stdout, "notification tokens: the sample bot validated every notification's JWT (RS256 signature, iss, aud, exp): "+
 		"%d/%d accepted recording (the simulator's key), %d/%d accepted in replay (graphvcr's key %s)\n",
 		recValid.accepted, recValid.total, repValid.accepted, repValid.total, kid)
+	same, err := demoDiff(path, actualPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, same)
 	if faults {
 		if err := demoFaults(ctx, stdout, path, log); err != nil {
 			return err
@@ -185,6 +192,7 @@ func writeNext(w io.Writer, path, htmlPath string) {
 	fmt.Fprintf(w, "  graphvcr show %s --format mermaid\n", path)
 	fmt.Fprintf(w, "  graphvcr export %s --format har --output %s\n", path, filepath.Join(dir, "demo.har"))
 	fmt.Fprintf(w, "  graphvcr scan %s\n", path)
+	fmt.Fprintf(w, "  graphvcr diff %s %s %s --format html > %s\n", path, filepath.Join(dir, "replayed.bolt"), demoDiffFlags(), filepath.Join(dir, "diff.html"))
 	fmt.Fprintf(w, "  graphvcr replay --cassette %s --bot http://127.0.0.1:9442 --speed 0 --strict --exit-when-done\n", path)
 	fmt.Fprintf(w, "    (your bot's webhook on 127.0.0.1:9442, its Graph base URL and token authority http://127.0.0.1:8080)\n")
 	fmt.Fprintf(w, "    (a bot that validates notifications: its metadata URL is the one replay prints at start)\n")
@@ -294,12 +302,25 @@ func demoRecord(ctx context.Context, path string, log *slog.Logger) (_ *graphtes
 // notification metadata URL; it reaches the bot through the bot's public
 // host, as notifications would through a tunnel. It returns the signing
 // key's id too.
-func demoReplay(ctx context.Context, dir, path string, log *slog.Logger) (*graphtest.Result, proxy.Report, string, error) {
+func demoReplay(ctx context.Context, dir, path, actualPath string, log *slog.Logger) (_ *graphtest.Result, _ proxy.Report, _ string, err error) {
 	r, err := openCassette(path)
 	if err != nil {
 		return nil, proxy.Report{}, "", err
 	}
 	defer r.Close()
+	// What the bot did in replay goes to a second cassette, as with
+	// replay --record-actual, for the demo's closing diff.
+	actual, err := createActual(actualPath, r)
+	if err != nil {
+		return nil, proxy.Report{}, "", err
+	}
+	defer func() {
+		// After rep.Close below (deferred later, run earlier): the
+		// replayer has written its last event.
+		if cerr := actual.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("demo: close %s: %w", actualPath, cerr)
+		}
+	}()
 	signer, err := proxy.LoadSigner(dir)
 	if err != nil {
 		return nil, proxy.Report{}, "", fmt.Errorf("demo: %w", err)
@@ -311,6 +332,7 @@ func demoReplay(ctx context.Context, dir, path string, log *slog.Logger) (*graph
 	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{
 		Bot: demoBotBase, Transport: toBot.Client(demoHTTPTimeout).Transport,
 		Speed: demoSpeed, Strict: true, Cassette: r, Signer: signer, Logger: log,
+		Actual: actual,
 	})
 	if err != nil {
 		return nil, proxy.Report{}, "", fmt.Errorf("demo: start the replayer: %w", err)
@@ -347,6 +369,41 @@ func demoReplay(ctx context.Context, dir, path string, log *slog.Logger) (*graph
 		return nil, proxy.Report{}, "", fmt.Errorf("demo: replay: %w", err)
 	}
 	return res, rep.Report(), signer.KeyID(), nil
+}
+
+// demoDiffOptions are the options of the demo's closing diff: known noise
+// a user would ignore the same way. Timing is left to the table printed
+// above it (the replayed bot's pace follows the machine's load). The bot
+// fetches the notification keys' documents from the recording's publisher
+// and, in replay, from graphvcr's own endpoints (never a divergence). The
+// offline token endpoint answers a fresh token's lifetime (3600 s) where
+// the recorded answer said 3599.
+var demoDiffOptions = diff.Options{
+	IgnoreTiming: true,
+	Ignore:       []string{"/*/.well-known/*"},
+	IgnoreFields: []string{"expires_in", "ext_expires_in"},
+}
+
+// demoDiffFlags writes demoDiffOptions as graphvcr diff's flags.
+func demoDiffFlags() string {
+	flags := []string{"--ignore-timing"}
+	for _, g := range demoDiffOptions.Ignore {
+		flags = append(flags, "--ignore '"+g+"'")
+	}
+	for _, f := range demoDiffOptions.IgnoreFields {
+		flags = append(flags, "--ignore-field "+f)
+	}
+	return strings.Join(flags, " ")
+}
+
+// demoDiff compares the recorded session with what the bot did in replay
+// and returns the one-line verdict.
+func demoDiff(recorded, actual string) (string, error) {
+	res, err := diff.Files(recorded, actual, demoDiffOptions)
+	if err != nil {
+		return "", fmt.Errorf("demo: diff: %w", err)
+	}
+	return "recorded vs replayed: " + res.Summary() + " (graphvcr diff " + demoDiffFlags() + ")", nil
 }
 
 func demoBotOptions(tenant, client string, seed int64, toGraph *graphtest.LateDialer, log *slog.Logger) graphtest.BotOptions {

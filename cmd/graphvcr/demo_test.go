@@ -25,6 +25,7 @@ var (
 	// replayed offset, difference, direction, method, path, status.
 	demoRowLine = regexp.MustCompile(`^  #(\d+) +\+(\d+\.\d{3})s +\+(\d+\.\d{3})s +([+-]\d+)ms  (bot → Graph|Graph → bot)  (GET|POST|DELETE|PATCH|PUT) +(/\S*) +(\d{3}) (.*)$`)
 	demoChecks  = regexp.MustCompile(`(?m)^sample bot checks: (\d+)/(\d+) passed recording, (\d+)/(\d+) passed in replay$`)
+	demoDiffed  = regexp.MustCompile(`(?m)^recorded vs replayed: (.+) \(graphvcr diff (.+)\)$`)
 	demoFile    = regexp.MustCompile(`(?m)^(cassette|HTML view): +(\S+)$`)
 	demoNext    = regexp.MustCompile(`(?m)^  graphvcr (.+)$`)
 	// demoTokens is the line on the bot's validation of notification tokens:
@@ -172,6 +173,19 @@ func TestDemoSideBySide(t *testing.T) {
 		}
 	})
 
+	// The demo ends with graphvcr diff of the recording against what the
+	// bot did in replay (replay --record-actual): the same session.
+	t.Run("recorded and replayed sessions diff equal", func(t *testing.T) {
+		m := demoDiffed.FindStringSubmatch(stdout)
+		if m == nil {
+			t.Fatalf("the demo does not end with a diff of the recorded and replayed sessions:\n%s", stdout)
+		}
+		want := "equal: " + strconv.Itoa(events-2) + " events each, timing ignored" // the two keys documents are ignored
+		if m[1] != want {
+			t.Errorf("diff verdict %q, want %q", m[1], want)
+		}
+	})
+
 	t.Run("suggested commands run", func(t *testing.T) {
 		next := demoNext.FindAllStringSubmatch(stdout, -1)
 		if len(next) < 5 {
@@ -179,6 +193,9 @@ func TestDemoSideBySide(t *testing.T) {
 		}
 		for _, m := range next {
 			args := strings.Fields(m[1])
+			for i, a := range args {
+				args[i] = strings.Trim(a, "'") // shell quoting of a glob
+			}
 			if args[0] == "replay" {
 				// It waits for a bot: check only that it names real flags.
 				help := graphvcr(t, nil, "help", "replay")
