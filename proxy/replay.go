@@ -416,20 +416,7 @@ const maxReplayBody = 64 << 20
 // wait sleeps for a recorded duration scaled by the speed, returning early
 // (false) when the request or the Replayer is done.
 func (r *Replayer) wait(ctx context.Context, recorded time.Duration) bool {
-	d := r.sched.scale(recorded)
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	case <-r.ctx.Done():
-		return true // closing: answer now rather than hold up shutdown
-	}
+	return r.pause(ctx, r.sched.scale(recorded))
 }
 
 // since returns the time from replay start.

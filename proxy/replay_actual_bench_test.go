@@ -2,11 +2,8 @@ package proxy
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,20 +17,7 @@ import (
 // rates and ratio: what recording the actual session costs the bot.
 func BenchmarkReplayGETRecordActual(b *testing.B) {
 	dir := b.TempDir()
-	path := filepath.Join(dir, "get.bolt")
-	ev := &cassette.Event{
-		Kind: cassette.KindGraph, Offset: time.Millisecond, Latency: 20 * time.Millisecond,
-		Request: cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + pseudoGUID(2)},
-		Response: cassette.Response{Status: 200, Header: http.Header{
-			"Content-Type": {"application/json"}, "Request-Id": {pseudoGUID(9)},
-		}, Body: benchBody},
-	}
-	writeEvents(b, path, 1, []*cassette.Event{ev}, []string{pseudoGUID(1), pseudoGUID(2), pseudoGUID(3), pseudoGUID(4), pseudoGUID(5), pseudoGUID(9), "Person 1", "Person 2"})
-	rd, err := cassette.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rd.Close()
+	rd := getCassette(b, filepath.Join(dir, "get.bolt"))
 	meta, err := ActualMeta(rd)
 	if err != nil {
 		b.Fatal(err)
@@ -59,40 +43,12 @@ func BenchmarkReplayGETRecordActual(b *testing.B) {
 	client := &http.Client{Transport: tr}
 	withURL := with.URL() + "/v1.0/communications/calls/" + liveGUID(2)
 	withoutURL := without.URL() + "/v1.0/communications/calls/" + liveGUID(2)
-	const clients = 32
-	run := func(url string, n int) time.Duration {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		start := time.Now()
-		for range clients {
-			wg.Go(func() {
-				for next.Add(1) <= int64(n) {
-					resp, err := client.Get(url)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			})
-		}
-		wg.Wait()
-		return time.Since(start)
+	run := func(url string) func(int) time.Duration {
+		return func(n int) time.Duration { return getLoop(b, client, url, n) }
 	}
-	run(withURL, 500)
-	run(withoutURL, 500)
-	const chunk = 250
-	var tWith, tWithout time.Duration
-	b.ResetTimer()
-	for done := 0; done < b.N; done += chunk {
-		k := min(chunk, b.N-done)
-		tWith += run(withURL, k)
-		b.StopTimer()
-		tWithout += run(withoutURL, k)
-		b.StartTimer()
-	}
-	b.StopTimer()
+	run(withURL)(500)
+	run(withoutURL)(500)
+	tWith, tWithout := alternate(b, 250, run(withURL), run(withoutURL))
 	rps, bareRPS := float64(b.N)/tWith.Seconds(), float64(b.N)/tWithout.Seconds()
 	b.ReportMetric(rps, "actual-req/s")
 	b.ReportMetric(bareRPS, "plain-req/s")

@@ -74,11 +74,10 @@ func writeEvents(tb testing.TB, path string, workers int, events []*cassette.Eve
 // benchBody is a Graph-like JSON answer of about 1 KB.
 var benchBody = []byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#communications/calls/$entity","@odata.type":"#microsoft.graph.call","state":"established","direction":"outgoing","callbackUri":"https://bot1.example.invalid/api/calls","id":"` + pseudoGUID(2) + `","tenantId":"` + pseudoGUID(1) + `","myParticipantId":"` + pseudoGUID(3) + `","requestedModalities":["audio"],"mediaConfig":{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig"},"source":{"@odata.type":"#microsoft.graph.participantInfo","identity":{"@odata.type":"#microsoft.graph.identitySet","application":{"@odata.type":"#microsoft.graph.identity","displayName":"Person 1","id":"` + pseudoGUID(4) + `"}},"endpointType":"default","languageId":"languageId-value","region":"region-value"},"targets":[{"@odata.type":"#microsoft.graph.invitationParticipantInfo","identity":{"@odata.type":"#microsoft.graph.identitySet","user":{"@odata.type":"#microsoft.graph.identity","displayName":"Person 2","id":"` + pseudoGUID(5) + `"}}}],"chatInfo":null,"meetingInfo":null,"transcription":null,"toneInfo":null,"resultInfo":null,"answeredBy":null,"incomingContext":null,"routingPolicies":[],"activeModalities":[],"subject":null}`)
 
-// BenchmarkReplayGET measures requests/s of a recorded GET served again and
-// again at 32 concurrent clients, against a bare net/http handler writing
-// the same bytes, in the same run.
-func BenchmarkReplayGET(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "get.bolt")
+// getCassette writes a cassette of one recorded GET of a call (benchBody)
+// at path and opens it until the benchmark ends.
+func getCassette(b *testing.B, path string) *cassette.Reader {
+	b.Helper()
 	ev := &cassette.Event{
 		Kind: cassette.KindGraph, Offset: time.Millisecond, Latency: 20 * time.Millisecond,
 		Request: cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + pseudoGUID(2)},
@@ -91,7 +90,121 @@ func BenchmarkReplayGET(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer rd.Close()
+	b.Cleanup(func() { rd.Close() })
+	return rd
+}
+
+// benchClients is how many clients getLoop runs at once.
+const benchClients = 32
+
+// getLoop sends n GETs of url from benchClients goroutines sharing client
+// and returns the time they took; an error or a status other than 200
+// fails b.
+func getLoop(b *testing.B, client *http.Client, url string, n int) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range benchClients {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				resp, err := client.Get(url)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// alternate runs b.N operations of with and of without in alternating
+// chunks, so that the machine's load (shared, bursty) weighs on both alike,
+// and returns the time each took; only with runs on b's timer, which is
+// stopped on return.
+func alternate(b *testing.B, chunk int, with, without func(n int) time.Duration) (tWith, tWithout time.Duration) {
+	b.ResetTimer()
+	for done := 0; done < b.N; done += chunk {
+		k := min(chunk, b.N-done)
+		tWith += with(k)
+		b.StopTimer()
+		tWithout += without(k)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	return tWith, tWithout
+}
+
+// notificationCassette writes count notifications on one call, recorded
+// 2 ms apart, to name in a temporary directory, and opens it until the
+// benchmark ends. It returns the events written too.
+func notificationCassette(b *testing.B, name string, count int) (*cassette.Reader, []*cassette.Event) {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), name)
+	var evs []*cassette.Event
+	for i := range count {
+		evs = append(evs, &cassette.Event{
+			Kind: cassette.KindNotification, Offset: time.Duration(i+1) * 2 * time.Millisecond,
+			Request: cassette.Request{Method: "POST", URL: "https://bot1.example.invalid/api/calls",
+				Header: http.Header{"Content-Type": {"application/json"}},
+				Body:   []byte(`{"value":[{"changeType":"updated","resource":"/communications/calls/` + pseudoGUID(2) + `"}]}`)},
+			Response: cassette.Response{Status: 202},
+		})
+	}
+	writeEvents(b, path, 1, evs, []string{pseudoGUID(2)})
+	rd, err := cassette.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rd.Close() })
+	return rd, evs
+}
+
+// sinkBot serves a bot that reads each notification and answers 202, on
+// 127.0.0.1 until the benchmark ends, and returns its base URL.
+func sinkBot(b *testing.B) string {
+	b.Helper()
+	bot := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go bot.Serve(ln)
+	b.Cleanup(func() { bot.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// replayToEnd starts a Replayer with cfg and returns it once it has
+// delivered every notification; the caller closes it.
+func replayToEnd(b *testing.B, cfg ReplayConfig) *Replayer {
+	b.Helper()
+	rep, err := StartReplayer(b.Context(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case <-rep.Done():
+	case <-time.After(30 * time.Second):
+		b.Fatal("not done")
+	}
+	return rep
+}
+
+// BenchmarkReplayGET measures requests/s of a recorded GET served again and
+// again at 32 concurrent clients, against a bare net/http handler writing
+// the same bytes, in the same run.
+func BenchmarkReplayGET(b *testing.B) {
+	rd := getCassette(b, filepath.Join(b.TempDir(), "get.bolt"))
 	rep, err := StartReplayer(b.Context(), ReplayConfig{Cassette: rd, Speed: 0})
 	if err != nil {
 		b.Fatal(err)
@@ -124,47 +237,13 @@ func BenchmarkReplayGET(b *testing.B) {
 	defer bare.Close()
 	bareURL := "http://" + ln.Addr().String() + "/v1.0/communications/calls/" + liveGUID(2)
 
-	const clients = 32
-	run := func(url string, n int) time.Duration {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		start := time.Now()
-		for range clients {
-			wg.Go(func() {
-				for next.Add(1) <= int64(n) {
-					resp, err := client.Get(url)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						b.Errorf("status %d", resp.StatusCode)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		return time.Since(start)
+	run := func(url string) func(int) time.Duration {
+		return func(n int) time.Duration { return getLoop(b, client, url, n) }
 	}
-	run(liveURL, 2000) // warm up connections
-	run(bareURL, 2000)
-	// Alternate chunks between the two, so that the machine's load (shared,
-	// bursty) weighs on both alike.
-	const chunk = 250
-	var replay, baseline time.Duration
+	run(liveURL)(2000) // warm up connections
+	run(bareURL)(2000)
 	b.SetBytes(int64(len(want)))
-	b.ResetTimer()
-	for done := 0; done < b.N; done += chunk {
-		k := min(chunk, b.N-done)
-		replay += run(liveURL, k)
-		b.StopTimer()
-		baseline += run(bareURL, k)
-		b.StartTimer()
-	}
-	b.StopTimer()
+	replay, baseline := alternate(b, 250, run(liveURL), run(bareURL))
 	rps, bareRPS := float64(b.N)/replay.Seconds(), float64(b.N)/baseline.Seconds()
 	b.ReportMetric(rps, "replay-req/s")
 	b.ReportMetric(bareRPS, "bare-req/s")
@@ -176,35 +255,8 @@ func BenchmarkReplayGET(b *testing.B) {
 // left compared with its recorded gap from its trigger.
 func BenchmarkNotificationTiming(b *testing.B) {
 	const count = 300
-	path := filepath.Join(b.TempDir(), "notify.bolt")
-	var evs []*cassette.Event
-	for i := range count {
-		evs = append(evs, &cassette.Event{
-			Kind: cassette.KindNotification, Offset: time.Duration(i+1) * 2 * time.Millisecond,
-			Request: cassette.Request{Method: "POST", URL: "https://bot1.example.invalid/api/calls",
-				Header: http.Header{"Content-Type": {"application/json"}},
-				Body:   []byte(`{"value":[{"changeType":"updated","resource":"/communications/calls/` + pseudoGUID(2) + `"}]}`)},
-			Response: cassette.Response{Status: 202},
-		})
-	}
-	writeEvents(b, path, 1, evs, []string{pseudoGUID(2)})
-	rd, err := cassette.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rd.Close()
-	bot := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusAccepted)
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go bot.Serve(ln)
-	defer bot.Close()
-
-	botURL := "http://" + ln.Addr().String()
+	rd, evs := notificationCassette(b, "notify.bolt", count)
+	botURL := sinkBot(b)
 	report := func(b *testing.B, errs []time.Duration) {
 		slices.Sort(errs)
 		b.ReportMetric(float64(errs[len(errs)/2].Microseconds())/1000, "p50-ms")
@@ -215,15 +267,7 @@ func BenchmarkNotificationTiming(b *testing.B) {
 	b.Run("replayer", func(b *testing.B) {
 		var errs []time.Duration
 		for b.Loop() {
-			rep, err := StartReplayer(b.Context(), ReplayConfig{Cassette: rd, Speed: 1, Bot: botURL})
-			if err != nil {
-				b.Fatal(err)
-			}
-			select {
-			case <-rep.Done():
-			case <-time.After(30 * time.Second):
-				b.Fatal("not done")
-			}
+			rep := replayToEnd(b, ReplayConfig{Cassette: rd, Speed: 1, Bot: botURL})
 			for _, d := range rep.Report().Notifications {
 				errs = append(errs, (d.ActualGap - d.RecordedGap).Abs())
 			}

@@ -156,7 +156,7 @@ func (r *Replayer) pause(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	case <-r.ctx.Done():
-		return true
+		return true // closing: answer now rather than hold up shutdown
 	}
 }
 

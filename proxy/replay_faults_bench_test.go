@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -91,16 +90,9 @@ func BenchmarkFaultDecision(b *testing.B) {
 		plain.sched.fault, faulted.sched.fault = nil, faulted.notificationFault
 		measure(plain, 1000)
 		measure(faulted, 1000)
-		const chunk = 1000
-		var without, with time.Duration
-		b.ResetTimer()
-		for done := 0; done < b.N; done += chunk {
-			k := min(chunk, b.N-done)
-			with += measure(faulted, k)
-			b.StopTimer()
-			without += measure(plain, k)
-			b.StartTimer()
-		}
+		with, without := alternate(b, 1000,
+			func(k int) time.Duration { return measure(faulted, k) },
+			func(k int) time.Duration { return measure(plain, k) })
 		per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N) }
 		b.ReportMetric(per(without), "plain-ns/event")
 		b.ReportMetric(per(with), "faults-ns/event")
@@ -129,16 +121,9 @@ func BenchmarkFaultDecision(b *testing.B) {
 		}
 		run(plain.URL(), 200)
 		run(faulted.URL(), 200)
-		const chunk = 200
-		var without, with time.Duration
-		b.ResetTimer()
-		for done := 0; done < b.N; done += chunk {
-			k := min(chunk, b.N-done)
-			with += run(faulted.URL(), k)
-			b.StopTimer()
-			without += run(plain.URL(), k)
-			b.StartTimer()
-		}
+		with, without := alternate(b, 200,
+			func(k int) time.Duration { return run(faulted.URL(), k) },
+			func(k int) time.Duration { return run(plain.URL(), k) })
 		per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N) }
 		b.ReportMetric(per(without), "plain-ns/req")
 		b.ReportMetric(per(with), "faults-ns/req")
@@ -151,47 +136,13 @@ func BenchmarkFaultDecision(b *testing.B) {
 // each delayed one left from its delayed due time (its trigger's answer,
 // plus its recorded gap, plus its delay), and the others from their own.
 func BenchmarkDelayTiming(b *testing.B) {
-	const count = 300
-	path := filepath.Join(b.TempDir(), "delay.bolt")
-	var evs []*cassette.Event
-	for i := range count {
-		evs = append(evs, &cassette.Event{
-			Kind: cassette.KindNotification, Offset: time.Duration(i+1) * 2 * time.Millisecond,
-			Request: cassette.Request{Method: "POST", URL: "https://bot1.example.invalid/api/calls",
-				Header: http.Header{"Content-Type": {"application/json"}},
-				Body:   []byte(`{"value":[{"changeType":"updated","resource":"/communications/calls/` + pseudoGUID(2) + `"}]}`)},
-			Response: cassette.Response{Status: 202},
-		})
-	}
-	writeEvents(b, path, 1, evs, []string{pseudoGUID(2)})
-	rd, err := cassette.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rd.Close()
-	bot := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusAccepted)
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go bot.Serve(ln)
-	defer bot.Close()
+	rd, _ := notificationCassette(b, "delay.bolt", 300)
+	botURL := sinkBot(b)
 	specs := parseSpecs(b, "delay:by=5ms..20ms,p=0.5")
 
 	var delayed, onTime []time.Duration
 	for b.Loop() {
-		rep, err := StartReplayer(b.Context(), ReplayConfig{Cassette: rd, Speed: 1, Bot: "http://" + ln.Addr().String(), Faults: specs, Seed: 7})
-		if err != nil {
-			b.Fatal(err)
-		}
-		select {
-		case <-rep.Done():
-		case <-time.After(30 * time.Second):
-			b.Fatal("not done")
-		}
+		rep := replayToEnd(b, ReplayConfig{Cassette: rd, Speed: 1, Bot: botURL, Faults: specs, Seed: 7})
 		for _, d := range rep.Report().Notifications {
 			f := rep.faults.plan.Notification(d.Seq)
 			e := (d.ActualGap - d.RecordedGap - f.By).Abs()

@@ -218,15 +218,7 @@ func wantOneLine(t *testing.T, d result, line, summary string) {
 // rewrites it).
 func TestREADMEBugReportDiff(t *testing.T) {
 	const cmdLine = "graphvcr diff cassettes/full-call.bolt actual.bolt --ignore-timing --ignore-field expires_in --ignore-field ext_expires_in"
-	readme := readREADME(t)
-	_, after, ok := strings.Cut(readme, "`"+cmdLine+"`:\n\n```text\n")
-	if !ok {
-		t.Fatalf("README does not show the output of `%s` in a text block", cmdLine)
-	}
-	shown, _, ok := strings.Cut(after, "```\n")
-	if !ok {
-		t.Fatal("the example's block is not closed")
-	}
+	readme, shown := readmeOutput(t, cmdLine)
 	actual, _ := replayActual(t, graphtest.FullCall, skipGetCall)
 	// The files where the README's command names them.
 	dir := t.TempDir()
@@ -244,16 +236,7 @@ func TestREADMEBugReportDiff(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("%s: exit status %d, want 1\n%s%s", cmdLine, r.code, r.stdout, r.stderr)
 	}
-	if shown == r.stdout {
-		return
-	}
-	if !*update {
-		t.Fatalf("README's bug-report example differs from what `%s` prints; run go test ./cmd/graphvcr -run TestREADMEBugReportDiff -update\nwant:\n%s", cmdLine, r.stdout)
-	}
-	readme = strings.Replace(readme, "```text\n"+shown+"```\n", "```text\n"+r.stdout+"```\n", 1)
-	if err := os.WriteFile(readmePath, []byte(readme), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	checkREADMEOutput(t, readme, shown, r.stdout, "bug-report", "TestREADMEBugReportDiff", cmdLine)
 }
 
 func copyFile(t *testing.T, from, to string) {

@@ -347,8 +347,18 @@ func demoReplay(ctx context.Context, dir, path, actualPath string, log *slog.Log
 		return nil, proxy.Report{}, "", errors.Join(fmt.Errorf("demo: start the sample bot: %w", err), rep.Close(sctx))
 	}
 	defer bot.Close()
-	toBot.Set(bot.URL)
+	res, err := runReplayed(ctx, sctx, rep, bot, toGraph, toBot)
+	if err != nil {
+		return nil, proxy.Report{}, "", fmt.Errorf("demo: replay: %w", err)
+	}
+	return res, rep.Report(), signer.KeyID(), nil
+}
 
+// runReplayed points toBot at bot, runs demoScenario against rep, waits
+// (up to demoDoneTimeout) for rep to deliver its last notification, and
+// closes rep within sctx. The error joins the run's and the close's.
+func runReplayed(ctx, sctx context.Context, rep *proxy.Replayer, bot *graphtest.Bot, toGraph, toBot *graphtest.LateDialer) (*graphtest.Result, error) {
+	toBot.Set(bot.URL)
 	res, runErr := bot.Run(ctx, demoScenario)
 	if runErr == nil {
 		// The scenario may end before the last notification is delivered.
@@ -365,10 +375,7 @@ func demoReplay(ctx context.Context, dir, path, actualPath string, log *slog.Log
 	toGraph.CloseIdleConnections()
 	closeErr := rep.Close(sctx)
 	toBot.CloseIdleConnections()
-	if err := errors.Join(runErr, closeErr); err != nil {
-		return nil, proxy.Report{}, "", fmt.Errorf("demo: replay: %w", err)
-	}
-	return res, rep.Report(), signer.KeyID(), nil
+	return res, errors.Join(runErr, closeErr)
 }
 
 // demoDiffOptions are the options of the demo's closing diff: known noise

@@ -61,22 +61,8 @@ func demoFaults(ctx context.Context, w io.Writer, path string, log *slog.Logger)
 		return errors.Join(fmt.Errorf("demo: start the sample bot: %w", err), rep.Close(sctx))
 	}
 	defer bot.Close()
-	toBot.Set(bot.URL)
-
-	res, runErr := bot.Run(ctx, demoScenario)
-	if runErr == nil {
-		wait := time.NewTimer(demoDoneTimeout)
-		select {
-		case <-rep.Done():
-		case <-ctx.Done():
-		case <-wait.C:
-		}
-		wait.Stop()
-	}
-	toGraph.CloseIdleConnections()
-	closeErr := rep.Close(sctx)
-	toBot.CloseIdleConnections()
-	if err := errors.Join(runErr, closeErr); err != nil {
+	res, err := runReplayed(ctx, sctx, rep, bot, toGraph, toBot)
+	if err != nil {
 		return fmt.Errorf("demo: fault run: %w", err)
 	}
 	report := rep.Report()

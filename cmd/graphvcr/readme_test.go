@@ -71,6 +71,39 @@ func readREADME(t *testing.T) string {
 	return string(b)
 }
 
+// readmeOutput returns the README and the output it shows for cmdLine: the
+// text block after "`cmdLine`:".
+func readmeOutput(t *testing.T, cmdLine string) (readme, shown string) {
+	t.Helper()
+	readme = readREADME(t)
+	_, after, ok := strings.Cut(readme, "`"+cmdLine+"`:\n\n```text\n")
+	if !ok {
+		t.Fatalf("README does not show the output of `%s` in a text block", cmdLine)
+	}
+	shown, _, ok = strings.Cut(after, "```\n")
+	if !ok {
+		t.Fatalf("the README's block of `%s` is not closed", cmdLine)
+	}
+	return readme, shown
+}
+
+// checkREADMEOutput fails unless shown (from readmeOutput) is got, what
+// cmdLine prints now; with -update it writes got into the README instead.
+// what names the example and test the test to rerun, in the message.
+func checkREADMEOutput(t *testing.T, readme, shown, got, what, test, cmdLine string) {
+	t.Helper()
+	if shown == got {
+		return
+	}
+	if !*update {
+		t.Fatalf("README's %s example differs from what `%s` prints; run go test ./cmd/graphvcr -run %s -update\nwant:\n%s", what, cmdLine, test, got)
+	}
+	readme = strings.Replace(readme, "```text\n"+shown+"```\n", "```text\n"+got+"```\n", 1)
+	if err := os.WriteFile(readmePath, []byte(readme), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // runGraphvcr runs graphvcr args from the repository root, in this process
 // (so the test must not be parallel), and returns its stdout and exit status.
 func runGraphvcr(t *testing.T, args ...string) (string, int) {
@@ -497,29 +530,12 @@ func (h *helpText) check(t *testing.T, line string, f []string) string {
 // prints now for the two sample cassettes it names. -update rewrites it.
 func TestREADMEDiff(t *testing.T) {
 	const cmdLine = "graphvcr diff cassettes/single-invite.bolt cassettes/multiple-invite.bolt"
-	readme := readREADME(t)
-	_, after, ok := strings.Cut(readme, "`"+cmdLine+"`:\n\n```text\n")
-	if !ok {
-		t.Fatalf("README does not show the output of `%s` in a text block", cmdLine)
-	}
-	shown, _, ok := strings.Cut(after, "```\n")
-	if !ok {
-		t.Fatal("the diff example's block is not closed")
-	}
+	readme, shown := readmeOutput(t, cmdLine)
 	want, code := runGraphvcr(t, strings.Fields(cmdLine)[1:]...)
 	if code != 1 {
 		t.Fatalf("%s: exit status %d; want 1 (the cassettes differ)", cmdLine, code)
 	}
-	if shown == want {
-		return
-	}
-	if !*update {
-		t.Fatalf("README's diff example differs from what `%s` prints; run go test ./cmd/graphvcr -run TestREADMEDiff -update\nwant:\n%s", cmdLine, want)
-	}
-	readme = strings.Replace(readme, "```text\n"+shown+"```\n", "```text\n"+want+"```\n", 1)
-	if err := os.WriteFile(readmePath, []byte(readme), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	checkREADMEOutput(t, readme, shown, want, "diff", "TestREADMEDiff", cmdLine)
 }
 
 // TestREADMEInstall checks the README says how to install the command, with

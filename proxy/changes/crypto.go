@@ -21,6 +21,9 @@ import (
 	"github.com/tidwall/gjson"
 )
 
+// proxy/graphtest has its own copy of this scheme on purpose: each side
+// of the tests checks the other, so do not merge the two.
+
 // symmetricKeySize is the size of the key Graph draws per notification:
 // AES-256, whose first 16 bytes are also the CBC initialisation vector.
 const symmetricKeySize = 32

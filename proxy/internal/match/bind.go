@@ -116,41 +116,17 @@ func (w Renderer) Body(in []byte) []byte {
 	if w.pre != nil {
 		out = w.pre(in)
 	}
-	for rec, live := range b.strs {
-		q := quoteJSON(rec)
-		if bytes.Contains(out, q) {
-			out = bytes.ReplaceAll(out, q, quoteJSON(live))
-		}
-	}
+	out = replaceStrings(out, b.strs)
 	if len(b.ids) == 0 {
 		return out
 	}
-	s := string(out)
-	spans := redact.FindIDs(s)
-	if len(spans) == 0 {
-		return out
-	}
-	var buf bytes.Buffer
-	buf.Grow(len(s) + len(s)/8)
-	prev := 0
-	for _, sp := range spans {
-		if sp.Start < prev || sp.End > len(s) || sp.Start >= sp.End {
-			continue
-		}
-		t := s[sp.Start:sp.End]
+	return replaceIDs(out, func(sp redact.Span, text string) (string, bool) {
 		live, ok := b.ids[sp.Key]
-		if !ok || !(w.pseudonyms.has(t) || w.pseudonyms.has(sp.Key)) {
-			continue
+		if !ok || !(w.pseudonyms.has(text) || w.pseudonyms.has(sp.Key)) {
+			return "", false
 		}
-		buf.WriteString(s[prev:sp.Start])
-		buf.WriteString(sp.Form.Render(live))
-		prev = sp.End
-	}
-	if prev == 0 {
-		return out
-	}
-	buf.WriteString(s[prev:])
-	return buf.Bytes()
+		return live, true
+	})
 }
 
 // Header rewrites recorded header values like bodies; a value that is a

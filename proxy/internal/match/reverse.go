@@ -28,29 +28,51 @@ func (m *Matcher) Unrender(f func(Recorder)) {
 // Body rewrites live bytes: whole JSON string values bound as strings
 // first, then every bound id, rendered in the form of each occurrence.
 func (w Recorder) Body(in []byte) []byte {
-	b, out := w.b, in
-	for live, rec := range b.strRev {
-		q := quoteJSON(live)
-		if bytes.Contains(out, q) {
-			out = bytes.ReplaceAll(out, q, quoteJSON(rec))
-		}
-	}
+	b := w.b
+	out := replaceStrings(in, b.strRev)
 	if len(b.idsRev) == 0 {
 		return out
 	}
+	return replaceIDs(out, func(sp redact.Span, _ string) (string, bool) {
+		rec, ok := b.idsRev[sp.Key]
+		return rec, ok
+	})
+}
+
+// replaceStrings replaces every whole JSON string value of out that is a
+// key of m by its value: bound strings in either direction.
+func replaceStrings(out []byte, m map[string]string) []byte {
+	for from, to := range m {
+		q := quoteJSON(from)
+		if bytes.Contains(out, q) {
+			out = bytes.ReplaceAll(out, q, quoteJSON(to))
+		}
+	}
+	return out
+}
+
+// replaceIDs rewrites each id found in out for which value gives a
+// replacement (given the span and its text), rendered in the form of that
+// occurrence. out comes back as is when nothing is replaced.
+func replaceIDs(out []byte, value func(sp redact.Span, text string) (string, bool)) []byte {
 	s := string(out)
+	spans := redact.FindIDs(s)
+	if len(spans) == 0 {
+		return out
+	}
 	var buf bytes.Buffer
+	buf.Grow(len(s) + len(s)/8)
 	prev := 0
-	for _, sp := range redact.FindIDs(s) {
+	for _, sp := range spans {
 		if sp.Start < prev || sp.End > len(s) || sp.Start >= sp.End {
 			continue
 		}
-		rec, ok := b.idsRev[sp.Key]
+		v, ok := value(sp, s[sp.Start:sp.End])
 		if !ok {
 			continue
 		}
 		buf.WriteString(s[prev:sp.Start])
-		buf.WriteString(sp.Form.Render(rec))
+		buf.WriteString(sp.Form.Render(v))
 		prev = sp.End
 	}
 	if prev == 0 {
