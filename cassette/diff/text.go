@@ -10,17 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/internal/term"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
-)
-
-// ANSI SGR sequences used when colour is on.
-const (
-	ansiReset  = "\x1b[0m"
-	ansiBold   = "\x1b[1m"
-	ansiDim    = "\x1b[2m"
-	ansiRed    = "\x1b[31m"
-	ansiGreen  = "\x1b[32m"
-	ansiYellow = "\x1b[33m"
 )
 
 // WriteText writes the comparison for a terminal: the two files, the
@@ -31,16 +22,16 @@ const (
 // set, lines carry ANSI colours; the caller decides (timeline.ColorEnabled).
 func (r *Result) WriteText(w io.Writer, color bool) error {
 	bw := bufio.NewWriter(w)
-	p := painter(color)
-	fmt.Fprintf(bw, "%s %s (%d events)\n", p(ansiRed, "---"), oneLine(r.A.Path), r.A.Events)
-	fmt.Fprintf(bw, "%s %s (%d events)\n", p(ansiGreen, "+++"), oneLine(r.B.Path), r.B.Events)
-	fmt.Fprintln(bw, p(ansiBold, r.Summary()))
+	p := term.Painter(color).Paint
+	fmt.Fprintf(bw, "%s %s (%d events)\n", p(term.Red, "---"), term.OneLine(r.A.Path), r.A.Events)
+	fmt.Fprintf(bw, "%s %s (%d events)\n", p(term.Green, "+++"), term.OneLine(r.B.Path), r.B.Events)
+	fmt.Fprintln(bw, p(term.Bold, r.Summary()))
 	for _, c := range r.Calls {
 		if !c.differs() {
 			continue
 		}
 		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, p(ansiBold, c.title()))
+		fmt.Fprintln(bw, p(term.Bold, c.title()))
 		for _, row := range c.Rows {
 			if len(row.Differences) == 0 {
 				continue
@@ -70,27 +61,27 @@ func (c Call) title() string {
 	case c.A == "" && c.B == "":
 		return "no call"
 	case c.A == c.B:
-		return "call " + oneLine(c.A)
+		return "call " + term.OneLine(c.A)
 	case c.A == "":
-		return "call " + oneLine(c.B) + " (B only)"
+		return "call " + term.OneLine(c.B) + " (B only)"
 	case c.B == "":
-		return "call " + oneLine(c.A) + " (A only)"
+		return "call " + term.OneLine(c.A) + " (A only)"
 	}
-	return "call " + oneLine(c.A) + " ↔ " + oneLine(c.B)
+	return "call " + term.OneLine(c.A) + " ↔ " + term.OneLine(c.B)
 }
 
 func writeRow(w io.Writer, p func(string, string) string, row Row) {
 	switch {
 	case row.A == nil:
-		fmt.Fprintln(w, p(ansiGreen, "  + B"+eventLine(row.B)+"  added"))
+		fmt.Fprintln(w, p(term.Green, "  + B"+eventLine(row.B)+"  added"))
 		return
 	case row.B == nil:
-		fmt.Fprintln(w, p(ansiRed, "  - A"+eventLine(row.A)+"  removed"))
+		fmt.Fprintln(w, p(term.Red, "  - A"+eventLine(row.A)+"  removed"))
 		return
 	}
-	fmt.Fprintf(w, "  %s A#%d ↔ B%s\n", p(ansiYellow, "~"), row.A.Seq, eventLine(row.B))
+	fmt.Fprintf(w, "  %s A#%d ↔ B%s\n", p(term.Yellow, "~"), row.A.Seq, eventLine(row.B))
 	for _, d := range row.Differences {
-		fmt.Fprintln(w, "      "+p(ansiYellow, string(d.Kind))+"  "+describe(d, p))
+		fmt.Fprintln(w, "      "+p(term.Yellow, string(d.Kind))+"  "+describe(d, p))
 	}
 }
 
@@ -98,12 +89,12 @@ func writeRow(w io.Writer, p func(string, string) string, row Row) {
 func eventLine(e *Event) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#%d  %s  %s  %s %s  %s", e.Seq, timeline.FormatOffset(e.Offset), timeline.Direction(kindOf(e.Kind)),
-		oneLine(e.Method), oneLine(e.Path), timeline.StatusText(e.Status))
+		term.OneLine(e.Method), term.OneLine(e.Path), timeline.StatusText(e.Status))
 	if len(e.Kinds) > 0 {
-		b.WriteString("  " + oneLine(strings.Join(e.Kinds, ", ")))
+		b.WriteString("  " + term.OneLine(strings.Join(e.Kinds, ", ")))
 	}
 	if e.Error != "" {
-		b.WriteString("  error: " + oneLine(e.Error))
+		b.WriteString("  error: " + term.OneLine(e.Error))
 	}
 	return b.String()
 }
@@ -129,12 +120,12 @@ func describe(d Difference, p func(string, string) string) string {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(p(ansiBold, oneLine(d.Field)))
+		b.WriteString(p(term.Bold, term.OneLine(d.Field)))
 	}
 	if b.Len() > 0 {
 		b.WriteString(": ")
 	}
-	b.WriteString(p(ansiRed, short(value(d.A))) + " → " + p(ansiGreen, short(value(d.B))))
+	b.WriteString(p(term.Red, short(value(d.A))) + " → " + p(term.Green, short(value(d.B))))
 	return b.String()
 }
 
@@ -143,7 +134,7 @@ func value(s string) string {
 	if s == "" {
 		return "(absent)"
 	}
-	return oneLine(s)
+	return term.OneLine(s)
 }
 
 // maxTextValue bounds a value on a line of text, shorter than in JSON and
@@ -163,26 +154,6 @@ func short(s string) string {
 		n++
 	}
 	return s
-}
-
-func painter(on bool) func(code, s string) string {
-	return func(code, s string) string {
-		if !on || s == "" {
-			return s
-		}
-		return code + s + ansiReset
-	}
-}
-
-// oneLine keeps a recorded string from breaking the layout or driving the
-// terminal: control characters (escape sequences included) become spaces.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 // jsonResult is the documented JSON schema of a comparison (see WriteJSON).

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/internal/term"
 )
 
 // Mermaid writes r's timeline as a Mermaid sequence diagram between the
@@ -100,7 +101,7 @@ func shortID(id string) string {
 // turns back into the character when it draws the label.
 func mermaidText(s string) string {
 	var b strings.Builder
-	for _, r := range oneLine(s) {
+	for _, r := range term.OneLine(s) {
 		switch r {
 		case ';', '#', '<', '>', '&', '"', '%':
 			fmt.Fprintf(&b, "#%d;", r)

@@ -10,18 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/graphvcr/graphvcr/cassette"
-)
-
-// ANSI SGR sequences used when colour is on.
-const (
-	ansiReset   = "\x1b[0m"
-	ansiBold    = "\x1b[1m"
-	ansiDim     = "\x1b[2m"
-	ansiRed     = "\x1b[31m"
-	ansiGreen   = "\x1b[32m"
-	ansiYellow  = "\x1b[33m"
-	ansiMagenta = "\x1b[35m"
-	ansiCyan    = "\x1b[36m"
+	"github.com/graphvcr/graphvcr/cassette/internal/term"
 )
 
 // maxPathWidth bounds the column the paths are padded to, so that one very
@@ -42,8 +31,8 @@ func Text(w io.Writer, r *cassette.Reader, color bool) error {
 		return fmt.Errorf("text timeline: %w", err)
 	}
 	bw := bufio.NewWriter(w)
-	p := painter{on: color}
-	fmt.Fprintln(bw, p.paint(ansiBold, headline(r.Meta(), sums)))
+	p := term.Painter(color)
+	fmt.Fprintln(bw, p.Paint(term.Bold, headline(r.Meta(), sums)))
 
 	var cw columns
 	for _, s := range sums {
@@ -62,9 +51,9 @@ func Text(w io.Writer, r *cassette.Reader, color bool) error {
 		fmt.Fprintln(bw)
 		title := "no call"
 		if g.Call != "" {
-			title = "call " + oneLine(g.Call)
+			title = "call " + term.OneLine(g.Call)
 		}
-		fmt.Fprintln(bw, p.paint(ansiBold, title))
+		fmt.Fprintln(bw, p.Paint(term.Bold, title))
 		for _, s := range g.Events {
 			writeTextLine(bw, p, s, cw)
 		}
@@ -78,41 +67,41 @@ func Text(w io.Writer, r *cassette.Reader, color bool) error {
 // columns holds the width of each padded column of the text timeline.
 type columns struct{ seq, offset, method, path, status, latency int }
 
-func writeTextLine(w io.Writer, p painter, s summary, cw columns) {
-	dirColor := ansiCyan
+func writeTextLine(w io.Writer, p term.Painter, s summary, cw columns) {
+	dirColor := term.Cyan
 	if s.Kind == cassette.KindNotification {
-		dirColor = ansiMagenta
+		dirColor = term.Magenta
 	}
 	status, latency := shownStatus(s)
 	statusCol := statusColor(s.Status)
 	switch {
 	case s.Abandoned > 0:
-		statusCol = ansiYellow
+		statusCol = term.Yellow
 	case s.Error != "":
-		statusCol = ansiRed
+		statusCol = term.Red
 	}
 	var b strings.Builder
-	b.WriteString("  " + p.paint(ansiBold, pad(fmt.Sprintf("#%d", s.Seq), cw.seq)))
-	b.WriteString("  " + p.paint(ansiDim, padLeft(formatOffset(s.Offset), cw.offset)))
-	b.WriteString("  " + p.paint(dirColor, direction(s.Kind)))
-	b.WriteString("  " + pad(oneLine(s.Method), cw.method))
-	b.WriteString("  " + pad(oneLine(s.Path), cw.path))
-	b.WriteString("  " + p.paint(statusCol, status) + strings.Repeat(" ", max(0, cw.status-len(status))))
-	b.WriteString("  " + p.paint(ansiDim, padLeft(formatLatency(latency), cw.latency)))
+	b.WriteString("  " + p.Paint(term.Bold, pad(fmt.Sprintf("#%d", s.Seq), cw.seq)))
+	b.WriteString("  " + p.Paint(term.Dim, padLeft(formatOffset(s.Offset), cw.offset)))
+	b.WriteString("  " + p.Paint(dirColor, direction(s.Kind)))
+	b.WriteString("  " + pad(term.OneLine(s.Method), cw.method))
+	b.WriteString("  " + pad(term.OneLine(s.Path), cw.path))
+	b.WriteString("  " + p.Paint(statusCol, status) + strings.Repeat(" ", max(0, cw.status-len(status))))
+	b.WriteString("  " + p.Paint(term.Dim, padLeft(formatLatency(latency), cw.latency)))
 	if s.Abandoned > 0 {
-		b.WriteString("  " + p.paint(ansiYellow, "bot gave up; "+oneLine(upstreamAnswer(s))))
+		b.WriteString("  " + p.Paint(term.Yellow, "bot gave up; "+term.OneLine(upstreamAnswer(s))))
 	} else if s.Error != "" {
-		b.WriteString("  " + p.paint(ansiRed, "error: "+oneLine(s.Error)))
+		b.WriteString("  " + p.Paint(term.Red, "error: "+term.OneLine(s.Error)))
 	}
 	if len(s.Kinds) > 0 {
-		b.WriteString("  " + p.paint(ansiYellow, oneLine(strings.Join(s.Kinds, ", "))))
+		b.WriteString("  " + p.Paint(term.Yellow, term.OneLine(strings.Join(s.Kinds, ", "))))
 	}
 	if s.Kind == cassette.KindNotification {
 		trig := "← start"
 		if s.Trigger != 0 {
 			trig = fmt.Sprintf("← #%d", s.Trigger)
 		}
-		b.WriteString("  " + p.paint(ansiDim, trig))
+		b.WriteString("  " + p.Paint(term.Dim, trig))
 	}
 	fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 }
@@ -129,21 +118,11 @@ func shownStatus(s summary) (string, time.Duration) {
 func statusColor(code int) string {
 	switch {
 	case code >= 200 && code < 300:
-		return ansiGreen
+		return term.Green
 	case code >= 300 && code < 400:
-		return ansiYellow
+		return term.Yellow
 	}
-	return ansiRed
-}
-
-// painter wraps text in ANSI colours when on, and leaves it alone otherwise.
-type painter struct{ on bool }
-
-func (p painter) paint(code, s string) string {
-	if !p.on || s == "" {
-		return s
-	}
-	return code + s + ansiReset
+	return term.Red
 }
 
 // pad right-pads s with spaces to width runes.
@@ -160,17 +139,6 @@ func padLeft(s string, width int) string {
 		return strings.Repeat(" ", width-n) + s
 	}
 	return s
-}
-
-// oneLine keeps a recorded string from breaking the layout or driving the
-// terminal: control characters (escape sequences included) become spaces.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 // ColorEnabled reports whether a timeline written to f should be coloured:
