@@ -317,17 +317,27 @@ func canonical(id string) string {
 
 // cut shortens a value quoted in a difference to maxValue runes.
 func cut(s string) string {
-	if utf8.RuneCountInString(s) <= maxValue {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == maxValue {
-			return s[:i] + fmt.Sprintf("… (%d bytes)", len(s))
-		}
-		n++
+	if p, ok := runePrefix(s, maxValue); ok {
+		return p + fmt.Sprintf("… (%d bytes)", len(s))
 	}
 	return s
+}
+
+// runePrefix returns the first n runes of s and true, or s and false when
+// s has no more than n runes. It cuts between runes, never inside one, so
+// what it returns stays valid UTF-8 wherever s was.
+func runePrefix(s string, n int) (string, bool) {
+	if utf8.RuneCountInString(s) <= n {
+		return s, false
+	}
+	seen := 0
+	for i := range s {
+		if seen == n {
+			return s[:i], true
+		}
+		seen++
+	}
+	return s, false
 }
 
 // seg is one step of a JSON field path: a key or an index. In a pattern,

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/cassette/internal/term"
@@ -143,15 +142,8 @@ const maxTextValue = 64
 
 // short cuts a value for a line of text.
 func short(s string) string {
-	if utf8.RuneCountInString(s) <= maxTextValue {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == maxTextValue {
-			return s[:i] + "…"
-		}
-		n++
+	if p, ok := runePrefix(s, maxTextValue); ok {
+		return p + "…"
 	}
 	return s
 }
