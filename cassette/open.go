@@ -16,8 +16,11 @@ import (
 const defaultLockTimeout = time.Second
 
 // openBolt locks f, checks it (unless it is new and empty) and hands it to
-// bbolt, which then owns and closes it, even on error.
-func openBolt(f *os.File, readOnly, isNew bool, timeout time.Duration) (*bolt.DB, error) {
+// bbolt, which then owns and closes it, even on error. It then runs first,
+// which reads (and for a writer, sets up) the schema, in one transaction:
+// a View when readOnly, else an Update. If first fails, the database is
+// closed, so neither Open nor Create can leave a lock behind on error.
+func openBolt(f *os.File, readOnly, isNew bool, timeout time.Duration, first func(*bolt.Tx) error) (*bolt.DB, error) {
 	if err := lockFile(f, !readOnly, timeout); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock: %w", err)
@@ -35,6 +38,14 @@ func openBolt(f *os.File, readOnly, isNew bool, timeout time.Duration) (*bolt.DB
 	})
 	if err != nil {
 		return nil, boltError(err)
+	}
+	run := db.Update
+	if readOnly {
+		run = db.View
+	}
+	if err := run(first); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return db, nil
 }

@@ -46,18 +46,13 @@ func open(path string) (*Reader, error) {
 		f.Close()
 		return nil, fmt.Errorf("is a directory: %w", ErrCorrupt)
 	}
-	db, err := openBolt(f, true, false, defaultLockTimeout)
-	if err != nil {
-		return nil, err
-	}
-	r := &Reader{db: db, path: path}
-	err = db.View(func(tx *bolt.Tx) error {
+	r := &Reader{path: path}
+	r.db, err = openBolt(f, true, false, defaultLockTimeout, func(tx *bolt.Tx) error {
 		var err error
 		r.meta, r.n, err = readSchema(tx)
 		return err
 	})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	return r, nil

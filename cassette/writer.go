@@ -140,13 +140,9 @@ func create(path string, opts CreateOptions) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := openBolt(f, false, isNew, timeout)
-	if err != nil {
-		return nil, err
-	}
-	w := &Writer{db: db, path: path, names: map[string]struct{}{}}
+	w := &Writer{path: path, names: map[string]struct{}{}}
 	w.idle.L = &w.mu
-	err = db.Update(func(tx *bolt.Tx) error {
+	w.db, err = openBolt(f, false, isNew, timeout, func(tx *bolt.Tx) error {
 		if isNew {
 			if err := initBuckets(tx, opts.Meta); err != nil {
 				return err
@@ -165,7 +161,6 @@ func create(path string, opts CreateOptions) (*Writer, error) {
 		return nil
 	})
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	return w, nil
