@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/graphvcr/graphvcr/cassette/timeline"
 )
 
 // pairWindow is how many added events gapRows looks through for the
@@ -34,15 +36,12 @@ type callGroup struct {
 // their first event, events in sequence order within each.
 func groupByCall(hs []head) []callGroup {
 	groups := []callGroup{{call: ""}}
-	index := map[string]int{"": 0}
-	for _, h := range hs {
-		i, ok := index[h.Call]
-		if !ok {
-			i = len(groups)
-			index[h.Call] = i
-			groups = append(groups, callGroup{call: h.Call})
+	for _, g := range timeline.GroupByCall(hs, func(h head) string { return h.Call }) {
+		if g[0].Call == "" {
+			groups[0].heads = g
+			continue
 		}
-		groups[i].heads = append(groups[i].heads, h)
+		groups = append(groups, callGroup{call: g[0].Call, heads: g})
 	}
 	return groups
 }

@@ -37,25 +37,22 @@ func collect(r *cassette.Reader) ([]summary, error) {
 	return sums, nil
 }
 
-// group is the events of one call, or of none (Call "").
-type group struct {
-	Call   string
-	Events []summary
-}
-
-// groupByCall splits sums by call, groups in the order of their first
-// event, events in sequence order within each.
-func groupByCall(sums []summary) []group {
-	var groups []group
+// GroupByCall splits items by call as show groups events: groups in the
+// order of their first item, items in their given order within each. call
+// gives an item's call ("" for none). diff groups its heads with it too, so
+// that a comparison lists calls in the order show does.
+func GroupByCall[T any](items []T, call func(T) string) [][]T {
+	var groups [][]T
 	index := map[string]int{}
-	for _, s := range sums {
-		i, ok := index[s.Call]
+	for _, it := range items {
+		c := call(it)
+		i, ok := index[c]
 		if !ok {
 			i = len(groups)
-			index[s.Call] = i
-			groups = append(groups, group{Call: s.Call})
+			index[c] = i
+			groups = append(groups, nil)
 		}
-		groups[i].Events = append(groups[i].Events, s)
+		groups[i] = append(groups[i], it)
 	}
 	return groups
 }

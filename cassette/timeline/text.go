@@ -47,14 +47,14 @@ func Text(w io.Writer, r *cassette.Reader, color bool) error {
 	cw.path = min(cw.path, maxPathWidth)
 	cw.method = min(cw.method, len("OPTIONS"))
 
-	for _, g := range groupByCall(sums) {
+	for _, g := range GroupByCall(sums, func(s summary) string { return s.Call }) {
 		fmt.Fprintln(bw)
 		title := "no call"
-		if g.Call != "" {
-			title = "call " + term.OneLine(g.Call)
+		if call := g[0].Call; call != "" {
+			title = "call " + term.OneLine(call)
 		}
 		fmt.Fprintln(bw, p.Paint(term.Bold, title))
-		for _, s := range g.Events {
+		for _, s := range g {
 			writeTextLine(bw, p, s, cw)
 		}
 	}
