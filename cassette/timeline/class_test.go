@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
 )
 
@@ -13,11 +14,7 @@ import (
 // what Heads gives for the whole cassette, classes and calls included; and
 // that without response bodies only a created call's id goes missing.
 func TestHeadOf(t *testing.T) {
-	r, err := cassette.Open(filepath.Join("..", "..", "cassettes", "full-call.bolt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := cassettetest.Open(t, filepath.Join("..", "..", "cassettes", "full-call.bolt"))
 	want, err := timeline.Heads(r)
 	if err != nil {
 		t.Fatal(err)

@@ -165,6 +165,26 @@ func sampleEvents() []*cassette.Event {
 	}
 }
 
+// abandonedEvents are two exchanges the bot abandoned: one recorded with
+// Graph's answer, one by an older recorder as a 502 "canceled".
+func abandonedEvents() []*cassette.Event {
+	return []*cassette.Event{
+		{
+			Kind: cassette.KindGraph, Offset: 310 * time.Millisecond, Latency: 1500 * time.Millisecond,
+			Abandoned: 400 * time.Millisecond,
+			Request:   cassette.Request{Method: "POST", URL: "https://graph.microsoft.com/v1.0/communications/calls"},
+			Response: cassette.Response{Status: http.StatusCreated, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: []byte(`{"@odata.type":"#microsoft.graph.call","id":"` + groupCall + `"}`)},
+		},
+		{
+			Kind: cassette.KindGraph, Offset: 2 * time.Second, Latency: 300 * time.Millisecond,
+			Request:  cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + groupCall},
+			Response: cassette.Response{Status: http.StatusBadGateway, Body: []byte("graphvcr: canceled")},
+			Error:    "canceled",
+		},
+	}
+}
+
 // sampleReader is the sample session, open for reading.
 func sampleReader(t *testing.T) *cassette.Reader {
 	t.Helper()

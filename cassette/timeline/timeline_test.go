@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"flag"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/cassette/cassettetest"
@@ -23,6 +21,9 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden with the curr
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
+
+// plainText is the text view without colour, as a view render runs.
+func plainText(w io.Writer, r *cassette.Reader) error { return timeline.Text(w, r, false) }
 
 // render runs one view on r and returns what it wrote.
 func render(t *testing.T, view func(io.Writer, *cassette.Reader) error, r *cassette.Reader) []byte {
@@ -40,7 +41,7 @@ func TestGolden(t *testing.T) {
 		name string
 		view func(io.Writer, *cassette.Reader) error
 	}{
-		{"text.golden", func(w io.Writer, r *cassette.Reader) error { return timeline.Text(w, r, false) }},
+		{"text.golden", plainText},
 		{"text-color.golden", func(w io.Writer, r *cassette.Reader) error { return timeline.Text(w, r, true) }},
 		{"events.jsonl.golden", timeline.JSON},
 		{"mermaid.golden", timeline.Mermaid},
@@ -55,7 +56,7 @@ func TestGolden(t *testing.T) {
 
 func TestText(t *testing.T) {
 	r := sampleReader(t)
-	plain := string(render(t, func(w io.Writer, r *cassette.Reader) error { return timeline.Text(w, r, false) }, r))
+	plain := string(render(t, plainText, r))
 	colored := string(render(t, func(w io.Writer, r *cassette.Reader) error { return timeline.Text(w, r, true) }, r))
 
 	tests := []struct {
@@ -113,7 +114,7 @@ func TestTextNeutralisesControlCharacters(t *testing.T) {
 	ev := notification(ms(10), ms(1), 0, `{"value":[{"changeType":"updated","resource":"/communications/calls/x\u001b[2Jy","resourceData":{"@odata.type":"#microsoft.graph.call","state":"est\u001b]0;pwned\u0007ablished"}}]}`)
 	ev.Request.URL = botHost + "/api/calls?x=%1B"
 	r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, []*cassette.Event{ev}))
-	out := render(t, func(w io.Writer, r *cassette.Reader) error { return timeline.Text(w, r, false) }, r)
+	out := render(t, plainText, r)
 	if bytes.ContainsAny(out, "\x1b\x07") {
 		t.Errorf("recorded control characters reached the terminal: %q", out)
 	}
@@ -172,7 +173,7 @@ func TestJSONIsWriteJSONL(t *testing.T) {
 func TestEmptyCassette(t *testing.T) {
 	r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, nil))
 	views := map[string]func(io.Writer, *cassette.Reader) error{
-		"text":    func(w io.Writer, r *cassette.Reader) error { return timeline.Text(w, r, false) },
+		"text":    plainText,
 		"mermaid": timeline.Mermaid,
 		"html":    timeline.HTML,
 		"json":    timeline.JSON,
@@ -187,26 +188,6 @@ func TestEmptyCassette(t *testing.T) {
 	}
 }
 
-// abandonedEvents are two exchanges the bot abandoned: one recorded with
-// Graph's answer, one by an older recorder as a 502 "canceled".
-func abandonedEvents() []*cassette.Event {
-	return []*cassette.Event{
-		{
-			Kind: cassette.KindGraph, Offset: 310 * time.Millisecond, Latency: 1500 * time.Millisecond,
-			Abandoned: 400 * time.Millisecond,
-			Request:   cassette.Request{Method: "POST", URL: "https://graph.microsoft.com/v1.0/communications/calls"},
-			Response: cassette.Response{Status: http.StatusCreated, Header: http.Header{"Content-Type": {"application/json"}},
-				Body: []byte(`{"@odata.type":"#microsoft.graph.call","id":"` + groupCall + `"}`)},
-		},
-		{
-			Kind: cassette.KindGraph, Offset: 2 * time.Second, Latency: 300 * time.Millisecond,
-			Request:  cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + groupCall},
-			Response: cassette.Response{Status: http.StatusBadGateway, Body: []byte("graphvcr: canceled")},
-			Error:    "canceled",
-		},
-	}
-}
-
 // TestAbandoned: every view shows an exchange the bot abandoned as
 // abandoned, with when the bot gave up, never as a 502; and what Graph
 // answered (or that no answer was recorded) beside it.
@@ -217,7 +198,7 @@ func TestAbandoned(t *testing.T) {
 		view func(io.Writer, *cassette.Reader) error
 		want []string
 	}{
-		{"text", func(w io.Writer, r *cassette.Reader) error { return timeline.Text(w, r, false) },
+		{"text", plainText,
 			[]string{"abandoned  400ms  bot gave up; Graph answered 201 Created after 1.50s",
 				"abandoned  300ms  bot gave up; no answer from Graph recorded: canceled"}},
 		{"mermaid", timeline.Mermaid, []string{"bot-xgraphvcr: gave up: abandoned after 400ms",
