@@ -2,12 +2,9 @@ package diff_test
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/graphvcr/graphvcr/cassette/diff"
 	"github.com/graphvcr/graphvcr/cassette/internal/browsertest"
@@ -43,11 +40,8 @@ func TestHTMLInBrowser(t *testing.T) {
 		}
 	}
 
-	base := browsertest.Serve(t, map[string][]byte{"/": page.Bytes()})
 	ctx := browsertest.Start(t)
-	console := chromedp.Console(ctx)
-	requests := chromedp.Events(ctx, network.RequestWillBeSent)
-	browsertest.Do(t, ctx, chromedp.Navigate(base+"/"), chromedp.WaitReady(chromedp.CSS("table")))
+	loaded := browsertest.Load(t, ctx, map[string][]byte{"/": page.Bytes()}, "table")
 
 	type shown struct {
 		Kind, Text, RowClass, Background string
@@ -92,15 +86,8 @@ func TestHTMLInBrowser(t *testing.T) {
 	if changed := len(rows); all <= changed || only != changed {
 		t.Errorf("%d rows visible, %d with differences only; want %d", all, only, changed)
 	}
-	if dir := os.Getenv("GRAPHVCR_ARTIFACTS"); dir != "" { // for CI to publish
-		shot := browsertest.Run(t, ctx, chromedp.FullScreenshot(90))
-		if err := os.WriteFile(filepath.Join(dir, "diff.png"), shot, 0o644); err != nil {
-			t.Errorf("save screenshot: %v", err)
-		}
-	}
+	browsertest.SaveArtifact(t, "diff.png", browsertest.Run(t, ctx, chromedp.FullScreenshot(90)))
 
 	// Console errors and outside requests.
-	for _, p := range browsertest.PageProblems(t, ctx, console, requests, base) {
-		t.Errorf("page problem: %s", p)
-	}
+	loaded.CheckProblems(t)
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/graphvcr/graphvcr/cassette"
@@ -24,10 +23,7 @@ func TestHTMLInBrowser(t *testing.T) {
 
 	t.Run("sample session", func(t *testing.T) {
 		r := sampleReader(t)
-		base := browsertest.Serve(t, map[string][]byte{"/": render(t, timeline.HTML, r)})
-		console := chromedp.Console(ctx)
-		requests := chromedp.Events(ctx, network.RequestWillBeSent)
-		browsertest.Do(t, ctx, chromedp.Navigate(base+"/"), chromedp.WaitReady(chromedp.CSS("#events li.ev")))
+		page := browsertest.Load(t, ctx, map[string][]byte{"/": render(t, timeline.HTML, r)}, "#events li.ev")
 
 		if n := browsertest.Run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("li.ev").length`)); n != r.Len() {
 			t.Errorf("page shows %d events, cassette holds %d", n, r.Len())
@@ -92,19 +88,12 @@ func TestHTMLInBrowser(t *testing.T) {
 		}
 		browsertest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#q"), "roster"))
 		browsertest.SaveArtifact(t, "timeline-search.png", browsertest.Run(t, ctx, chromedp.FullScreenshot(100)))
-
-		if problems := browsertest.PageProblems(t, ctx, console, requests, base); len(problems) > 0 {
-			t.Errorf("page problems:\n%s", strings.Join(problems, "\n"))
-		}
+		page.CheckProblems(t)
 	})
 
 	t.Run("hostile content", func(t *testing.T) {
 		r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, hostileEvents()))
-		page := render(t, timeline.HTML, r)
-		base := browsertest.Serve(t, map[string][]byte{"/": page})
-		console := chromedp.Console(ctx)
-		requests := chromedp.Events(ctx, network.RequestWillBeSent)
-		browsertest.Do(t, ctx, chromedp.Navigate(base+"/"), chromedp.WaitReady(chromedp.CSS("#events")))
+		page := browsertest.Load(t, ctx, map[string][]byte{"/": render(t, timeline.HTML, r)}, "#events")
 		if n := browsertest.Run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("li.ev").length`)); n != r.Len() {
 			t.Errorf("page shows %d events, cassette holds %d", n, r.Len())
 		}
@@ -115,9 +104,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		if got := browsertest.Run(t, ctx, chromedp.Text(chromedp.CSS("#e1 pre.body"))); !strings.Contains(got, "</script><script>window.pwned=1</script>") {
 			t.Errorf("script-like body not shown as text: %q", got)
 		}
-		if problems := browsertest.PageProblems(t, ctx, console, requests, base); len(problems) > 0 {
-			t.Errorf("page problems:\n%s", strings.Join(problems, "\n"))
-		}
+		page.CheckProblems(t)
 	})
 }
 
@@ -184,14 +171,11 @@ func TestMermaidRendersInBrowser(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, tt.events))
 			diagram := render(t, timeline.Mermaid, r)
-			base := browsertest.Serve(t, map[string][]byte{
+			page := browsertest.Load(t, ctx, map[string][]byte{
 				"/":               []byte(`<!DOCTYPE html><meta charset="utf-8"><link rel="icon" href="data:,"><body><div id="out"></div><script src="/mermaid.min.js"></script></body>`),
 				"/mermaid.min.js": lib,
 				"/diagram.txt":    diagram,
-			})
-			console := chromedp.Console(ctx)
-			requests := chromedp.Events(ctx, network.RequestWillBeSent)
-			browsertest.Do(t, ctx, chromedp.Navigate(base+"/"), chromedp.WaitReady(chromedp.CSS("#out")))
+			}, "#out")
 			status := browsertest.Run(t, ctx, chromedp.Evaluate[string](`(async () => {
 				mermaid.initialize({startOnLoad: false, securityLevel: "strict"});
 				const text = await (await fetch("/diagram.txt")).text();
@@ -220,9 +204,7 @@ func TestMermaidRendersInBrowser(t *testing.T) {
 				t.Error("recorded content ran as script")
 			}
 			browsertest.SaveArtifact(t, fmt.Sprintf("mermaid-%s.png", strings.ReplaceAll(tt.name, " ", "-")), browsertest.Run(t, ctx, chromedp.FullScreenshot(100)))
-			if problems := browsertest.PageProblems(t, ctx, console, requests, base); len(problems) > 0 {
-				t.Errorf("page problems:\n%s", strings.Join(problems, "\n"))
-			}
+			page.CheckProblems(t)
 		})
 	}
 }

@@ -157,6 +157,41 @@ func Serve(t testing.TB, files map[string][]byte) string {
 	return srv.URL
 }
 
+// Page is a page Load opened, watched from before it loaded for what
+// PageProblems reports.
+type Page struct {
+	ctx      context.Context
+	base     string
+	console  iter.Seq2[chromedp.ConsoleMessage, error]
+	requests iter.Seq2[network.EventRequestWillBeSent, error]
+}
+
+// Load serves files as Serve does, starts reading the browser's console and
+// requests (so that nothing the page does while loading is missed), opens
+// "/" in the browser of ctx and waits until an element matching the CSS
+// selector ready is there.
+func Load(t testing.TB, ctx context.Context, files map[string][]byte, ready string) *Page {
+	t.Helper()
+	p := &Page{
+		ctx:      ctx,
+		base:     Serve(t, files),
+		console:  chromedp.Console(ctx),
+		requests: chromedp.Events(ctx, network.RequestWillBeSent),
+	}
+	Do(t, ctx, chromedp.Navigate(p.base+"/"), chromedp.WaitReady(chromedp.CSS(ready)))
+	return p
+}
+
+// CheckProblems fails the test, listing them, when the page logged an
+// error or made a request to anything but the server Load started: see
+// PageProblems.
+func (p *Page) CheckProblems(t testing.TB) {
+	t.Helper()
+	if problems := PageProblems(t, p.ctx, p.console, p.requests, p.base); len(problems) > 0 {
+		t.Errorf("page problems:\n%s", strings.Join(problems, "\n"))
+	}
+}
+
 // EndMark is what a test logs last: reading the console up to it reads
 // every message the page wrote before.
 const EndMark = "graphvcr-test-end"
