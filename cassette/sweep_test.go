@@ -16,11 +16,8 @@ import (
 // first batches rewritten and no sweep claimed, and that a completed sweep
 // is recorded in the meta and leaves no replaced byte in the file.
 func TestRewrite(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.bolt")
-	w, err := Create(path, CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := newCassette(t, Meta{})
+	path := w.Path()
 	const n = 2*rewriteBatch + 5
 	var seqs []uint64
 	for i := range n {
@@ -38,7 +35,7 @@ func TestRewrite(t *testing.T) {
 	}
 	// A failure in the second batch: the first stays rewritten, the rest as it was.
 	failing := 0
-	_, err = w.Rewrite(t.Context(), seqs, func(ev *Event) (bool, error) {
+	_, err := w.Rewrite(t.Context(), seqs, func(ev *Event) (bool, error) {
 		if failing++; failing > rewriteBatch {
 			return false, errors.New("killed")
 		}
@@ -50,12 +47,10 @@ func TestRewrite(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	checkSwept(t, path, SweepPending, "after a failed sweep")
 	r, err := Open(path)
 	if err != nil {
-		t.Fatalf("cassette after a failed sweep: %v", err)
-	}
-	if m := r.Meta(); m.Swept != SweepPending {
-		t.Errorf("Swept = %v after a failed sweep, want %v", m.Swept, SweepPending)
+		t.Fatal(err)
 	}
 	clean := 0
 	if err := r.Each(func(ev *Event) error {
@@ -94,38 +89,21 @@ func TestRewrite(t *testing.T) {
 			t.Errorf("%q is still in the file's bytes after the sweep", s)
 		}
 	}
-	r, err = Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	// Appending to a cassette that was not swept: its older events never
 	// were, so it is not claimed swept.
-	if m := r.Meta(); m.Swept != SweepPending {
-		t.Errorf("Swept = %v, want %v for an append to an unswept cassette", m.Swept, SweepPending)
-	}
+	checkSwept(t, path, SweepPending, "after an append to an unswept cassette")
 }
 
 // TestMarkSwept checks the meta of a new cassette before and after a sweep,
 // and that an old cassette without the key reads as unknown.
 func TestMarkSwept(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "m.bolt")
-	w, err := Create(path, CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := newCassette(t, Meta{})
+	path := w.Path()
 	if err := w.MarkSwept(); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
-	r, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m := r.Meta(); m.Swept != SweepDone {
-		t.Errorf("Swept = %v, want %v", m.Swept, SweepDone)
-	}
-	r.Close()
+	checkSwept(t, path, SweepDone, "after MarkSwept")
 
 	// A cassette written before sweeping existed has no key.
 	db, err := bolt.Open(path, 0o600, nil)
@@ -136,14 +114,7 @@ func TestMarkSwept(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	r, err = Open(path)
-	if err != nil {
-		t.Fatalf("an old cassette: %v", err)
-	}
-	defer r.Close()
-	if m := r.Meta(); m.Swept != SweepUnknown {
-		t.Errorf("Swept = %v for an old cassette, want %v", m.Swept, SweepUnknown)
-	}
+	checkSwept(t, path, SweepUnknown, "for an old cassette")
 }
 
 // TestSweptOnlyOnceCompacted checks that a cassette whose events were
@@ -151,11 +122,8 @@ func TestMarkSwept(t *testing.T) {
 // compacted it, the file still holds the replaced bytes, and says it was
 // not swept.
 func TestSweptOnlyOnceCompacted(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.bolt")
-	w, err := Create(path, CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := newCassette(t, Meta{})
+	path := w.Path()
 	ev := &Event{Kind: KindGraph, Request: Request{Method: "GET", URL: "/x"}, Response: Response{Status: 200, Body: []byte("Zoltan")}}
 	if err := w.Append(t.Context(), ev); err != nil {
 		t.Fatal(err)
@@ -178,26 +146,26 @@ func TestSweptOnlyOnceCompacted(t *testing.T) {
 	if err := os.WriteFile(killed, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	k, err := Open(killed)
-	if err != nil {
-		t.Fatalf("the file before Close: %v", err)
-	}
-	if m := k.Meta(); m.Swept != SweepPending {
-		t.Errorf("Swept = %v before compaction, want %v", m.Swept, SweepPending)
-	}
-	k.Close()
+	checkSwept(t, killed, SweepPending, "before compaction")
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if m := r.Meta(); m.Swept != SweepDone {
-		t.Errorf("Swept = %v after Close, want %v", m.Swept, SweepDone)
-	}
+	checkSwept(t, path, SweepDone, "after Close")
 	if _, err := os.Stat(path + ".compact"); err == nil {
 		t.Errorf("the compacted copy was left beside the cassette")
+	}
+}
+
+// checkSwept opens the cassette at path and fails the test unless its meta
+// says want; when names the state the file is in, for the message.
+func checkSwept(t *testing.T, path string, want SweepState, when string) {
+	t.Helper()
+	r, err := Open(path)
+	if err != nil {
+		t.Fatalf("open the cassette %s: %v", when, err)
+	}
+	defer r.Close()
+	if got := r.Meta().Swept; got != want {
+		t.Errorf("Swept = %v %s, want %v", got, when, want)
 	}
 }
