@@ -30,6 +30,20 @@ func openReader(t testing.TB, path string) *Reader {
 	return r
 }
 
+// appendNext appends a sample event and fails the test unless it got seq
+// want and the Writer then holds want events: seqs go on with no gap and no
+// repeat, whatever happened before (when, for the message).
+func appendNext(t *testing.T, w *Writer, want uint64, when string) {
+	t.Helper()
+	ev := sampleEvent(int(want), 10)
+	if err := w.Append(t.Context(), ev); err != nil {
+		t.Fatalf("Append %s: %v", when, err)
+	}
+	if ev.Seq != want || w.Len() != int(want) {
+		t.Fatalf("Append %s: Seq %d, Len %d, want %d, %d", when, ev.Seq, w.Len(), want, want)
+	}
+}
+
 // sampleEvent returns a plausible Graph exchange whose URL and body carry i.
 func sampleEvent(i int, bodySize int) *Event {
 	body := make([]byte, bodySize)

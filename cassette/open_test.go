@@ -207,13 +207,7 @@ func TestCreateExisting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := sampleEvent(9, 10)
-	if err := w.Append(t.Context(), ev); err != nil {
-		t.Fatal(err)
-	}
-	if ev.Seq != 3 || w.Len() != 3 {
-		t.Fatalf("Append mode: Seq %d, Len %d, want 3, 3", ev.Seq, w.Len())
-	}
+	appendNext(t, w, 3, "in Append mode")
 	w.Close()
 
 	w, err = Create(path, CreateOptions{Force: true, Meta: Meta{Version: "forced"}})

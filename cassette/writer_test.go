@@ -160,13 +160,7 @@ func TestAppendContext(t *testing.T) {
 		if err := <-first; err != nil {
 			t.Fatal(err)
 		}
-		ev := sampleEvent(3, 10)
-		if err := w.Append(t.Context(), ev); err != nil {
-			t.Fatal(err)
-		}
-		if ev.Seq != 2 || w.Len() != 2 {
-			t.Fatalf("after a cancelled Append: Seq %d, Len %d, want 2, 2", ev.Seq, w.Len())
-		}
+		appendNext(t, w, 2, "after a cancelled Append")
 	})
 	t.Run("cancelled during its commit", func(t *testing.T) {
 		w := newCassette(t, Meta{})
