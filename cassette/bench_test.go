@@ -16,29 +16,6 @@ import (
 // benchEvent is a 2 KB event: about 300 bytes of head and the rest body.
 func benchEvent(i int) *Event { return sampleEvent(i, 2048-300) }
 
-// appendAll runs n appends from writers goroutines and returns the time taken.
-func appendAll(b *testing.B, writers, n int, appendOne func(i int) error) time.Duration {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range writers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := appendOne(i); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return time.Since(start)
-}
-
 // naiveAppend is the baseline: one bbolt transaction, so one commit and its
 // fsyncs, per event; the same buckets and encoding as Writer.Append.
 func naiveAppend(db *bolt.DB, seq *atomic.Uint64, ev *Event) error {

@@ -4,8 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // newCassette creates a cassette in a temp dir and closes it at cleanup.
@@ -65,5 +69,45 @@ func sampleEvent(i int, bodySize int) *Event {
 			Header: http.Header{"Content-Type": {"application/json"}, "Location": {"https://graph.microsoft.com/v1.0/communications/calls/x/operations/y"}},
 			Body:   body,
 		},
+	}
+}
+
+// appendAll runs n appends from writers goroutines, appendOne(i) for each
+// i in [0, n) once, and returns the time taken; an error fails the test.
+func appendAll(t testing.TB, writers, n int, appendOne func(i int) error) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range writers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := appendOne(i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// boltFile opens the bbolt file at path, making it if there is none, and
+// lets fn shape its content in one transaction.
+func boltFile(t testing.TB, path string, fn func(*bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,34 +22,8 @@ func writeCassette(t *testing.T, path string, n, size int) {
 		t.Fatal(err)
 	}
 	// Concurrent appends share commits: a fast way to many events.
-	var wg sync.WaitGroup
-	for g := range 16 {
-		wg.Go(func() {
-			for i := g; i < n; i += 16 {
-				if err := w.Append(t.Context(), sampleEvent(i, size)); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	appendAll(t, 16, n, func(i int) error { return w.Append(t.Context(), sampleEvent(i, size)) })
 	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// boltFile makes a bbolt file and lets fn shape its content.
-func boltFile(t *testing.T, path string, fn func(*bolt.Tx) error) {
-	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(fn); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -72,11 +72,7 @@ func TestIndexBucket(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	boltFile(t, path, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketIndex)
 		if b == nil {
 			return errors.New("a new cassette has no index bucket: older readers refuse it")
@@ -88,12 +84,6 @@ func TestIndexBucket(t *testing.T) {
 		key := binary.BigEndian.AppendUint64([]byte("POST /v1.0/communications/calls\x00"), 1)
 		return b.Put(key, nil)
 	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := openReader(t, path)
 	if r.Len() != 3 {
 		t.Errorf("Len = %d with an old index entry, want 3", r.Len())

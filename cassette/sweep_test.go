@@ -106,14 +106,7 @@ func TestMarkSwept(t *testing.T) {
 	checkSwept(t, path, SweepDone, "after MarkSwept")
 
 	// A cassette written before sweeping existed has no key.
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(metaSwept) }); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	boltFile(t, path, func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(metaSwept) })
 	checkSwept(t, path, SweepUnknown, "for an old cassette")
 }
 
