@@ -11,7 +11,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/graphvcr/graphvcr/cassette"
-	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/cassette/internal/browsertest"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
 )
@@ -92,7 +91,7 @@ func TestHTMLInBrowser(t *testing.T) {
 	})
 
 	t.Run("hostile content", func(t *testing.T) {
-		r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, hostileEvents()))
+		r := openEvents(t, hostileEvents()...)
 		page := browsertest.Load(t, ctx, map[string][]byte{"/": render(t, timeline.HTML, r)}, "#events")
 		if n := browsertest.Run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("li.ev").length`)); n != r.Len() {
 			t.Errorf("page shows %d events, cassette holds %d", n, r.Len())
@@ -169,7 +168,7 @@ func TestMermaidRendersInBrowser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, tt.events))
+			r := openEvents(t, tt.events...)
 			diagram := render(t, timeline.Mermaid, r)
 			page := browsertest.Load(t, ctx, map[string][]byte{
 				"/":               []byte(`<!DOCTYPE html><meta charset="utf-8"><link rel="icon" href="data:,"><body><div id="out"></div><script src="/mermaid.min.js"></script></body>`),

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/graphvcr/graphvcr/cassette"
-	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/cassette/internal/browsertest"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
 )
@@ -44,7 +43,7 @@ func TestMermaidParses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, tt.events))
+			r := openEvents(t, tt.events...)
 			diagram := render(t, timeline.Mermaid, r)
 			if ok, msg := parseMermaid(t, diagram); !ok {
 				t.Errorf("mermaid rejects the diagram: %s\n%s", msg, diagram)
@@ -62,7 +61,7 @@ func TestMermaidParses(t *testing.T) {
 // TestMermaidStructure checks the diagram without a Mermaid install: the
 // shape of every line, one request per event, nothing recorded unescaped.
 func TestMermaidStructure(t *testing.T) {
-	r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, append(sampleEvents(), hostileEvents()...)))
+	r := openEvents(t, append(sampleEvents(), hostileEvents()...)...)
 	out := string(render(t, timeline.Mermaid, r))
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	if lines[0] != "sequenceDiagram" {

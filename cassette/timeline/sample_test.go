@@ -188,5 +188,12 @@ func abandonedEvents() []*cassette.Event {
 // sampleReader is the sample session, open for reading.
 func sampleReader(t *testing.T) *cassette.Reader {
 	t.Helper()
-	return cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, sampleEvents()))
+	return openEvents(t, sampleEvents()...)
+}
+
+// openEvents writes events to a cassette of their own, with the fixed meta
+// the goldens show, and opens it for reading until the test ends.
+func openEvents(t *testing.T, events ...*cassette.Event) *cassette.Reader {
+	t.Helper()
+	return cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, events))
 }

@@ -113,7 +113,7 @@ func TestText(t *testing.T) {
 func TestTextNeutralisesControlCharacters(t *testing.T) {
 	ev := notification(ms(10), ms(1), 0, `{"value":[{"changeType":"updated","resource":"/communications/calls/x\u001b[2Jy","resourceData":{"@odata.type":"#microsoft.graph.call","state":"est\u001b]0;pwned\u0007ablished"}}]}`)
 	ev.Request.URL = botHost + "/api/calls?x=%1B"
-	r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, []*cassette.Event{ev}))
+	r := openEvents(t, ev)
 	out := render(t, plainText, r)
 	if bytes.ContainsAny(out, "\x1b\x07") {
 		t.Errorf("recorded control characters reached the terminal: %q", out)
@@ -171,7 +171,7 @@ func TestJSONIsWriteJSONL(t *testing.T) {
 }
 
 func TestEmptyCassette(t *testing.T) {
-	r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, nil))
+	r := openEvents(t)
 	views := map[string]func(io.Writer, *cassette.Reader) error{
 		"text":    plainText,
 		"mermaid": timeline.Mermaid,
@@ -192,7 +192,7 @@ func TestEmptyCassette(t *testing.T) {
 // abandoned, with when the bot gave up, never as a 502; and what Graph
 // answered (or that no answer was recorded) beside it.
 func TestAbandoned(t *testing.T) {
-	r := cassettetest.Open(t, cassettetest.WriteTemp(t, cassettetest.Meta, abandonedEvents()))
+	r := openEvents(t, abandonedEvents()...)
 	views := []struct {
 		name string
 		view func(io.Writer, *cassette.Reader) error
