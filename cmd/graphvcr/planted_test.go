@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,14 +94,8 @@ func TestScanPlantedChangeSecrets(t *testing.T) {
 // copy's path.
 func plant(t *testing.T, sample string, ev *cassette.Event) string {
 	t.Helper()
-	src, err := os.ReadFile(sample)
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "planted.bolt")
-	if err := os.WriteFile(path, src, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	copyFile(t, sample, path)
 	w, err := cassette.Create(path, cassette.CreateOptions{Append: true})
 	if err != nil {
 		t.Fatal(err)
