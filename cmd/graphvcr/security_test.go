@@ -274,37 +274,19 @@ func TestNoOriginalsInLogs(t *testing.T) {
 	for _, level := range []string{"", "warn"} {
 		t.Run("level "+level, func(t *testing.T) {
 			dir := t.TempDir()
-			toNotify, toGraph := &graphtest.LateDialer{}, &graphtest.LateDialer{}
-			g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 11, DelayScale: 0, NotifyClient: toNotify.Client(demoHTTPTimeout)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer g.Close()
-			defer toNotify.CloseIdleConnections()
-			bot, err := graphtest.StartBot(demoBotOptions(g.TenantID(), g.ClientID(), 12, toGraph, nil))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer bot.Close()
-			defer toGraph.CloseIdleConnections()
 			var env []string
 			if level != "" {
 				env = []string{"GRAPHVCR_LOG_LEVEL=" + level}
 			}
-			rec := start(t, env, "record", "--ca-dir", filepath.Join(dir, "ca"), "--cassette", filepath.Join(dir, "s.bolt"),
-				"--listen", "127.0.0.1:0", "--notify-listen", "127.0.0.1:0", "--upstream", g.URL, "--token-upstream", g.URL, "--bot", bot.URL)
-			toGraph.Set(rec.waitMatch(graphListener))
-			toNotify.Set(rec.waitMatch(notifyListener))
+			g, bot, rec := recordSampleBot(t, graphtest.GraphOptions{Seed: 11, DelayScale: 0}, 12, env,
+				"--ca-dir", filepath.Join(dir, "ca"), "--cassette", filepath.Join(dir, "s.bolt"))
 
 			orig := map[string]string{
 				g.TenantID(): "tenant id", g.ClientID(): "client id", demoSecret: "client secret",
 				"bot.contoso.com": "callback host",
 			}
 			for _, s := range []graphtest.Scenario{graphtest.SingleInvite, graphtest.PSTNInvite, graphtest.ReplaceCall, graphtest.FailedInvite} {
-				res, err := bot.Run(t.Context(), s)
-				if err != nil {
-					t.Fatalf("%s: %v", s, err)
-				}
+				res := runBot(t, bot, s)
 				ids := bot.IDs(s)
 				for _, v := range append([]string{ids.ClientContext, ids.Target, ids.Phone, ids.ReplacedCallID, res.CallID, res.OperationID}, ids.Users...) {
 					orig[v] = string(s) + " id"
