@@ -28,7 +28,7 @@ func checkRecordActual(recorded, actual string) error {
 	}
 	a, errA := filepath.Abs(actual)
 	r, errR := filepath.Abs(recorded)
-	if errA == nil && errR == nil && a == r || same(actual, recorded) {
+	if (errA == nil && errR == nil && a == r) || same(actual, recorded) {
 		return usagef("replay", "--record-actual %s is the cassette being replayed; give another file", actual)
 	}
 	return nil
