@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
@@ -29,13 +28,8 @@ func checkRecordActual(recorded, actual string) error {
 	}
 	a, errA := filepath.Abs(actual)
 	r, errR := filepath.Abs(recorded)
-	if errA == nil && errR == nil && a == r {
+	if (errA == nil && errR == nil && a == r) || same(actual, recorded) {
 		return usagef("replay", "--record-actual %s is the cassette being replayed; give another file", actual)
-	}
-	if fa, err := os.Stat(actual); err == nil {
-		if fr, err := os.Stat(recorded); err == nil && os.SameFile(fa, fr) {
-			return usagef("replay", "--record-actual %s is the cassette being replayed; give another file", actual)
-		}
 	}
 	return nil
 }

@@ -243,17 +243,3 @@ func TestREADMEBugReportDiff(t *testing.T) {
 	}
 	checkREADMEOutput(t, readme, shown, r.stdout, "bug-report", "TestREADMEBugReportDiff", cmdLine)
 }
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}

@@ -7,6 +7,24 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// noArgs rejects any positional argument given to command c, which takes none.
+func noArgs(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef(c.Command.Name, "unexpected argument %q", c.Args().First())
+	}
+	return nil
+}
+
+// checkFormat rejects a --format of command cmd that is not one of
+// formats, naming them all: --format "x": want text, json or html.
+func checkFormat(cmd, format string, formats ...string) error {
+	if slices.Contains(formats, format) {
+		return nil
+	}
+	last := len(formats) - 1
+	return usagef(cmd, "--format %q: want %s or %s", format, strings.Join(formats[:last], ", "), formats[last])
+}
+
 // reorderArgs lets flags follow positional arguments, as the command-line
 // contract promises ("graphvcr show FILE --format json"): urfave/cli v2, like
 // the standard flag package, stops parsing at the first positional argument.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +56,30 @@ func oneFile(c *cli.Context) (string, error) {
 		return c.Args().First(), nil
 	}
 	return "", usagef(c.Command.Name, "want one cassette FILE, got %d arguments", c.NArg())
+}
+
+// renderCassette opens the cassette at path and writes it to w with write,
+// buffered, for command cmd: a problem with the cassette is an inputError.
+func renderCassette(w io.Writer, cmd, path string, write func(io.Writer, *cassette.Reader) error) error {
+	r, err := openCassette(path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	err = writeBuffered(w, func(w io.Writer) error { return write(w, r) })
+	return readError(cmd, path, err)
+}
+
+// writeBuffered runs write on a buffer over w, then flushes it, so that a
+// command's output goes out in large writes. It returns write's error, else
+// the flush's.
+func writeBuffered(w io.Writer, write func(io.Writer) error) error {
+	bw := bufio.NewWriter(w)
+	err := write(bw)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // rescueCassette checks, once recording is over and before the cassette is

@@ -34,8 +34,8 @@ func demoCommand() *cli.Command {
 			"of it are kept in a new temporary directory, whose path is printed. Needs no tenant and\n" +
 			"no network, and takes a few seconds.",
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usagef("demo", "unexpected argument %q", c.Args().First())
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			return demo(c.Context, c.App.Writer, newLogger(c), c.Bool("faults"))
 		},
@@ -326,32 +326,45 @@ func demoReplay(ctx context.Context, dir, path, actualPath string, log *slog.Log
 		return nil, proxy.Report{}, "", fmt.Errorf("demo: %w", err)
 	}
 	defer signer.Close()
+	cfg := proxy.ReplayConfig{Speed: demoSpeed, Strict: true, Cassette: r, Signer: signer, Logger: log, Actual: actual}
+	res, report, err := replayToDemoBot(ctx, cfg, "replay", func(rep *proxy.Replayer, toGraph *graphtest.LateDialer) graphtest.BotOptions {
+		opts := demoBotOptions(demoReplayTenant, demoReplayClient, 2, toGraph, log)
+		opts.OpenIDConfigURL = rep.OpenIDConfigURL()
+		return opts
+	})
+	if err != nil {
+		return nil, proxy.Report{}, "", err
+	}
+	return res, report, signer.KeyID(), nil
+}
+
+// replayToDemoBot starts a replayer with cfg, which reaches the demo's bot
+// at its public host demoBotBase, then a sample bot with the options
+// botOptions gives for that replayer and a dialer to it, and runs the demo's
+// scenario (runReplayed). It returns the bot's result and the replay's
+// report; step names the run in its errors.
+func replayToDemoBot(ctx context.Context, cfg proxy.ReplayConfig, step string, botOptions func(*proxy.Replayer, *graphtest.LateDialer) graphtest.BotOptions) (*graphtest.Result, proxy.Report, error) {
 	toGraph, toBot := &graphtest.LateDialer{}, &graphtest.LateDialer{}
 	defer toGraph.CloseIdleConnections()
 	defer toBot.CloseIdleConnections()
-	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{
-		Bot: demoBotBase, Transport: toBot.Client(demoHTTPTimeout).Transport,
-		Speed: demoSpeed, Strict: true, Cassette: r, Signer: signer, Logger: log,
-		Actual: actual,
-	})
+	cfg.Bot, cfg.Transport = demoBotBase, toBot.Client(demoHTTPTimeout).Transport
+	rep, err := proxy.StartReplayer(ctx, cfg)
 	if err != nil {
-		return nil, proxy.Report{}, "", fmt.Errorf("demo: start the replayer: %w", err)
+		return nil, proxy.Report{}, fmt.Errorf("demo: start the replayer: %w", err)
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	toGraph.Set(rep.URL())
-	botOpts := demoBotOptions(demoReplayTenant, demoReplayClient, 2, toGraph, log)
-	botOpts.OpenIDConfigURL = rep.OpenIDConfigURL()
-	bot, err := graphtest.StartBot(botOpts)
+	bot, err := graphtest.StartBot(botOptions(rep, toGraph))
 	if err != nil {
-		return nil, proxy.Report{}, "", errors.Join(fmt.Errorf("demo: start the sample bot: %w", err), rep.Close(sctx))
+		return nil, proxy.Report{}, errors.Join(fmt.Errorf("demo: start the sample bot: %w", err), rep.Close(sctx))
 	}
 	defer bot.Close()
 	res, err := runReplayed(ctx, sctx, rep, bot, toGraph, toBot)
 	if err != nil {
-		return nil, proxy.Report{}, "", fmt.Errorf("demo: replay: %w", err)
+		return nil, proxy.Report{}, fmt.Errorf("demo: %s: %w", step, err)
 	}
-	return res, rep.Report(), signer.KeyID(), nil
+	return res, rep.Report(), nil
 }
 
 // runReplayed points toBot at bot, runs demoScenario against rep, waits

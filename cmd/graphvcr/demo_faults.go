@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,31 +40,15 @@ func demoFaults(ctx context.Context, w io.Writer, path string, log *slog.Logger)
 		return err
 	}
 	defer r.Close()
-	toGraph, toBot := &graphtest.LateDialer{}, &graphtest.LateDialer{}
-	defer toGraph.CloseIdleConnections()
-	defer toBot.CloseIdleConnections()
-	rep, err := proxy.StartReplayer(ctx, proxy.ReplayConfig{
-		Bot: demoBotBase, Transport: toBot.Client(demoHTTPTimeout).Transport,
-		Speed: 0, Cassette: r, Logger: log, Faults: specs, Seed: demoFaultSeed,
+	cfg := proxy.ReplayConfig{Speed: 0, Cassette: r, Logger: log, Faults: specs, Seed: demoFaultSeed}
+	res, report, err := replayToDemoBot(ctx, cfg, "fault run", func(_ *proxy.Replayer, toGraph *graphtest.LateDialer) graphtest.BotOptions {
+		opts := demoBotOptions(demoReplayTenant, demoReplayClient, 3, toGraph, log)
+		opts.Retry = graphtest.Retry{Base: 50 * time.Millisecond}
+		return opts
 	})
 	if err != nil {
-		return fmt.Errorf("demo: start the replayer: %w", err)
+		return err
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	toGraph.Set(rep.URL())
-	opts := demoBotOptions(demoReplayTenant, demoReplayClient, 3, toGraph, log)
-	opts.Retry = graphtest.Retry{Base: 50 * time.Millisecond}
-	bot, err := graphtest.StartBot(opts)
-	if err != nil {
-		return errors.Join(fmt.Errorf("demo: start the sample bot: %w", err), rep.Close(sctx))
-	}
-	defer bot.Close()
-	res, err := runReplayed(ctx, sctx, rep, bot, toGraph, toBot)
-	if err != nil {
-		return fmt.Errorf("demo: fault run: %w", err)
-	}
-	report := rep.Report()
 	fmt.Fprintln(w, demoFaultLine(res, &report))
 	if err := res.Err(); err != nil {
 		return &checkError{msg: "demo: the sample bot did not cope with the faults: " + err.Error()}

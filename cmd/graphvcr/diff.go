@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"io"
 
@@ -52,10 +51,8 @@ func diffCommand() *cli.Command {
 					Logger:       newLogger(c),
 				},
 			}
-			switch opts.Format {
-			case "text", "json", "html":
-			default:
-				return usagef("diff", "--format %q: want text, json or html", opts.Format)
+			if err := checkFormat("diff", opts.Format, "text", "json", "html"); err != nil {
+				return err
 			}
 			if opts.Diff.Tolerance <= 0 && !opts.Diff.IgnoreTiming {
 				return usagef("diff", "--tolerance %v: want a positive duration, e.g. 50ms, or --ignore-timing", opts.Diff.Tolerance)
@@ -91,18 +88,17 @@ func runDiff(w io.Writer, opts diffOptions) error {
 		}
 		return readError("diff", path, err)
 	}
-	bw := bufio.NewWriter(w)
-	switch opts.Format {
-	case "text":
-		err = res.WriteText(bw, opts.Color)
-	case "json":
-		err = res.WriteJSON(bw)
-	case "html":
-		err = res.WriteHTML(bw)
-	}
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
+	err = writeBuffered(w, func(w io.Writer) error {
+		switch opts.Format {
+		case "text":
+			return res.WriteText(w, opts.Color)
+		case "json":
+			return res.WriteJSON(w)
+		case "html":
+			return res.WriteHTML(w)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -38,12 +37,11 @@ func exportCommand() *cli.Command {
 				return err
 			}
 			opts := exportOptions{Path: path, Format: c.String("format"), Output: c.String("output")}
-			switch opts.Format {
-			case "har", "jsonl":
-			case "":
+			if opts.Format == "" {
 				return usagef("export", "missing --format har or --format jsonl")
-			default:
-				return usagef("export", "--format %q: want har or jsonl", opts.Format)
+			}
+			if err := checkFormat("export", opts.Format, "har", "jsonl"); err != nil {
+				return err
 			}
 			return export(c.App.Writer, opts)
 		},
@@ -61,11 +59,7 @@ func export(stdout io.Writer, opts exportOptions) error {
 	defer r.Close()
 
 	if opts.Output == "" {
-		bw := bufio.NewWriter(stdout)
-		err := writeExport(bw, r, opts.Format)
-		if ferr := bw.Flush(); err == nil {
-			err = ferr
-		}
+		err := writeBuffered(stdout, func(w io.Writer) error { return writeExport(w, r, opts.Format) })
 		return readError("export", opts.Path, err)
 	}
 
@@ -77,11 +71,9 @@ func export(stdout io.Writer, opts exportOptions) error {
 		return &inputError{op: "create", path: opts.Output, err: err}
 	}
 	defer os.Remove(f.Name()) // no-op once renamed
-	bw := bufio.NewWriter(f)
-	err = writeExport(bw, r, opts.Format)
-	if err == nil {
-		err = bw.Flush()
-	}
+	// On an error the temporary file is removed: flushing what was
+	// written before it does no harm.
+	err = writeBuffered(f, func(w io.Writer) error { return writeExport(w, r, opts.Format) })
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

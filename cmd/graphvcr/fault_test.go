@@ -41,13 +41,20 @@ func testUpstream(t *testing.T) (graph, bot string) {
 	return g.URL, b.URL
 }
 
-// startRecord runs "graphvcr record --quiet" on cassette path against the
-// test upstream and bot, with extra args, and returns it with its listeners
-// once it is healthy. Quiet, because a recorder under load writes more
-// progress lines than a test reads: it is found on ports chosen beforehand.
+// startRecord runs startRecordTo against the test upstream and bot.
 func startRecord(t *testing.T, path string, env []string, extra ...string) (p *proc, graph, notify string) {
 	t.Helper()
 	up, bot := testUpstream(t)
+	return startRecordTo(t, up, bot, path, env, extra...)
+}
+
+// startRecordTo runs "graphvcr record --quiet" on cassette path (its CA
+// beside it) forwarding to upstream up and bot, with extra args, and
+// returns it with its listeners' base URLs once it is healthy. Quiet,
+// because a recorder under load writes more progress lines than a test
+// reads: it is found on ports chosen beforehand.
+func startRecordTo(t *testing.T, up, bot, path string, env []string, extra ...string) (p *proc, graph, notify string) {
+	t.Helper()
 	gl, nl := freeAddr(t), freeAddr(t)
 	args := append([]string{"record", "--quiet", "--ca-dir", filepath.Join(filepath.Dir(path), "ca"), "--cassette", path,
 		"--listen", gl, "--notify-listen", nl, "--upstream", up, "--token-upstream", up, "--bot", bot}, extra...)

@@ -229,3 +229,19 @@ func fixture(t *testing.T) string {
 	writeCassette(t, path, fixtureEvents())
 	return path
 }
+
+// copyFile copies the file at from to the file to (mode 0600), creating
+// to's directory.
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -109,6 +109,23 @@ var (
 	reDigitRun   = regexp.MustCompile(`\d[\d ().\-/]*\d`)
 )
 
+// plainFinds are the kinds a regular expression finds with nothing more
+// to decide: every match (its group, 0 = the whole match) is one. Each
+// kind here comes from its expression alone, or before what the fields
+// give (corpusIDs), so the order in which kinds are found is kept.
+var plainFinds = []struct {
+	kind  idKind
+	re    *regexp.Regexp
+	group int
+}{
+	{kindJWT, reJWT, 0},
+	{kindMRI, reMRI, 1},
+	{kindThread, reThread, 0},
+	{kindMAC, reMAC, 0},
+	{kindHost, reURLHost, 1},
+	{kindMeeting, reDialinID, 1},
+}
+
 // Field names (lower case) whose values are identifiers whatever they look like.
 var fieldKinds = map[string]idKind{
 	"displayname":           kindName,
@@ -217,11 +234,10 @@ func corpusIDs(texts []corpusText) []corpusID {
 					}
 				}
 			}
-			for _, j := range reJWT.FindAllString(s, -1) {
-				add(kindJWT, j, tx.file)
-			}
-			for _, m := range reMRI.FindAllStringSubmatch(s, -1) {
-				add(kindMRI, m[1], tx.file)
+			for _, f := range plainFinds {
+				for _, m := range f.re.FindAllStringSubmatch(s, -1) {
+					add(f.kind, m[f.group], tx.file)
+				}
 			}
 			for _, loc := range rePhonePlus.FindAllStringIndex(s, -1) {
 				if loc[1] < len(s) && s[loc[1]] == '*' {
@@ -239,18 +255,6 @@ func corpusIDs(texts []corpusText) []corpusID {
 				if !strings.HasPrefix(dom, "thread.") && !strings.HasPrefix(dom, "unq.gbl.") {
 					add(kindEmail, e, tx.file) // thread ids are listed as such
 				}
-			}
-			for _, th := range reThread.FindAllString(s, -1) {
-				add(kindThread, th, tx.file)
-			}
-			for _, mac := range reMAC.FindAllString(s, -1) {
-				add(kindMAC, mac, tx.file)
-			}
-			for _, m := range reURLHost.FindAllStringSubmatch(s, -1) {
-				add(kindHost, m[1], tx.file)
-			}
-			for _, m := range reDialinID.FindAllStringSubmatch(s, -1) {
-				add(kindMeeting, m[1], tx.file)
 			}
 			for _, m := range reField.FindAllStringSubmatch(s, -1) {
 				k, ok := fieldKinds[strings.ToLower(m[1])]

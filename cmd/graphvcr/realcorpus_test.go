@@ -260,10 +260,7 @@ func TestRealCorpus(t *testing.T) {
 	}))
 	t.Cleanup(bot.Close)
 
-	gl, nl := freeAddr(t), freeAddr(t)
-	p := start(t, nil, "record", "--quiet", "--ca-dir", filepath.Join(dir, "ca"), "--cassette", path,
-		"--listen", gl, "--notify-listen", nl, "--upstream", upstream.URL, "--token-upstream", upstream.URL, "--bot", bot.URL)
-	waitHealthy(t, p, "http://"+gl)
+	p, graph, notify := startRecordTo(t, upstream.URL, bot.URL, path, nil)
 
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
@@ -279,14 +276,14 @@ func TestRealCorpus(t *testing.T) {
 			if strings.Contains(ex.name, "-beta-") {
 				version = "beta"
 			}
-			target = "http://" + gl + graphPath(ex.url, version)
+			target = graph + graphPath(ex.url, version)
 			graphSent++
 		} else {
 			u, err := url.Parse(ex.url)
 			if err != nil {
 				t.Fatalf("harness: %s: notification url %q: %v", ex.name, ex.url, err)
 			}
-			target = "http://" + nl + u.EscapedPath()
+			target = notify + u.EscapedPath()
 			notifySent++
 		}
 		req, err := http.NewRequestWithContext(t.Context(), ex.method, target, body)

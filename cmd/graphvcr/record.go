@@ -68,8 +68,8 @@ func recordCommand() *cli.Command {
 			&cli.StringFlag{Name: "decrypt-key-password", Usage: "password of a PKCS#12 --decrypt-key", EnvVars: envVars("decrypt-key-password")},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usagef("record", "unexpected argument %q", c.Args().First())
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			opts := recordOptions{
 				Cassette:      c.String("cassette"),
@@ -99,11 +99,10 @@ func recordCommand() *cli.Command {
 
 // check rejects options record cannot start with, before anything is created.
 func (o recordOptions) check() error {
+	if err := checkCassetteAndBot("record", o.Cassette, o.Bot); err != nil {
+		return err
+	}
 	switch {
-	case o.Cassette == "":
-		return usagef("record", "missing --cassette FILE")
-	case o.Bot == "":
-		return usagef("record", "missing --bot URL (the bot's base URL, e.g. http://127.0.0.1:9442)")
 	case o.Append && o.Force:
 		return usagef("record", "--append and --force exclude each other")
 	case o.MaxBody < 0:
@@ -118,6 +117,18 @@ func (o recordOptions) check() error {
 		if err := checkListenAddr("record", a.flag, a.val); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkCassetteAndBot rejects a record or replay (cmd) missing one of the
+// two flags both need: the cassette and the bot's base URL.
+func checkCassetteAndBot(cmd, cassette, bot string) error {
+	switch {
+	case cassette == "":
+		return usagef(cmd, "missing --cassette FILE")
+	case bot == "":
+		return usagef(cmd, "missing --bot URL (the bot's base URL, e.g. http://127.0.0.1:9442)")
 	}
 	return nil
 }

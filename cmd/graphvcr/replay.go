@@ -52,8 +52,8 @@ func replayCommand() *cli.Command {
 			recordActualFlag(),
 		}, faultFlags()...),
 		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usagef("replay", "unexpected argument %q", c.Args().First())
+			if err := noArgs(c); err != nil {
+				return err
 			}
 			opts := replayOptions{
 				Cassette:     c.String("cassette"),
@@ -82,12 +82,10 @@ func replayCommand() *cli.Command {
 
 // check rejects options replay cannot start with, before anything is opened.
 func (o replayOptions) check() error {
-	switch {
-	case o.Cassette == "":
-		return usagef("replay", "missing --cassette FILE")
-	case o.Bot == "":
-		return usagef("replay", "missing --bot URL (the bot's base URL, e.g. http://127.0.0.1:9442)")
-	case o.Speed < 0 || math.IsNaN(o.Speed) || math.IsInf(o.Speed, 0):
+	if err := checkCassetteAndBot("replay", o.Cassette, o.Bot); err != nil {
+		return err
+	}
+	if o.Speed < 0 || math.IsNaN(o.Speed) || math.IsInf(o.Speed, 0) {
 		return usagef("replay", "--speed %v: want 0 or more (1 = recorded timing, 0 = no delays)", o.Speed)
 	}
 	if err := checkRecordActual(o.Cassette, o.RecordActual); err != nil {
@@ -182,7 +180,7 @@ func replay(ctx context.Context, opts replayOptions, stdout, stderr io.Writer, l
 // writeReport prints what a replay did: a summary line, then each
 // divergence with the recorded exchanges nearest to it.
 func writeReport(w io.Writer, rep *proxy.Report) {
-	failed := divergedNotifications(rep)
+	failed := countDiverged(rep.Notifications)
 	fmt.Fprintf(w, "replayed %d recorded exchanges (%d unused), %d unmatched requests; delivered %d notifications (%d diverged), %d pending\n",
 		len(rep.Matched), len(rep.Unused), len(rep.Unmatched), len(rep.Notifications)-failed, failed, len(rep.Pending))
 	for _, u := range rep.Unmatched {
@@ -227,45 +225,24 @@ func divergence(rep *proxy.Report) string {
 	if n := len(rep.Unmatched); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d unmatched %s", n, plural(n, "request", "requests")))
 	}
-	if n := lateAbandons(rep); n > 0 {
+	if n := countDiverged(rep.Abandoned); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d abandoned %s waited on longer than recorded", n, plural(n, "request", "requests")))
 	}
-	if n := divergedNotifications(rep); n > 0 {
+	if n := countDiverged(rep.Notifications); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s not delivered as recorded", n, plural(n, "notification", "notifications")))
 	}
-	if n := failedValidations(rep); n > 0 {
+	if n := countDiverged(rep.Validations); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d subscription %s failed", n, plural(n, "validation", "validations")))
 	}
 	return strings.Join(parts, ", ")
 }
 
-// lateAbandons counts the held abandoned requests that diverged.
-func lateAbandons(rep *proxy.Report) int {
+// countDiverged counts the entries of one of a report's lists that
+// diverged, by the entry's own Diverged rule.
+func countDiverged[T interface{ Diverged() bool }](entries []T) int {
 	n := 0
-	for _, a := range rep.Abandoned {
-		if a.Diverged() {
-			n++
-		}
-	}
-	return n
-}
-
-// failedValidations counts the subscription handshakes that failed.
-func failedValidations(rep *proxy.Report) int {
-	n := 0
-	for _, v := range rep.Validations {
-		if v.Diverged() {
-			n++
-		}
-	}
-	return n
-}
-
-// divergedNotifications counts the deliveries that diverged.
-func divergedNotifications(rep *proxy.Report) int {
-	n := 0
-	for _, d := range rep.Notifications {
-		if d.Diverged() {
+	for _, e := range entries {
+		if e.Diverged() {
 			n++
 		}
 	}
@@ -276,12 +253,9 @@ func divergedNotifications(rep *proxy.Report) int {
 // ("" = proxy.DefaultCADir()), creating it on first use. A key file that
 // can not be used is an input error (exit 2), never silently replaced.
 func loadSigner(dir string) (*proxy.Signer, error) {
-	if dir == "" {
-		d, err := proxy.DefaultCADir()
-		if err != nil {
-			return nil, usagef("replay", "no user config directory to keep the notification signing key in (%v); pass --ca-dir DIR", err)
-		}
-		dir = d
+	dir, err := keyDir("replay", "the notification signing key", dir)
+	if err != nil {
+		return nil, err
 	}
 	s, err := proxy.LoadSigner(dir)
 	if err != nil {

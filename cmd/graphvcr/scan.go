@@ -40,8 +40,8 @@ func scanCommand() *cli.Command {
 			if len(opts.Paths) == 0 {
 				return usagef("scan", "missing cassette FILE")
 			}
-			if opts.Format != "text" && opts.Format != "json" {
-				return usagef("scan", "--format %q: want text or json", opts.Format)
+			if err := checkFormat("scan", opts.Format, "text", "json"); err != nil {
+				return err
 			}
 			return scan(c.Context, c.App.Writer, opts)
 		},

@@ -149,27 +149,9 @@ func TestRecordThenReplay(t *testing.T) {
 	path := filepath.Join(dir, "session.bolt")
 	caDir := filepath.Join(dir, "ca")
 
-	toNotify, toGraph := &graphtest.LateDialer{}, &graphtest.LateDialer{}
-	g, err := graphtest.StartGraph(graphtest.GraphOptions{Seed: 7, DelayScale: 0.1, NotifyClient: toNotify.Client(demoHTTPTimeout)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	bot, err := graphtest.StartBot(demoBotOptions(g.TenantID(), g.ClientID(), 7, toGraph, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bot.Close()
-
-	rec := start(t, []string{"GRAPHVCR_CA_DIR=" + caDir},
-		"record", "--cassette", path, "--listen", "127.0.0.1:0", "--notify-listen", "127.0.0.1:0",
-		"--upstream", g.URL, "--token-upstream", g.URL, "--bot", bot.URL)
-	toGraph.Set(rec.waitMatch(graphListener))
-	toNotify.Set(rec.waitMatch(notifyListener))
-	res, err := bot.Run(t.Context(), graphtest.SingleInvite)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, bot, rec := recordSampleBot(t, graphtest.GraphOptions{Seed: 7, DelayScale: 0.1}, 7,
+		[]string{"GRAPHVCR_CA_DIR=" + caDir}, "--cassette", path)
+	res := runBot(t, bot, graphtest.SingleInvite)
 	if err := res.Err(); err != nil {
 		t.Fatalf("the bot's checks failed through the recorder: %v", err)
 	}
@@ -201,11 +183,7 @@ func TestRecordThenReplay(t *testing.T) {
 		rep := start(t, []string{"GRAPHVCR_SPEED=0", "GRAPHVCR_STRICT=true"},
 			"replay", "--cassette", path, "--listen", "127.0.0.1:0", "--bot", bot2.URL, "--exit-when-done")
 		toGraph.Set(rep.waitMatch(replayListener))
-		res2, err := bot2.Run(t.Context(), graphtest.SingleInvite)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := res2.Err(); err != nil {
+		if err := runBot(t, bot2, graphtest.SingleInvite).Err(); err != nil {
 			t.Errorf("the bot's checks failed in replay: %v", err)
 		}
 		r := rep.wait()
@@ -240,6 +218,47 @@ func TestRecordThenReplay(t *testing.T) {
 			"--listen", "127.0.0.1:0", "--notify-listen", "127.0.0.1:0")
 		wantFailure(t, r, 2, "create "+path+": file exists; pass --append")
 	})
+}
+
+// recordSampleBot starts a Graph simulator with gopts, the sample bot
+// (seeded botSeed) of its tenant, and "graphvcr record" with env and args
+// (the cassette, and the CA directory unless env names it) between them:
+// the bot's Graph requests and the simulator's notifications go through
+// the recorder's listeners. The simulator and the bot are closed when the
+// test ends.
+func recordSampleBot(t *testing.T, gopts graphtest.GraphOptions, botSeed int64, env []string, args ...string) (*graphtest.Graph, *graphtest.Bot, *proc) {
+	t.Helper()
+	toNotify, toGraph := &graphtest.LateDialer{}, &graphtest.LateDialer{}
+	t.Cleanup(toNotify.CloseIdleConnections)
+	t.Cleanup(toGraph.CloseIdleConnections)
+	gopts.NotifyClient = toNotify.Client(demoHTTPTimeout)
+	g, err := graphtest.StartGraph(gopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	bot, err := graphtest.StartBot(demoBotOptions(g.TenantID(), g.ClientID(), botSeed, toGraph, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bot.Close)
+	rec := start(t, env, append(append([]string{"record"}, args...), "--listen", "127.0.0.1:0", "--notify-listen", "127.0.0.1:0",
+		"--upstream", g.URL, "--token-upstream", g.URL, "--bot", bot.URL)...)
+	toGraph.Set(rec.waitMatch(graphListener))
+	toNotify.Set(rec.waitMatch(notifyListener))
+	return g, bot, rec
+}
+
+// runBot runs scenario s with bot and returns what the bot saw, stopping
+// the test when the scenario could not run at all; whether the bot's own
+// checks passed (res.Err()) is for the caller to judge.
+func runBot(t *testing.T, bot *graphtest.Bot, s graphtest.Scenario) *graphtest.Result {
+	t.Helper()
+	res, err := bot.Run(t.Context(), s)
+	if err != nil {
+		t.Fatalf("run %s: %v", s, err)
+	}
+	return res
 }
 
 func TestCA(t *testing.T) {

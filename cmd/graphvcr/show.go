@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
 )
 
@@ -36,10 +36,8 @@ func showCommand() *cli.Command {
 				return err
 			}
 			opts := showOptions{Path: path, Format: c.String("format"), Color: colorFor(c.App.Writer)}
-			switch opts.Format {
-			case "text", "json", "mermaid", "html":
-			default:
-				return usagef("show", "--format %q: want text, json, mermaid or html", opts.Format)
+			if err := checkFormat("show", opts.Format, "text", "json", "mermaid", "html"); err != nil {
+				return err
 			}
 			return show(c.App.Writer, opts)
 		},
@@ -48,27 +46,19 @@ func showCommand() *cli.Command {
 
 // show writes the cassette at opts.Path to w in opts.Format.
 func show(w io.Writer, opts showOptions) error {
-	r, err := openCassette(opts.Path)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-
-	bw := bufio.NewWriter(w)
-	switch opts.Format {
-	case "text":
-		err = timeline.Text(bw, r, opts.Color)
-	case "json":
-		err = timeline.JSON(bw, r)
-	case "mermaid":
-		err = timeline.Mermaid(bw, r)
-	case "html":
-		err = timeline.HTML(bw, r)
-	}
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
-	return readError("show", opts.Path, err)
+	return renderCassette(w, "show", opts.Path, func(w io.Writer, r *cassette.Reader) error {
+		switch opts.Format {
+		case "text":
+			return timeline.Text(w, r, opts.Color)
+		case "json":
+			return timeline.JSON(w, r)
+		case "mermaid":
+			return timeline.Mermaid(w, r)
+		case "html":
+			return timeline.HTML(w, r)
+		}
+		return nil
+	})
 }
 
 // colorFor reports whether text written to w should be coloured.
