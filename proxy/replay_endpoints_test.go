@@ -52,16 +52,8 @@ func TestReplayEndpoints(t *testing.T) {
 			}
 			defer rd.Close()
 			cfg := proxy.ReplayConfig{Cassette: rd, TLS: useTLS}
-			tr := &http.Transport{}
-			if useTLS {
-				ca, err := proxy.LoadCA(t.TempDir())
-				if err != nil {
-					t.Fatal(err)
-				}
-				cfg.CA = ca
-				tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
-				tr.ForceAttemptHTTP2 = true
-			}
+			tr := replayTransport(t, &cfg)
+			tr.ForceAttemptHTTP2 = useTLS // a custom TLS config turns HTTP/2 off unless forced
 			defer tr.CloseIdleConnections()
 			client := &http.Client{Transport: tr}
 			rep, err := proxy.StartReplayer(t.Context(), cfg)
