@@ -22,6 +22,45 @@ const (
 	liveID = "6b1d2c3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
 )
 
+// How the replay tests talk to a replayer's listener (also used by the
+// OpenID, binding and divergence tests).
+
+// replayTransport returns a transport for the replayer cfg is about to
+// start: under cfg.TLS it gives cfg a CA of its own (in a temporary
+// directory) and trusts that CA alone, so a test reaches the --tls listener
+// as a bot with graphvcr's CA file would.
+func replayTransport(t *testing.T, cfg *proxy.ReplayConfig) *http.Transport {
+	t.Helper()
+	tr := &http.Transport{}
+	if !cfg.TLS {
+		return tr
+	}
+	ca, err := proxy.LoadCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.CA = ca
+	tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
+	return tr
+}
+
+// roundTrip sends req with c and returns the answer with its whole body; a
+// request that cannot be sent, or an answer that cannot be read, fails the
+// test.
+func roundTrip(t *testing.T, c *http.Client, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	return resp, b
+}
+
 // smallCassette holds a GET answered, a GET whose upstream reset the
 // connection and one answered 502 after a timeout.
 func smallCassette(t *testing.T) string {

@@ -2,8 +2,6 @@ package proxy_test
 
 import (
 	"context"
-	"crypto/tls"
-	"io"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -118,42 +116,6 @@ func startReplayer(t *testing.T, cfg proxy.ReplayConfig) (rep *proxy.Replayer, s
 			t.Errorf("close replayer: %v", err)
 		}
 	}
-}
-
-// replayTransport returns a transport for the replayer cfg is about to
-// start: under cfg.TLS it gives cfg a CA of its own (in a temporary
-// directory) and trusts that CA alone, so a test reaches the --tls listener
-// as a bot with graphvcr's CA file would.
-func replayTransport(t *testing.T, cfg *proxy.ReplayConfig) *http.Transport {
-	t.Helper()
-	tr := &http.Transport{}
-	if !cfg.TLS {
-		return tr
-	}
-	ca, err := proxy.LoadCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.CA = ca
-	tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
-	return tr
-}
-
-// roundTrip sends req with c and returns the answer with its whole body; a
-// request that cannot be sent, or an answer that cannot be read, fails the
-// test.
-func roundTrip(t *testing.T, c *http.Client, req *http.Request) (*http.Response, []byte) {
-	t.Helper()
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	return resp, b
 }
 
 // replayRun is one replay of a cassette to a fresh sample bot.
