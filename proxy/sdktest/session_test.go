@@ -133,6 +133,21 @@ func (w *webhook) waitFor(t *testing.T, n int, within time.Duration) {
 	}
 }
 
+// sessionConfig is what the client is configured with in record and in
+// replay: the tenant's ids and the bot's values, with secret as its client
+// secret.
+func sessionConfig(secret string) clientConfig {
+	return clientConfig{
+		TenantID:      tenantID,
+		ClientID:      clientID,
+		ClientSecret:  secret,
+		CallbackURI:   callbackURL,
+		TargetID:      targetID,
+		InviteeID:     inviteeID,
+		ClientContext: clientContext,
+	}
+}
+
 // recording is what a record session left: the cassette and what the SDK
 // client saw.
 type recording struct {
@@ -183,16 +198,7 @@ func record(t *testing.T, dir string, ca *proxy.CA, s sdk, via route) recording 
 	})
 	notify.Set(rec.NotifyURL())
 
-	cfg := clientConfig{
-		TenantID:      tenantID,
-		ClientID:      clientID,
-		ClientSecret:  clientSecret,
-		CallbackURI:   callbackURL,
-		TargetID:      targetID,
-		InviteeID:     inviteeID,
-		ClientContext: clientContext,
-	}
-	res, runErr := runClient(t, s, via, rec.URL(), ca, cfg)
+	res, runErr := runClient(t, s, via, rec.URL(), ca, sessionConfig(clientSecret))
 	if runErr == nil {
 		bot.waitFor(t, notificationsPerSession, 20*time.Second)
 	}
@@ -240,16 +246,7 @@ func replay(t *testing.T, ca *proxy.CA, s sdk, via route, rec recording) replaye
 		}
 	}()
 
-	cfg := clientConfig{
-		TenantID:      tenantID,
-		ClientID:      clientID,
-		ClientSecret:  bogusSecret,
-		CallbackURI:   callbackURL,
-		TargetID:      targetID,
-		InviteeID:     inviteeID,
-		ClientContext: clientContext,
-	}
-	res, err := runClient(t, s, via, rp.URL(), ca, cfg)
+	res, err := runClient(t, s, via, rp.URL(), ca, sessionConfig(bogusSecret))
 	if err != nil {
 		t.Fatalf("replay through %s mode: %v\nreport: %+v", via, err, rp.Report())
 	}
