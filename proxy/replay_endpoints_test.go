@@ -15,6 +15,7 @@ import (
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
+	"github.com/graphvcr/graphvcr/proxy/fault"
 )
 
 const (
@@ -258,5 +259,52 @@ func TestReplayForwardProxy(t *testing.T) {
 	}
 	if rep := rp.Report(); len(rep.Unmatched) != 0 {
 		t.Errorf("unmatched: %+v", rep.Unmatched)
+	}
+}
+
+// TestFaultResetProtocols: a reset closes an HTTP/1.1 connection, or
+// resets an HTTP/2 stream, with no answer; the retry gets the recorded
+// answer, which the report then lists as matched (not unused).
+func TestFaultResetProtocols(t *testing.T) {
+	rd := cassettetest.Open(t, cassettetest.WriteTemp(t, cassette.Meta{Upstream: proxy.DefaultUpstream}, []*cassette.Event{{
+		Kind: cassette.KindGraph, Offset: time.Millisecond, Latency: time.Millisecond,
+		Request:  cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + pCall},
+		Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"id":"` + pCall + `"}`)},
+	}}, pCall))
+	spec, err := fault.Parse("reset:match=GET */calls/*,nth=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h2 := range []bool{false, true} {
+		cfg := proxy.ReplayConfig{Cassette: rd, Faults: []fault.Spec{spec}, Seed: 1, TLS: h2}
+		tr := replayTransport(t, &cfg)
+		tr.ForceAttemptHTTP2 = h2
+		rep, stop := startReplayer(t, cfg)
+		client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+		get := func() (*http.Response, error) {
+			return client.Get(rep.URL() + "/v1.0/communications/calls/" + liveID)
+		}
+		if resp, err := get(); err == nil {
+			resp.Body.Close()
+			t.Errorf("h2=%v: the reset request got an answer: %s", h2, resp.Status)
+		}
+		resp, err := get()
+		if err != nil {
+			t.Fatalf("h2=%v: retry: %v", h2, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != `{"id":"`+liveID+`"}` {
+			t.Errorf("h2=%v: retry got %s %s, want the recorded answer", h2, resp.Status, body)
+		}
+		if h2 && resp.ProtoMajor != 2 {
+			t.Errorf("answered over %s, want HTTP/2", resp.Proto)
+		}
+		tr.CloseIdleConnections()
+		stop()
+		r := rep.Report()
+		if len(r.Faults) != 1 || r.Faults[0].Action != fault.Reset || len(r.Matched) != 1 || len(r.Unused) != 0 || r.Diverged() {
+			t.Errorf("h2=%v: report faults %+v, matched %+v, unused %+v", h2, r.Faults, r.Matched, r.Unused)
+		}
 	}
 }
