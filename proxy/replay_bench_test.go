@@ -200,16 +200,38 @@ func replayToEnd(b *testing.B, cfg ReplayConfig) *Replayer {
 	return rep
 }
 
+// startBenchReplayer starts a Replayer with cfg, closed when the benchmark
+// ends (before anything the caller registered with b.Cleanup earlier, such
+// as its cassettes).
+func startBenchReplayer(b *testing.B, cfg ReplayConfig) *Replayer {
+	b.Helper()
+	rep, err := StartReplayer(b.Context(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rep.Close(context.Background()) })
+	return rep
+}
+
+// getRates GETs url and baseURL warm times each to open client's
+// connections, then b.N times each in alternating chunks (alternate), and
+// returns their request rates; only url's GETs run on b's timer.
+func getRates(b *testing.B, client *http.Client, url, baseURL string, warm int) (rps, baseRPS float64) {
+	run := func(url string) func(int) time.Duration {
+		return func(n int) time.Duration { return getLoop(b, client, url, n) }
+	}
+	run(url)(warm)
+	run(baseURL)(warm)
+	d, dBase := alternate(b, 250, run(url), run(baseURL))
+	return float64(b.N) / d.Seconds(), float64(b.N) / dBase.Seconds()
+}
+
 // BenchmarkReplayGET measures requests/s of a recorded GET served again and
 // again at 32 concurrent clients, against a bare net/http handler writing
 // the same bytes, in the same run.
 func BenchmarkReplayGET(b *testing.B) {
 	rd := getCassette(b, filepath.Join(b.TempDir(), "get.bolt"))
-	rep, err := StartReplayer(b.Context(), ReplayConfig{Cassette: rd, Speed: 0})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rep.Close(context.Background())
+	rep := startBenchReplayer(b, ReplayConfig{Cassette: rd, Speed: 0})
 	// What the replayer answers once bound: the bare handler writes exactly that.
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
 	defer tr.CloseIdleConnections()
@@ -237,16 +259,40 @@ func BenchmarkReplayGET(b *testing.B) {
 	defer bare.Close()
 	bareURL := "http://" + ln.Addr().String() + "/v1.0/communications/calls/" + liveGUID(2)
 
-	run := func(url string) func(int) time.Duration {
-		return func(n int) time.Duration { return getLoop(b, client, url, n) }
-	}
-	run(liveURL)(2000) // warm up connections
-	run(bareURL)(2000)
 	b.SetBytes(int64(len(want)))
-	replay, baseline := alternate(b, 250, run(liveURL), run(bareURL))
-	rps, bareRPS := float64(b.N)/replay.Seconds(), float64(b.N)/baseline.Seconds()
+	rps, bareRPS := getRates(b, client, liveURL, bareURL, 2000)
 	b.ReportMetric(rps, "replay-req/s")
 	b.ReportMetric(bareRPS, "bare-req/s")
+	b.ReportMetric(rps/bareRPS, "ratio")
+}
+
+// BenchmarkReplayGETRecordActual serves one recorded GET to 32 clients
+// from two replayers of the same cassette, one writing what the bot did
+// (ReplayConfig.Actual) and one not, in alternating chunks so that the
+// shared machine's load weighs on both alike, and reports their request
+// rates and ratio: what recording the actual session costs the bot.
+func BenchmarkReplayGETRecordActual(b *testing.B) {
+	dir := b.TempDir()
+	rd := getCassette(b, filepath.Join(dir, "get.bolt"))
+	meta, err := ActualMeta(rd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := cassette.Create(filepath.Join(dir, "actual.bolt"), cassette.CreateOptions{Meta: meta})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { w.Close() }) // after the replayer writing to it is closed
+	with := startBenchReplayer(b, ReplayConfig{Cassette: rd, Speed: 0, Actual: w})
+	without := startBenchReplayer(b, ReplayConfig{Cassette: rd, Speed: 0})
+
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	path := "/v1.0/communications/calls/" + liveGUID(2)
+	rps, bareRPS := getRates(b, client, with.URL()+path, without.URL()+path, 500)
+	b.ReportMetric(rps, "actual-req/s")
+	b.ReportMetric(bareRPS, "plain-req/s")
 	b.ReportMetric(rps/bareRPS, "ratio")
 }
 

@@ -190,15 +190,7 @@ func get(t *testing.T, c *http.Client, url string) string {
 
 func do(t *testing.T, c *http.Client, method, url, body string) string {
 	t.Helper()
-	resp, err := c.Do(mustRequest(t, method, url, body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := roundTrip(t, c, mustRequest(t, method, url, body))
 	if resp.StatusCode >= 300 {
 		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
 	}

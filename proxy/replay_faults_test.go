@@ -139,6 +139,18 @@ func countChange(as []graphtest.Action, change string) int {
 	return n
 }
 
+// inviteTries returns the bot's invite requests (the first try and any
+// retries), in the order it sent them.
+func inviteTries(res *graphtest.Result) []graphtest.Exchange {
+	var tries []graphtest.Exchange
+	for _, x := range res.Requests {
+		if strings.HasSuffix(x.URL, "/participants/invite") {
+			tries = append(tries, x)
+		}
+	}
+	return tries
+}
+
 // failedCheck reports whether a check whose name starts with prefix failed.
 func failedCheck(res *graphtest.Result, prefix string) bool {
 	if res == nil {
@@ -325,12 +337,7 @@ func TestFaultStatus(t *testing.T) {
 			r := runFaults(t, false, 7, []string{tc.spec})
 			mustCope(t, r)
 			wantFaults(t, r.report, "#5 status")
-			var tries []graphtest.Exchange
-			for _, x := range r.res.Requests {
-				if strings.HasSuffix(x.URL, "/participants/invite") {
-					tries = append(tries, x)
-				}
-			}
+			tries := inviteTries(r.res)
 			if len(tries) != 2 || tries[0].Status != tc.status || tries[1].Try != 2 || tries[1].Status != http.StatusOK {
 				t.Fatalf("invite tries %+v, want %d then a 200 retry", tries, tc.status)
 			}
@@ -358,12 +365,7 @@ func TestFaultReset(t *testing.T) {
 	r := runFaults(t, false, 7, spec)
 	mustCope(t, r)
 	wantFaults(t, r.report, "#5 reset")
-	var tries []graphtest.Exchange
-	for _, x := range r.res.Requests {
-		if strings.HasSuffix(x.URL, "/participants/invite") {
-			tries = append(tries, x)
-		}
-	}
+	tries := inviteTries(r.res)
 	if len(tries) != 2 || tries[0].Status != 0 || tries[1].Status != http.StatusOK {
 		t.Errorf("invite tries %+v, want a reset then a 200", tries)
 	}
@@ -374,8 +376,8 @@ func TestFaultLatency(t *testing.T) {
 	r := runFaults(t, false, 7, []string{"latency:by=200ms,match=*/participants/invite"})
 	mustCope(t, r)
 	wantFaults(t, r.report, "#5 latency")
-	for _, x := range r.res.Requests {
-		if strings.HasSuffix(x.URL, "/participants/invite") && x.Latency < 200*time.Millisecond {
+	for _, x := range inviteTries(r.res) {
+		if x.Latency < 200*time.Millisecond {
 			t.Errorf("invite answered in %v, want 200ms or more", x.Latency)
 		}
 	}

@@ -3,12 +3,10 @@ package proxy_test
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -67,15 +65,7 @@ func startSignedReplay(t *testing.T, useTLS bool, signer *proxy.Signer) (*proxy.
 	}
 	t.Cleanup(func() { rd.Close() })
 	cfg := proxy.ReplayConfig{Bot: bot.URL, Cassette: rd, Signer: signer, AppID: signApp, TLS: useTLS}
-	tr := &http.Transport{}
-	if useTLS {
-		ca, err := proxy.LoadCA(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.CA = ca
-		tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
-	}
+	tr := replayTransport(t, &cfg)
 	t.Cleanup(tr.CloseIdleConnections)
 	rep, stop := startReplayer(t, cfg)
 	t.Cleanup(stop)
@@ -92,15 +82,7 @@ func getJSON(t *testing.T, c *http.Client, method, url, host string) (int, map[s
 	if host != "" {
 		req.Host = host
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := roundTrip(t, c, req)
 	var doc map[string]any
 	if resp.StatusCode == http.StatusOK && method != http.MethodHead {
 		if err := json.Unmarshal(b, &doc); err != nil {

@@ -2,44 +2,36 @@ package proxy
 
 import "testing"
 
-// TestDivergedRule pins the one divergence rule every summary uses.
+// TestDivergedRule pins the one divergence rule every summary uses: each
+// item's own Diverged, and the report's, which must agree with it.
 func TestDivergedRule(t *testing.T) {
-	deliveries := []struct {
+	tests := []struct {
 		name string
-		d    Delivery
+		item interface{ Diverged() bool } // a Delivery or an Abandonment
 		want bool
 	}{
 		{"same class", Delivery{RecordedStatus: 202, Status: 200}, false},
 		{"other class", Delivery{RecordedStatus: 202, Status: 500}, true},
 		{"not delivered", Delivery{RecordedStatus: 202, Error: "refused"}, true},
 		{"no recorded answer", Delivery{RecordedStatus: 0, Status: 500}, false},
-	}
-	for _, tc := range deliveries {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.d.Diverged(); got != tc.want {
-				t.Errorf("Delivery.Diverged() = %v, want %v", got, tc.want)
-			}
-			rep := Report{Notifications: []Delivery{tc.d}}
-			if got := rep.Diverged(); got != tc.want {
-				t.Errorf("Report.Diverged() = %v, want %v", got, tc.want)
-			}
-		})
-	}
-	abandons := []struct {
-		name string
-		a    Abandonment
-		want bool
-	}{
 		{"reproduced", Abandonment{Reproduced: true}, false},
 		{"closed", Abandonment{Closed: true}, false},
 		{"waited longer", Abandonment{}, true},
 	}
-	for _, tc := range abandons {
+	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.a.Diverged(); got != tc.want {
-				t.Errorf("Abandonment.Diverged() = %v, want %v", got, tc.want)
+			if got := tc.item.Diverged(); got != tc.want {
+				t.Errorf("%T.Diverged() = %v, want %v", tc.item, got, tc.want)
 			}
-			rep := Report{Abandoned: []Abandonment{tc.a}}
+			var rep Report
+			switch item := tc.item.(type) {
+			case Delivery:
+				rep.Notifications = []Delivery{item}
+			case Abandonment:
+				rep.Abandoned = []Abandonment{item}
+			default:
+				t.Fatalf("no report list for %T", item)
+			}
 			if got := rep.Diverged(); got != tc.want {
 				t.Errorf("Report.Diverged() = %v, want %v", got, tc.want)
 			}

@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"reflect"
 	"slices"
@@ -193,12 +192,7 @@ func TestReplayDivergence(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						resp, err := http.DefaultClient.Do(req)
-						if err != nil {
-							t.Fatal(err)
-						}
-						defer resp.Body.Close()
-						b, _ := io.ReadAll(resp.Body)
+						resp, b := roundTrip(t, http.DefaultClient, req)
 						if resp.StatusCode != http.StatusNotImplemented {
 							t.Errorf("status %d, want 501: %s", resp.StatusCode, b)
 						}

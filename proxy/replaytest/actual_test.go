@@ -37,22 +37,9 @@ func TestRecordActual(t *testing.T) {
 		t.Run(fmt.Sprint("strict=", strict), func(t *testing.T) {
 			l := &loggingTB{fakeTB: &fakeTB{TB: t}}
 			var actual string
-			done := make(chan struct{})
-			go func() { // as the testing package runs a test: Fatal ends this goroutine
-				defer close(done)
-				var tb testing.TB = l
-				opts := []replaytest.Option{replaytest.WithSpeed(0), replaytest.WithRecordActual()}
-				if strict {
-					opts = append(opts, replaytest.WithStrict())
-				}
-				srv := replaytest.Start(tb, path, bot.URL, opts...)
-				actual = srv.ActualPath
-				resp, _ := post(t, srv.URL+"/v1.0/communications/calls/"+liveTenant+"/participants/invite", `{}`)
-				if resp.StatusCode != http.StatusNotImplemented {
-					t.Errorf("unrecorded request: %d", resp.StatusCode)
-				}
-			}()
-			<-done
+			runAs(l, func(tb testing.TB) {
+				actual = replayUnrecorded(t, tb, path, bot.URL, strict, replaytest.WithRecordActual()).ActualPath
+			})
 			l.cleanup()
 			logged := strings.Join(l.logs, "\n")
 			if strict != strings.Contains(logged, "what the bot actually did is in "+actual+"; compare: graphvcr diff "+path+" "+actual) {

@@ -182,13 +182,34 @@ func (f *fakeTB) cleanup() {
 
 // run calls fn with f in a goroutine, as the testing package does, so that
 // Fatalf can end it.
-func (f *fakeTB) run(fn func(testing.TB)) {
+func (f *fakeTB) run(fn func(testing.TB)) { runAs(f, fn) }
+
+// runAs calls fn with tb in a goroutine and waits for it, as the testing
+// package runs a test: tb's Fatalf (runtime.Goexit) ends fn alone.
+func runAs(tb testing.TB, fn func(testing.TB)) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		fn(f)
+		fn(tb)
 	}()
 	<-done
+}
+
+// replayUnrecorded starts a replay of path for tb at speed 0 with opts
+// (strict when asked) and sends it an invite the cassette does not hold,
+// which must be answered 501 graphvcrNoMatch; t gets the failures of the
+// test itself.
+func replayUnrecorded(t *testing.T, tb testing.TB, path, botURL string, strict bool, opts ...replaytest.Option) *replaytest.Server {
+	opts = append([]replaytest.Option{replaytest.WithSpeed(0)}, opts...)
+	if strict {
+		opts = append(opts, replaytest.WithStrict())
+	}
+	srv := replaytest.Start(tb, path, botURL, opts...)
+	resp, body := post(t, srv.URL+"/v1.0/communications/calls/"+liveTenant+"/participants/invite", `{}`)
+	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(body, "graphvcrNoMatch") {
+		t.Errorf("unrecorded request: %d %s", resp.StatusCode, body)
+	}
+	return srv
 }
 
 func TestStartFailsTheTest(t *testing.T) {
@@ -227,15 +248,7 @@ func TestStrictFailsOnDivergence(t *testing.T) {
 		t.Run(fmt.Sprint("strict=", strict), func(t *testing.T) {
 			f := &fakeTB{TB: t}
 			f.run(func(tb testing.TB) {
-				opts := []replaytest.Option{replaytest.WithSpeed(0)}
-				if strict {
-					opts = append(opts, replaytest.WithStrict())
-				}
-				srv := replaytest.Start(tb, path, bot.URL, opts...)
-				resp, body := post(t, srv.URL+"/v1.0/communications/calls/"+liveTenant+"/participants/invite", `{}`)
-				if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(body, "graphvcrNoMatch") {
-					t.Errorf("unrecorded request: %d %s", resp.StatusCode, body)
-				}
+				srv := replayUnrecorded(t, tb, path, bot.URL, strict)
 				if !srv.Report().Diverged() {
 					t.Error("report does not show the divergence")
 				}

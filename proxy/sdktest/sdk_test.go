@@ -23,21 +23,8 @@ func TestGoSDK(t *testing.T) {
 	}
 	for _, via := range []route{reverse, forward} {
 		t.Run(via.String(), func(t *testing.T) {
-			dir := t.TempDir() // outlives the subtests
-			var rec recording
-			if !t.Run("record", func(t *testing.T) {
-				rec = record(t, dir, ca, goSDK, via)
-				checkRecorded(t, goSDK, rec)
-				checkCassette(t, goSDK, rec)
-			}) {
-				return
-			}
-			// A cassette does not depend on how it was recorded: one made
-			// through HTTPS_PROXY replays through the base URL too.
-			t.Run("replay-base-url", func(t *testing.T) {
-				checkReplayed(t, rec, replay(t, ca, goSDK, reverse, rec))
-			})
-			if via == forward {
+			rec, ok := recordThenReplay(t, ca, goSDK, via)
+			if ok && via == forward {
 				// A bot recorded through HTTPS_PROXY replays unchanged.
 				t.Run("replay-https-proxy", func(t *testing.T) {
 					checkReplayed(t, rec, replay(t, ca, goSDK, forward, rec))
@@ -55,22 +42,32 @@ func TestJavaScriptSDK(t *testing.T) {
 	}
 	// Node's fetch ignores HTTPS_PROXY: the base URL (reverse mode) is the
 	// JavaScript SDK's way through graphvcr.
+	recordThenReplay(t, ca, jsSDK, reverse)
+}
+
+// recordThenReplay records s's client through via, checking what it saw and
+// the cassette, then replays that cassette through the base URL, each in a
+// subtest of t. It returns the recording, and false when recording failed
+// (nothing was replayed).
+func recordThenReplay(t *testing.T, ca *proxy.CA, s sdk, via route) (recording, bool) {
+	t.Helper()
 	dir := t.TempDir() // outlives the subtests
 	var rec recording
 	if !t.Run("record", func(t *testing.T) {
-		rec = record(t, dir, ca, jsSDK, reverse)
-		checkRecorded(t, jsSDK, rec)
-		checkCassette(t, jsSDK, rec)
+		rec = record(t, dir, ca, s, via)
+		checkRecorded(t, s, rec)
+		checkCassette(t, s, rec)
 	}) {
-		return
+		return rec, false
 	}
+	// A cassette does not depend on how it was recorded: one made
+	// through HTTPS_PROXY replays through the base URL too.
 	t.Run("replay-base-url", func(t *testing.T) {
-		checkReplayed(t, rec, replay(t, ca, jsSDK, reverse, rec))
+		checkReplayed(t, rec, replay(t, ca, s, reverse, rec))
 	})
+	return rec, true
 }
 
-// needNode skips (or under CI=true fails) when node or the npm packages
-// are missing.
 func needNode(t *testing.T) {
 	t.Helper()
 	var missing string

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,6 +135,62 @@ func (w *webhook) waitFor(t *testing.T, n int, within time.Duration) {
 	}
 }
 
+// sessionConfig is what the client is configured with in record and in
+// replay: the tenant's ids and the bot's values, with secret as its client
+// secret.
+func sessionConfig(secret string) clientConfig {
+	return clientConfig{
+		TenantID:      tenantID,
+		ClientID:      clientID,
+		ClientSecret:  secret,
+		CallbackURI:   callbackURL,
+		TargetID:      targetID,
+		InviteeID:     inviteeID,
+		ClientContext: clientContext,
+	}
+}
+
+// tap stands between graphvcr and the simulator and notes how each request
+// arrived upstream, to tell what graphvcr relayed from what it stored.
+type tap struct {
+	URL string
+
+	mu        sync.Mutex        // guards encodings
+	encodings map[string]string // "METHOD path" -> Content-Encoding as relayed
+}
+
+func newTap(t *testing.T, upstream string) *tap {
+	t.Helper()
+	target, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := &tap{encodings: map[string]string{}}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tp.mu.Lock()
+		tp.encodings[r.Method+" "+r.URL.Path] = r.Header.Get("Content-Encoding")
+		tp.mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	tp.URL = srv.URL
+	return tp
+}
+
+// encoding returns the Content-Encoding of the last request relayed with
+// that method to a path ending in suffix, and whether there was one.
+func (tp *tap) encoding(method, suffix string) (string, bool) {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	for k, v := range tp.encodings {
+		if strings.HasPrefix(k, method+" ") && strings.HasSuffix(k, suffix) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
 // recording is what a record session left: the cassette and what the SDK
 // client saw.
 type recording struct {
@@ -183,16 +241,7 @@ func record(t *testing.T, dir string, ca *proxy.CA, s sdk, via route) recording 
 	})
 	notify.Set(rec.NotifyURL())
 
-	cfg := clientConfig{
-		TenantID:      tenantID,
-		ClientID:      clientID,
-		ClientSecret:  clientSecret,
-		CallbackURI:   callbackURL,
-		TargetID:      targetID,
-		InviteeID:     inviteeID,
-		ClientContext: clientContext,
-	}
-	res, runErr := runClient(t, s, via, rec.URL(), ca, cfg)
+	res, runErr := runClient(t, s, via, rec.URL(), ca, sessionConfig(clientSecret))
 	if runErr == nil {
 		bot.waitFor(t, notificationsPerSession, 20*time.Second)
 	}
@@ -240,16 +289,7 @@ func replay(t *testing.T, ca *proxy.CA, s sdk, via route, rec recording) replaye
 		}
 	}()
 
-	cfg := clientConfig{
-		TenantID:      tenantID,
-		ClientID:      clientID,
-		ClientSecret:  bogusSecret,
-		CallbackURI:   callbackURL,
-		TargetID:      targetID,
-		InviteeID:     inviteeID,
-		ClientContext: clientContext,
-	}
-	res, err := runClient(t, s, via, rp.URL(), ca, cfg)
+	res, err := runClient(t, s, via, rp.URL(), ca, sessionConfig(bogusSecret))
 	if err != nil {
 		t.Fatalf("replay through %s mode: %v\nreport: %+v", via, err, rp.Report())
 	}
