@@ -1,12 +1,10 @@
 package proxy
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/cassette/cassettetest"
@@ -27,9 +25,7 @@ func TestAdminLoopbackOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		rec.Close(ctx)
+		closeBounded(rec)
 		w.Close()
 		rd, err := cassette.Open(path)
 		if err != nil {
@@ -46,11 +42,7 @@ func TestAdminLoopbackOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		rep.Close(ctx)
-	}()
+	defer closeBounded(rep)
 
 	handlers := []struct {
 		name   string
