@@ -187,31 +187,41 @@ func TestRecordBodyLimits(t *testing.T) {
 	})
 	t.Run("over MaxBody", func(t *testing.T) {
 		s := newSession(t, sessionOptions{upstream: up, maxBody: 1 << 20})
-		resp, err := s.client.Get(s.rec.URL() + "/v1.0/big?size=" + strconv.Itoa(2<<20))
-		if err != nil {
-			t.Fatal(err)
+		overs := []struct {
+			what   string
+			method string
+			query  string
+			body   []byte // sent as application/octet-stream when not nil
+			want   int
+		}{
+			{"response over MaxBody", http.MethodGet, "size=" + strconv.Itoa(2<<20), nil, http.StatusBadGateway},
+			{"request over MaxBody", http.MethodPost, "size=1", big[:2<<20], http.StatusRequestEntityTooLarge},
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadGateway {
-			t.Errorf("response over MaxBody: status %d, want 502", resp.StatusCode)
-		}
-		resp, err = s.client.Post(s.rec.URL()+"/v1.0/big?size=1", "application/octet-stream", bytes.NewReader(big[:2<<20]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusRequestEntityTooLarge {
-			t.Errorf("request over MaxBody: status %d, want 413", resp.StatusCode)
+		for _, o := range overs {
+			req, err := http.NewRequest(o.method, s.rec.URL()+"/v1.0/big?"+o.query, bytes.NewReader(o.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.body != nil {
+				req.Header.Set("Content-Type", "application/octet-stream")
+			}
+			resp, err := s.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != o.want {
+				t.Errorf("%s: status %d, want %d", o.what, resp.StatusCode, o.want)
+			}
 		}
 		evs := s.events()
-		if len(evs) != 2 {
-			t.Fatalf("%d events, want 2", len(evs))
+		if len(evs) != len(overs) {
+			t.Fatalf("%d events, want %d", len(evs), len(overs))
 		}
-		for i, want := range []int{http.StatusBadGateway, http.StatusRequestEntityTooLarge} {
-			if evs[i].Response.Status != want || !strings.Contains(evs[i].Error, "exceeds") {
-				t.Errorf("event %d: status %d error %q", i, evs[i].Response.Status, evs[i].Error)
+		for i, o := range overs {
+			if evs[i].Response.Status != o.want || !strings.Contains(evs[i].Error, "exceeds") {
+				t.Errorf("event %d (%s): status %d error %q", i, o.what, evs[i].Response.Status, evs[i].Error)
 			}
 		}
 	})
