@@ -305,6 +305,8 @@ type session struct {
 	client *http.Client // through the recorder (reverse, or forward when asked)
 }
 
+// sessionOptions says what a session records from and how its client
+// reaches the recorder.
 type sessionOptions struct {
 	upstream  string
 	bot       string
@@ -313,6 +315,9 @@ type sessionOptions struct {
 	forward   bool
 }
 
+// newSession starts a recorder in front of o.upstream (and o.bot, or a
+// port nothing answers on) and a client that reaches it; both stop when the
+// test ends.
 func newSession(t *testing.T, o sessionOptions) *session {
 	t.Helper()
 	ca, err := proxy.LoadCA(t.TempDir())
@@ -347,12 +352,14 @@ func (s *session) close() {
 	s.rs.Close()
 }
 
+// events closes the session and returns every recorded event.
 func (s *session) events() []*cassette.Event {
 	s.t.Helper()
 	s.close()
 	return readEvents(s.t, s.path)
 }
 
+// mustURL parses raw or fails the test.
 func mustURL(t *testing.T, raw string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(raw)
@@ -425,6 +432,7 @@ func refusedURL(t *testing.T) string {
 	return "http://" + addr
 }
 
+// readMeta returns the meta of the closed cassette at path.
 func readMeta(t *testing.T, path string) cassette.Meta {
 	t.Helper()
 	r, err := cassette.Open(path)
