@@ -202,13 +202,12 @@ func recordAbandon(t *testing.T) abandonRecording {
 		t.Fatal(err)
 	}
 	var notifyAddr graphtest.LateDialer
-	notifyTr := &http.Transport{DialContext: notifyAddr.DialContext}
-	defer notifyTr.CloseIdleConnections()
+	defer notifyAddr.CloseIdleConnections()
 	var creates atomic.Int32
 	g := graphtest.NewGraph(graphtest.GraphOptions{
 		Seed: 21, SigningKey: key, ClientSecret: "rec-secret~1",
 		CallbackBase: "http://notify.graphvcr.test",
-		NotifyClient: &http.Client{Transport: notifyTr, Timeout: 10 * time.Second},
+		NotifyClient: notifyAddr.Client(10 * time.Second),
 		AnswerDelay: func(r *http.Request) time.Duration {
 			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/communications/calls") && creates.Add(1) == 1 {
 				return slowAnswer

@@ -83,41 +83,21 @@ func TestDecodeBodyBoundsOutput(t *testing.T) {
 	}
 }
 
-func TestReadBounded(t *testing.T) {
-	tests := []struct {
-		name    string
-		size    int
-		limit   int64
-		wantErr bool
-	}{
-		{"under", 10, 11, false},
-		{"at", 11, 11, false},
-		{"over", 12, 11, true},
-		{"unlimited", 1000, 0, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b, err := readBounded(strings.NewReader(strings.Repeat("x", tt.size)), tt.limit)
-			if tt.wantErr != errors.Is(err, errTooLarge) {
-				t.Fatalf("err = %v", err)
-			}
-			if !tt.wantErr && len(b) != tt.size {
-				t.Errorf("read %d bytes, want %d", len(b), tt.size)
-			}
-		})
-	}
-}
-
 // TestReadBoundedSize checks that the announced length is only a hint: a
 // body shorter or longer than announced is read whole, and the limit holds.
+// readBounded, which knows no announced length, must read each body alike.
 func TestReadBoundedSize(t *testing.T) {
 	tests := []struct {
 		name     string
 		size     int
-		announce int64
-		limit    int64
+		announce int64 // -1: unknown
+		limit    int64 // 0: none
 		wantErr  bool
 	}{
+		{"under", 10, -1, 11, false},
+		{"at", 11, -1, 11, false},
+		{"over", 12, -1, 11, true},
+		{"unlimited", 1000, -1, 0, false},
 		{"as announced", 2048, 2048, 4096, false},
 		{"shorter than announced", 100, 2048, 4096, false},
 		{"longer than announced", 5000, 10, 0, false},
@@ -130,14 +110,20 @@ func TestReadBoundedSize(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			want := strings.Repeat("0123456789", tt.size/10+1)[:tt.size]
+			check := func(fn string, b []byte, err error) {
+				t.Helper()
+				if tt.wantErr != errors.Is(err, errTooLarge) {
+					t.Fatalf("%s: err = %v", fn, err)
+				}
+				if !tt.wantErr && string(b) != want {
+					t.Errorf("%s: read %d bytes, want %d", fn, len(b), tt.size)
+				}
+			}
 			// One byte per Read: the buffer must grow past the announced length.
 			b, err := readBoundedSize(iotest.OneByteReader(strings.NewReader(want)), tt.limit, tt.announce)
-			if tt.wantErr != errors.Is(err, errTooLarge) {
-				t.Fatalf("err = %v", err)
-			}
-			if !tt.wantErr && string(b) != want {
-				t.Errorf("read %d bytes, want %d", len(b), tt.size)
-			}
+			check("readBoundedSize", b, err)
+			b, err = readBounded(strings.NewReader(want), tt.limit)
+			check("readBounded", b, err)
 		})
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/cassette/cassettetest"
@@ -83,11 +82,7 @@ func FuzzReplayServe(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		rep.Close(ctx)
-	})
+	f.Cleanup(func() { closeBounded(rep) })
 
 	f.Add("GET", "/v1.0/communications/calls/"+live1, "", "", "")
 	f.Add("POST", "/v1.0/communications/calls", `{"tenantId":"`+live3+`","callbackUri":"https://x.example/cb"}`, "application/json", "")

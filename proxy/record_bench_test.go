@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -80,7 +79,7 @@ var benchToken = "Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIn0
 // events/commit and commit-busy show how the group commits went.
 func BenchmarkRecord(b *testing.B) {
 	var ops atomic.Int64
-	up := benchServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := startServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		cc := benchGUID("f2fa86af", 0)
 		if i := strings.Index(string(body), `"clientContext":"`); i >= 0 && len(body) >= i+17+36 {
@@ -100,7 +99,7 @@ func BenchmarkRecord(b *testing.B) {
 	rpTr := &http.Transport{MaxIdleConnsPerHost: benchClients}
 	defer rpTr.CloseIdleConnections()
 	rp.Transport = rpTr
-	base := benchServer(b, rp)
+	base := startServer(b, rp)
 
 	red := redact.New(nil)
 	w, err := cassette.Create(filepath.Join(b.TempDir(), "bench.bolt"), cassette.CreateOptions{Meta: proxy.RecordMeta(up, up, red)})
@@ -285,18 +284,4 @@ func fsyncLatency(b *testing.B, dir string) time.Duration {
 		}
 	}
 	return time.Since(start) / n
-}
-
-// benchServer serves h on 127.0.0.1 until the benchmark ends.
-func benchServer(b *testing.B, h http.Handler) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: h}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ln) }()
-	b.Cleanup(func() { srv.Close(); <-done })
-	return fmt.Sprintf("http://%s", ln.Addr())
 }

@@ -32,27 +32,9 @@ type changeSession struct {
 	g       *graphtest.Graph
 	sub     *graphtest.Subscriber
 	rec     *recordtest.Session
-	log     *syncBuffer
+	log     *lockedBuffer
 	secrets [][]byte // values that must not reach the cassette
 	close   func()
-}
-
-// syncBuffer is a bytes.Buffer for a logger written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startChangeSession starts the simulator, the subscriber (whose private
@@ -84,7 +66,7 @@ func startChangeSessionEcho(t *testing.T, key, decryptKey *rsa.PrivateKey, echo 
 		g.Close()
 		t.Fatal(err)
 	}
-	cs := &changeSession{g: g, sub: sub, log: &syncBuffer{}}
+	cs := &changeSession{g: g, sub: sub, log: &lockedBuffer{}}
 	cfg := proxy.RecordConfig{Upstream: g.URL, TokenUpstream: g.URL, Bot: sub.URL,
 		Logger: slog.New(slog.NewTextHandler(cs.log, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if decryptKey != nil {

@@ -9,155 +9,17 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy"
-	"github.com/graphvcr/graphvcr/proxy/recordtest"
 	"github.com/tidwall/gjson"
 )
 
 const callGUID = "8a34a46b-0a4f-4e2b-9f3e-2d4c6b8e1f00"
-
-// session is a recorder in front of an arbitrary upstream, for the tests
-// that need an upstream misbehaving in a particular way.
-type session struct {
-	t      *testing.T
-	rec    *proxy.Recorder
-	ca     *proxy.CA
-	path   string
-	rs     *recordtest.Session
-	client *http.Client // through the recorder (reverse, or forward when asked)
-	closed bool
-}
-
-type sessionOptions struct {
-	upstream  string
-	bot       string
-	transport http.RoundTripper
-	maxBody   int64
-	forward   bool
-}
-
-func newSession(t *testing.T, o sessionOptions) *session {
-	t.Helper()
-	ca, err := proxy.LoadCA(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &session{t: t, ca: ca, path: filepath.Join(t.TempDir(), "s.bolt")}
-	if o.bot == "" {
-		o.bot = "http://127.0.0.1:9"
-	}
-	s.rs = recordtest.Start(t, s.path, proxy.RecordConfig{
-		Upstream: o.upstream, TokenUpstream: o.upstream, Bot: o.bot, CA: ca,
-		MaxBody: o.maxBody, Transport: o.transport,
-	})
-	s.rec = s.rs.Recorder
-	tr := &http.Transport{DisableCompression: true}
-	if o.forward {
-		tr.Proxy = http.ProxyURL(mustURL(t, s.rec.URL()))
-		tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
-		tr.ForceAttemptHTTP2 = true
-	}
-	s.client = &http.Client{Transport: tr, Timeout: 20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	t.Cleanup(s.close)
-	return s
-}
-
-func (s *session) close() {
-	if s.closed {
-		return
-	}
-	s.closed = true
-	s.client.CloseIdleConnections()
-	s.rs.Close()
-}
-
-func (s *session) events() []*cassette.Event {
-	s.t.Helper()
-	s.close()
-	return readEvents(s.t, s.path)
-}
-
-func mustURL(t *testing.T, raw string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
-// startServer serves h on 127.0.0.1 until the test ends.
-func startServer(t *testing.T, h http.Handler) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: h}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close(); <-done })
-	return "http://" + ln.Addr().String()
-}
-
-// startRawServer accepts connections on 127.0.0.1 and hands each to fn.
-func startRawServer(t *testing.T, fn func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() { defer wg.Done(); fn(c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return "http://" + ln.Addr().String()
-}
-
-// refusedURL returns a loopback URL nothing listens on.
-func refusedURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
-}
 
 func TestRecordUpstreamFailures(t *testing.T) {
 	tests := []struct {
@@ -297,16 +159,6 @@ func TestRecordRewritesURLs(t *testing.T) {
 	}
 }
 
-func readMeta(t *testing.T, path string) cassette.Meta {
-	t.Helper()
-	r, err := cassette.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	return r.Meta()
-}
-
 // TestRecordBodyLimits relays a 16 MiB body intact and refuses, with a
 // recorded error, bodies over MaxBody.
 func TestRecordBodyLimits(t *testing.T) {
@@ -335,31 +187,41 @@ func TestRecordBodyLimits(t *testing.T) {
 	})
 	t.Run("over MaxBody", func(t *testing.T) {
 		s := newSession(t, sessionOptions{upstream: up, maxBody: 1 << 20})
-		resp, err := s.client.Get(s.rec.URL() + "/v1.0/big?size=" + strconv.Itoa(2<<20))
-		if err != nil {
-			t.Fatal(err)
+		overs := []struct {
+			what   string
+			method string
+			query  string
+			body   []byte // sent as application/octet-stream when not nil
+			want   int
+		}{
+			{"response over MaxBody", http.MethodGet, "size=" + strconv.Itoa(2<<20), nil, http.StatusBadGateway},
+			{"request over MaxBody", http.MethodPost, "size=1", big[:2<<20], http.StatusRequestEntityTooLarge},
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadGateway {
-			t.Errorf("response over MaxBody: status %d, want 502", resp.StatusCode)
-		}
-		resp, err = s.client.Post(s.rec.URL()+"/v1.0/big?size=1", "application/octet-stream", bytes.NewReader(big[:2<<20]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusRequestEntityTooLarge {
-			t.Errorf("request over MaxBody: status %d, want 413", resp.StatusCode)
+		for _, o := range overs {
+			req, err := http.NewRequest(o.method, s.rec.URL()+"/v1.0/big?"+o.query, bytes.NewReader(o.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.body != nil {
+				req.Header.Set("Content-Type", "application/octet-stream")
+			}
+			resp, err := s.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != o.want {
+				t.Errorf("%s: status %d, want %d", o.what, resp.StatusCode, o.want)
+			}
 		}
 		evs := s.events()
-		if len(evs) != 2 {
-			t.Fatalf("%d events, want 2", len(evs))
+		if len(evs) != len(overs) {
+			t.Fatalf("%d events, want %d", len(evs), len(overs))
 		}
-		for i, want := range []int{http.StatusBadGateway, http.StatusRequestEntityTooLarge} {
-			if evs[i].Response.Status != want || !strings.Contains(evs[i].Error, "exceeds") {
-				t.Errorf("event %d: status %d error %q", i, evs[i].Response.Status, evs[i].Error)
+		for i, o := range overs {
+			if evs[i].Response.Status != o.want || !strings.Contains(evs[i].Error, "exceeds") {
+				t.Errorf("event %d (%s): status %d error %q", i, o.what, evs[i].Response.Status, evs[i].Error)
 			}
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -177,7 +178,8 @@ func readEvents(t *testing.T, path string) []*cassette.Event {
 	return evs
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent writes.
+// lockedBuffer is a bytes.Buffer safe for concurrent writes: the progress
+// output and the loggers of a session are written from several goroutines.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -290,4 +292,153 @@ func pseudonymSet(t *testing.T, path string) map[string]bool {
 		set[p] = true
 	}
 	return set
+}
+
+// session is a recorder in front of an arbitrary upstream, for the tests
+// that need an upstream misbehaving in a particular way.
+type session struct {
+	t      *testing.T
+	rec    *proxy.Recorder
+	ca     *proxy.CA
+	path   string
+	rs     *recordtest.Session
+	client *http.Client // through the recorder (reverse, or forward when asked)
+}
+
+// sessionOptions says what a session records from and how its client
+// reaches the recorder.
+type sessionOptions struct {
+	upstream  string
+	bot       string
+	transport http.RoundTripper
+	maxBody   int64
+	forward   bool
+}
+
+// newSession starts a recorder in front of o.upstream (and o.bot, or a
+// port nothing answers on) and a client that reaches it; both stop when the
+// test ends.
+func newSession(t *testing.T, o sessionOptions) *session {
+	t.Helper()
+	ca, err := proxy.LoadCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{t: t, ca: ca, path: filepath.Join(t.TempDir(), "s.bolt")}
+	if o.bot == "" {
+		o.bot = "http://127.0.0.1:9"
+	}
+	s.rs = recordtest.Start(t, s.path, proxy.RecordConfig{
+		Upstream: o.upstream, TokenUpstream: o.upstream, Bot: o.bot, CA: ca,
+		MaxBody: o.maxBody, Transport: o.transport,
+	})
+	s.rec = s.rs.Recorder
+	tr := &http.Transport{DisableCompression: true}
+	if o.forward {
+		tr.Proxy = http.ProxyURL(mustURL(t, s.rec.URL()))
+		tr.TLSClientConfig = &tls.Config{RootCAs: ca.CertPool()}
+		tr.ForceAttemptHTTP2 = true
+	}
+	s.client = &http.Client{Transport: tr, Timeout: 20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	t.Cleanup(s.close)
+	return s
+}
+
+// close stops the session; calling it again does nothing (the recorder
+// session closes once, and the client then has no idle connection left).
+func (s *session) close() {
+	s.client.CloseIdleConnections()
+	s.rs.Close()
+}
+
+// events closes the session and returns every recorded event.
+func (s *session) events() []*cassette.Event {
+	s.t.Helper()
+	s.close()
+	return readEvents(s.t, s.path)
+}
+
+// mustURL parses raw or fails the test.
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// startServer serves h on 127.0.0.1 until the test or benchmark ends.
+func startServer(t testing.TB, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	return "http://" + ln.Addr().String()
+}
+
+// startRawServer accepts connections on 127.0.0.1 and hands each to fn.
+func startRawServer(t *testing.T, fn func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() { defer wg.Done(); fn(c) }()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// refusedURL returns a loopback URL nothing listens on.
+func refusedURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+// readMeta returns the meta of the closed cassette at path.
+func readMeta(t *testing.T, path string) cassette.Meta {
+	t.Helper()
+	r, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	return r.Meta()
 }

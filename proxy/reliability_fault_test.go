@@ -191,7 +191,7 @@ func TestRecordCloseBoundedByHungUpstream(t *testing.T) {
 		t.Fatal("the stuck request never reached the upstream")
 	}
 
-	s.closed = true // closed here, with a short bound
+	// Closed here, with a short bound.
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()

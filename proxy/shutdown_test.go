@@ -83,3 +83,12 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// closeBounded closes a Recorder or a Replayer at the end of a test,
+// letting what is in flight finish for at most five seconds: a stuck
+// exchange must not hang the test.
+func closeBounded(c interface{ Close(context.Context) error }) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.Close(ctx)
+}
