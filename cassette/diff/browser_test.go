@@ -17,7 +17,7 @@ import (
 func TestHTMLInBrowser(t *testing.T) {
 	b := clone(session(1))
 	b[3].Request.Body = bytes.Replace(b[3].Request.Body, []byte(`"default"`), []byte(`"voicemail"`), 1)
-	b[4], b[5] = b[5], b[4]                                                                    // notifications reordered
+	arriveSwapped(b, 4, 5)                                                                     // notifications reordered
 	b[7].Response.Status = 404                                                                 // status
 	b = append(b[:6:6], b[7:]...)                                                              // a request removed
 	b = append(b, graph(ms(1600), "GET", "/v1.0/communications/calls/"+pid(3), "", 200, `{}`)) // one added

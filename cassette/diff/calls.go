@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -33,10 +34,16 @@ type callGroup struct {
 
 // groupByCall splits hs by call as show does: the events of no call first
 // (a group that is always there, maybe empty), then calls in the order of
-// their first event, events in sequence order within each.
+// their first event, events in order of arrival within each.
+//
+// Arrival, not sequence: an event's sequence number is when its exchange
+// was committed, after the answer, so a notification that arrived while a
+// request was in flight can be committed after it in one session and
+// before it in the other. That is no change in what the bot or Graph did.
 func groupByCall(hs []head) []callGroup {
 	groups := []callGroup{{call: ""}}
 	for _, g := range timeline.GroupByCall(hs, func(h head) string { return h.Call }) {
+		slices.SortStableFunc(g, func(x, y head) int { return cmp.Compare(x.Offset, y.Offset) })
 		if g[0].Call == "" {
 			groups[0].heads = g
 			continue

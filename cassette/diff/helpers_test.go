@@ -140,3 +140,11 @@ func clone(events []*cassette.Event) []*cassette.Event {
 	}
 	return out
 }
+
+// arriveSwapped makes events i and j of a session arrive in the other
+// order: they trade places and arrival times, so the later one now comes
+// first both in the cassette and on the clock.
+func arriveSwapped(events []*cassette.Event, i, j int) {
+	events[i], events[j] = events[j], events[i]
+	events[i].Offset, events[j].Offset = events[j].Offset, events[i].Offset
+}
