@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"cmp"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,18 +22,10 @@ const (
 // startGraph starts a simulator closed at the end of the test.
 func startGraph(t testing.TB, opts GraphOptions) *Graph {
 	t.Helper()
-	if opts.TenantID == "" {
-		opts.TenantID = testTenant
-	}
-	if opts.ClientID == "" {
-		opts.ClientID = testClient
-	}
-	if opts.ClientSecret == "" {
-		opts.ClientSecret = testSecret
-	}
-	if opts.SigningKey == nil {
-		opts.SigningKey = testKey
-	}
+	opts.TenantID = cmp.Or(opts.TenantID, testTenant)
+	opts.ClientID = cmp.Or(opts.ClientID, testClient)
+	opts.ClientSecret = cmp.Or(opts.ClientSecret, testSecret)
+	opts.SigningKey = cmp.Or(opts.SigningKey, testKey)
 	g, err := StartGraph(opts)
 	if err != nil {
 		t.Fatalf("start graph: %v", err)
@@ -44,18 +37,10 @@ func startGraph(t testing.TB, opts GraphOptions) *Graph {
 // startBot starts a bot wired to g, closed at the end of the test.
 func startBot(t testing.TB, g *Graph, opts BotOptions) *Bot {
 	t.Helper()
-	if opts.GraphURL == "" {
-		opts.GraphURL = g.URL
-	}
-	if opts.TokenURL == "" {
-		opts.TokenURL = g.TokenURL("")
-	}
-	if opts.ClientID == "" {
-		opts.ClientID = g.ClientID()
-	}
-	if opts.ClientSecret == "" {
-		opts.ClientSecret = testSecret
-	}
+	opts.GraphURL = cmp.Or(opts.GraphURL, g.URL)
+	opts.TokenURL = cmp.Or(opts.TokenURL, g.TokenURL(""))
+	opts.ClientID = cmp.Or(opts.ClientID, g.ClientID())
+	opts.ClientSecret = cmp.Or(opts.ClientSecret, testSecret)
 	b, err := StartBot(opts)
 	if err != nil {
 		t.Fatalf("start bot: %v", err)
