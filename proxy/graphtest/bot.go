@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,11 +112,7 @@ type inbound struct {
 // NewBot starts the bot's webhook listener on 127.0.0.1. It panics only if
 // it cannot listen on the loopback interface; StartBot returns that error.
 func NewBot(opts BotOptions) *Bot {
-	b, err := StartBot(opts)
-	if err != nil {
-		panic("graphtest: " + err.Error())
-	}
-	return b
+	return mustStart(StartBot(opts))
 }
 
 // StartBot starts the bot's webhook listener on 127.0.0.1.
@@ -151,15 +146,7 @@ func StartBot(opts BotOptions) (*Bot, error) {
 // Close stops the webhook listener and waits for its goroutines; it closes
 // the idle connections of the bot's own HTTP client.
 func (b *Bot) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := b.srv.Shutdown(ctx); err != nil {
-		b.srv.Close()
-	}
-	b.wg.Wait()
-	if b.ownHTTP != nil {
-		b.ownHTTP.CloseIdleConnections()
-	}
+	stop(&b.wg, b.srv, b.ownHTTP)
 }
 
 // callbackURL is what goes into callbackUri.
@@ -216,17 +203,10 @@ func (b *Bot) accessToken(ctx context.Context, rs *runState) (string, error) {
 	if tok != "" && time.Until(exp) > time.Minute {
 		return tok, nil
 	}
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {b.opts.ClientID},
-		"client_secret": {b.opts.ClientSecret},
-		"scope":         {"https://graph.microsoft.com/.default"},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.opts.TokenURL, strings.NewReader(form.Encode()))
+	req, err := clientCredentialsRequest(ctx, b.opts.TokenURL, b.opts.ClientID, b.opts.ClientSecret)
 	if err != nil {
-		return "", fmt.Errorf("build token request: %w", err)
+		return "", err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("client-request-id", rs.ids.guid())
 	status, _, body, err := rs.send(req, nil)

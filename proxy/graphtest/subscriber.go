@@ -16,7 +16,6 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -174,15 +173,7 @@ func selfSigned(key *rsa.PrivateKey, cn string) (*x509.Certificate, error) {
 // a reauthorization) and waits for them.
 func (s *Subscriber) Close() {
 	s.cancel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := s.srv.Shutdown(ctx); err != nil {
-		s.srv.Close()
-	}
-	s.wg.Wait()
-	if s.ownHTTP != nil {
-		s.ownHTTP.CloseIdleConnections()
-	}
+	stop(&s.wg, s.srv, s.ownHTTP)
 }
 
 // ClientState returns the clientState the subscriber sends.
@@ -452,17 +443,10 @@ func (s *Subscriber) accessToken(ctx context.Context) (string, error) {
 	if tok != "" && time.Until(exp) > time.Minute {
 		return tok, nil
 	}
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {s.opts.ClientID},
-		"client_secret": {s.opts.ClientSecret},
-		"scope":         {"https://graph.microsoft.com/.default"},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.TokenURL, strings.NewReader(form.Encode()))
+	req, err := clientCredentialsRequest(ctx, s.opts.TokenURL, s.opts.ClientID, s.opts.ClientSecret)
 	if err != nil {
-		return "", fmt.Errorf("build token request: %w", err)
+		return "", err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("get token: %w", err)
