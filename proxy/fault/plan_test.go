@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
-	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
 	"github.com/tidwall/gjson"
 )
@@ -605,7 +604,12 @@ func TestEmptyPlan(t *testing.T) {
 // TestSampleCassettes reads real recorded cassettes: HeadOf gives each
 // event the class show prints, and specs select by it.
 func TestSampleCassettes(t *testing.T) {
-	r := cassettetest.Open(t, filepath.Join("..", "..", "cassettes", "replace-call.bolt"))
+	path := filepath.Join("..", "..", "cassettes", "replace-call.bolt")
+	r, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
 	want, err := timeline.Heads(r)
 	if err != nil {
 		t.Fatal(err)

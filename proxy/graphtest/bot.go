@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -225,6 +226,23 @@ func (b *Bot) accessToken(ctx context.Context, rs *runState) (string, error) {
 	b.token, b.tokenExp = tok, exp
 	b.mu.Unlock()
 	return tok, nil
+}
+
+// clientCredentialsRequest builds a client credentials token request for
+// Graph's scope, as the sample bot and the subscriber send it.
+func clientCredentialsRequest(ctx context.Context, tokenURL, clientID, clientSecret string) (*http.Request, error) {
+	form := url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {clientID},
+		"client_secret": {clientSecret},
+		"scope":         {"https://graph.microsoft.com/.default"},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("build token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req, nil
 }
 
 // graph sends a Graph request with the bot's token; body (if not nil) is

@@ -5,12 +5,10 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,21 +148,4 @@ func mustStart[T any](v T, err error) T {
 		panic("graphtest: " + err.Error())
 	}
 	return v
-}
-
-// clientCredentialsRequest builds a client credentials token request for
-// Graph's scope, as the sample bot and the subscriber send it.
-func clientCredentialsRequest(ctx context.Context, tokenURL, clientID, clientSecret string) (*http.Request, error) {
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {clientID},
-		"client_secret": {clientSecret},
-		"scope":         {"https://graph.microsoft.com/.default"},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, fmt.Errorf("build token request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return req, nil
 }
