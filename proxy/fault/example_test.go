@@ -18,7 +18,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer r.Close()
-	heads, err := timeline.Heads(r)
+	var heads []timeline.Head
+	err = r.EachHead(func(e *cassette.Event) error {
+		heads = append(heads, timeline.HeadOf(e))
+		return nil
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
