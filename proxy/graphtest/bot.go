@@ -85,13 +85,13 @@ type Bot struct {
 	wg      sync.WaitGroup
 	keys    *keySet
 
-	mu       sync.Mutex // guards token, tokenExp, inbox, changed, seen, views
-	token    string
-	tokenExp time.Time
-	inbox    []inbound
-	changed  chan struct{}        // closed and replaced when inbox grows
-	seen     map[[32]byte]bool    // entryKey of every entry handled (not with Naive)
-	views    map[string]*callView // by canonical call id
+	tokens tokenCache
+
+	mu      sync.Mutex // guards inbox, changed, seen, views
+	inbox   []inbound
+	changed chan struct{}        // closed and replaced when inbox grows
+	seen    map[[32]byte]bool    // entryKey of every entry handled (not with Naive)
+	views   map[string]*callView // by canonical call id
 	// actionsFrom is the first inbox entry of the latest Run.
 	actionsFrom int
 }
@@ -198,10 +198,7 @@ func (b *Bot) handleNotification(w http.ResponseWriter, r *http.Request) {
 // accessToken returns a cached token or gets one with the client
 // credentials grant.
 func (b *Bot) accessToken(ctx context.Context, rs *runState) (string, error) {
-	b.mu.Lock()
-	tok, exp := b.token, b.tokenExp
-	b.mu.Unlock()
-	if tok != "" && time.Until(exp) > time.Minute {
+	if tok := b.tokens.get(); tok != "" {
 		return tok, nil
 	}
 	req, err := clientCredentialsRequest(ctx, b.opts.TokenURL, b.opts.ClientID, b.opts.ClientSecret)
@@ -217,15 +214,39 @@ func (b *Bot) accessToken(ctx context.Context, rs *runState) (string, error) {
 	if status != http.StatusOK {
 		return "", fmt.Errorf("get token: status %d: %s", status, gjson.GetBytes(body, "error_description").String())
 	}
-	tok = gjson.GetBytes(body, "access_token").String()
+	tok := gjson.GetBytes(body, "access_token").String()
 	if tok == "" {
 		return "", errors.New("get token: no access_token in answer")
 	}
-	exp = time.Now().Add(time.Duration(gjson.GetBytes(body, "expires_in").Int()) * time.Second)
-	b.mu.Lock()
-	b.token, b.tokenExp = tok, exp
-	b.mu.Unlock()
+	b.tokens.set(tok, gjson.GetBytes(body, "expires_in").Int())
 	return tok, nil
+}
+
+// tokenCache holds the access token a client got, for reuse until a
+// minute before it expires. The zero value is empty.
+type tokenCache struct {
+	mu  sync.Mutex // guards tok and exp
+	tok string
+	exp time.Time
+}
+
+// get returns the cached token, or "" when there is none or it expires
+// within a minute.
+func (c *tokenCache) get() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tok != "" && time.Until(c.exp) > time.Minute {
+		return c.tok
+	}
+	return ""
+}
+
+// set caches tok for expiresIn seconds (a token answer's expires_in) from
+// now; an empty tok empties the cache.
+func (c *tokenCache) set(tok string, expiresIn int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tok, c.exp = tok, time.Now().Add(time.Duration(expiresIn)*time.Second)
 }
 
 // clientCredentialsRequest builds a client credentials token request for

@@ -89,11 +89,11 @@ type Subscriber struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // serve loop and follow-up work
 
-	mu       sync.Mutex // guards token, tokenExp, handled, changed
-	token    string
-	tokenExp time.Time
-	handled  []Handled
-	changed  chan struct{} // closed and replaced when handled grows
+	tokens tokenCache
+
+	mu      sync.Mutex // guards handled, changed
+	handled []Handled
+	changed chan struct{} // closed and replaced when handled grows
 }
 
 // Handled is one notification item the subscriber handled.
@@ -437,10 +437,7 @@ func (s *Subscriber) verifyToken(keys map[string]*rsa.PublicKey, raw string) err
 
 // accessToken returns a cached token or gets one (client credentials).
 func (s *Subscriber) accessToken(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	tok, exp := s.token, s.tokenExp
-	s.mu.Unlock()
-	if tok != "" && time.Until(exp) > time.Minute {
+	if tok := s.tokens.get(); tok != "" {
 		return tok, nil
 	}
 	req, err := clientCredentialsRequest(ctx, s.opts.TokenURL, s.opts.ClientID, s.opts.ClientSecret)
@@ -456,10 +453,8 @@ func (s *Subscriber) accessToken(ctx context.Context) (string, error) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("get token: status %d: %s", resp.StatusCode, gjson.GetBytes(body, "error_description").String())
 	}
-	tok = gjson.GetBytes(body, "access_token").String()
-	s.mu.Lock()
-	s.token, s.tokenExp = tok, time.Now().Add(time.Duration(gjson.GetBytes(body, "expires_in").Int())*time.Second)
-	s.mu.Unlock()
+	tok := gjson.GetBytes(body, "access_token").String()
+	s.tokens.set(tok, gjson.GetBytes(body, "expires_in").Int())
 	return tok, nil
 }
 
