@@ -26,12 +26,7 @@ func startGraph(t testing.TB, opts GraphOptions) *Graph {
 	opts.ClientID = cmp.Or(opts.ClientID, testClient)
 	opts.ClientSecret = cmp.Or(opts.ClientSecret, testSecret)
 	opts.SigningKey = cmp.Or(opts.SigningKey, testKey)
-	g, err := StartGraph(opts)
-	if err != nil {
-		t.Fatalf("start graph: %v", err)
-	}
-	t.Cleanup(g.Close)
-	return g
+	return startClosed(t, StartGraph, opts)
 }
 
 // startBot starts a bot wired to g, closed at the end of the test.
@@ -41,12 +36,19 @@ func startBot(t testing.TB, g *Graph, opts BotOptions) *Bot {
 	opts.TokenURL = cmp.Or(opts.TokenURL, g.TokenURL(""))
 	opts.ClientID = cmp.Or(opts.ClientID, g.ClientID())
 	opts.ClientSecret = cmp.Or(opts.ClientSecret, testSecret)
-	b, err := StartBot(opts)
+	return startClosed(t, StartBot, opts)
+}
+
+// startClosed starts a double with start(opts), failing the test if it
+// cannot, and closes it when the test ends.
+func startClosed[O any, T interface{ Close() }](t testing.TB, start func(O) (T, error), opts O) T {
+	t.Helper()
+	v, err := start(opts)
 	if err != nil {
-		t.Fatalf("start bot: %v", err)
+		t.Fatalf("start %T: %v", v, err)
 	}
-	t.Cleanup(b.Close)
-	return b
+	t.Cleanup(v.Close)
+	return v
 }
 
 // client talks to a simulator directly, for what the sample bot never does.

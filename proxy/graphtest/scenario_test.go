@@ -183,11 +183,7 @@ func TestCallbackBase(t *testing.T) {
 	t.Parallel()
 	// The bot must exist before the simulator that points at it: start it
 	// unwired and wire it before Run, in this goroutine.
-	b, err := StartBot(BotOptions{CallbackURL: "https://bot.contoso.invalid/api/calls", ClientSecret: testSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
+	b := startClosed(t, StartBot, BotOptions{CallbackURL: "https://bot.contoso.invalid/api/calls", ClientSecret: testSecret})
 	g := startGraph(t, GraphOptions{CallbackBase: b.URL, DelayScale: 0.01})
 	b.opts.GraphURL, b.opts.TokenURL, b.opts.ClientID = g.URL, g.TokenURL(""), g.ClientID()
 	res := runOK(t, b, SingleInvite)
