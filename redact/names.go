@@ -106,7 +106,7 @@ var keyEnds = func() (t [1024]uint64) {
 // endsBit returns the bit of field name k in a (first, last) letters
 // bitmap such as keyEnds: its first and last letters in lower case, past
 // any leading and trailing '_' or '-' ("_client_secret_" is c…t). ok is
-// false when fewer than two letters remain. Both field tables rule names
+// false when fewer than two characters remain. Both field tables rule names
 // out with it before normalising one.
 func endsBit(k []byte) (i uint, ok bool) {
 	first, last := 0, len(k)-1
