@@ -121,17 +121,7 @@ func (t *fieldTable) class(k []byte) uint8 {
 	if len(k) < 2 || len(k) > 40 {
 		return keyPlain
 	}
-	first, last := 0, len(k)-1
-	for first < len(k) && (k[first] == '_' || k[first] == '-') {
-		first++
-	}
-	for last > first && (k[last] == '_' || k[last] == '-') {
-		last--
-	}
-	if first >= last {
-		return keyPlain
-	}
-	if i := uint(lowerASCII(k[first]))<<8 | uint(lowerASCII(k[last])); t.ends[i>>6]&(1<<(i&63)) == 0 {
+	if i, ok := endsBit(k); !ok || t.ends[i>>6]&(1<<(i&63)) == 0 {
 		return keyPlain
 	}
 	var buf [40]byte

@@ -120,6 +120,24 @@ func issueNum[K comparable](r *Redactor, t *idTable[K], e *idEntry[K], counter *
 	return e.num, true
 }
 
+// learnedNum returns the number of v, a name or a host, in t, issuing the
+// next of counter on first sight (as a pseudonym of kind k) and then
+// learning v, when learnable, as a literal replaced by prefix+N+suffix
+// wherever else it appears. Names and hosts recur in every roster update:
+// a lookup that takes no lock and allocates nothing serves them.
+func (r *Redactor) learnedNum(t *idTable[string], counter *atomic.Int64, k kind, v []byte, prefix, suffix string) int {
+	h := hashBytes(v)
+	if n, ok := t.get(h, viewString(v)); ok {
+		return n
+	}
+	s := string(v)
+	n, fresh := issueNum(r, t, &idEntry[string]{key: s, hash: h}, counter, pseudonym{kind: k})
+	if fresh && learnable(s) {
+		r.learn(literal{text: s, repl: prefix + strconv.Itoa(n) + suffix})
+	}
+	return n
+}
+
 // guidTable is idTable for GUIDs, the ids every exchange brings new ones
 // of, stored inline: its slots hold no pointers, so a session's worth of
 // GUIDs costs the garbage collector nothing to scan and issuing one

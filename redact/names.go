@@ -103,14 +103,12 @@ var keyEnds = func() (t [1024]uint64) {
 	return t
 }()
 
-// keyClass says whether a field name holds a secret, a name, or neither.
-// Names longer than any known one are plain without normalising. It runs for
-// every JSON string, so it normalises into a stack buffer: the map lookup on
-// string(buf[:n]) does not allocate.
-func keyClass(k []byte) uint8 {
-	if len(k) < 3 || len(k) > 20 {
-		return keyPlain
-	}
+// endsBit returns the bit of field name k in a (first, last) letters
+// bitmap such as keyEnds: its first and last letters in lower case, past
+// any leading and trailing '_' or '-' ("_client_secret_" is c…t). ok is
+// false when fewer than two characters remain. Both field tables rule names
+// out with it before normalising one.
+func endsBit(k []byte) (i uint, ok bool) {
 	first, last := 0, len(k)-1
 	for first < len(k) && (k[first] == '_' || k[first] == '-') {
 		first++
@@ -119,9 +117,20 @@ func keyClass(k []byte) uint8 {
 		last--
 	}
 	if first >= last {
+		return 0, false
+	}
+	return uint(lowerASCII(k[first]))<<8 | uint(lowerASCII(k[last])), true
+}
+
+// keyClass says whether a field name holds a secret, a name, or neither.
+// Names longer than any known one are plain without normalising. It runs for
+// every JSON string, so it normalises into a stack buffer: the map lookup on
+// string(buf[:n]) does not allocate.
+func keyClass(k []byte) uint8 {
+	if len(k) < 3 || len(k) > 20 {
 		return keyPlain
 	}
-	if i := uint(lowerASCII(k[first]))<<8 | uint(lowerASCII(k[last])); keyEnds[i>>6]&(1<<(i&63)) == 0 {
+	if i, ok := endsBit(k); !ok || keyEnds[i>>6]&(1<<(i&63)) == 0 {
 		return keyPlain
 	}
 	var buf [20]byte
@@ -198,18 +207,8 @@ func (r *Redactor) name(v string) string {
 }
 
 // appendName appends the pseudonym of the name v ("Person N"), learning the
-// name on first sight. Names recur in every roster update: a lookup that
-// takes no lock and allocates nothing serves them.
+// name on first sight.
 func (r *Redactor) appendName(dst, v []byte) []byte {
-	h := hashBytes(v)
-	n, ok := r.names.get(h, viewString(v))
-	if !ok {
-		s := string(v)
-		var fresh bool
-		n, fresh = issueNum(r, &r.names, &idEntry[string]{key: s, hash: h}, &r.nameN, pseudonym{kind: kName})
-		if fresh && learnable(s) {
-			r.learn(literal{text: s, repl: namePrefix + strconv.Itoa(n)})
-		}
-	}
+	n := r.learnedNum(&r.names, &r.nameN, kName, v, namePrefix, "")
 	return strconv.AppendInt(append(dst, namePrefix...), int64(n), 10)
 }

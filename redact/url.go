@@ -81,16 +81,7 @@ func isAuthorityEnd(c byte) bool {
 
 // appendHost appends the pseudonym of a host (already lower case), learning it.
 func (r *Redactor) appendHost(dst, host []byte) []byte {
-	h := hashBytes(host)
-	n, ok := r.hosts.get(h, viewString(host))
-	if !ok {
-		s := string(host)
-		var fresh bool
-		n, fresh = issueNum(r, &r.hosts, &idEntry[string]{key: s, hash: h}, &r.hostN, pseudonym{kind: kHost})
-		if fresh && learnable(s) {
-			r.learn(literal{text: s, repl: hostPrefix + strconv.Itoa(n) + hostSuffix})
-		}
-	}
+	n := r.learnedNum(&r.hosts, &r.hostN, kHost, host, hostPrefix, hostSuffix)
 	dst = strconv.AppendInt(append(dst, hostPrefix...), int64(n), 10)
 	return append(dst, hostSuffix...)
 }

@@ -137,18 +137,10 @@ func New(seed int64, specs []Spec, heads []timeline.Head) (*Plan, []Warning, err
 // next is nextOfCall's answer, needed by reorder only.
 func (p *Plan) planNotifications(i int, heads []timeline.Head, order, next []int) string {
 	s := &p.specs[i]
-	matched, applied, unpaired := 0, 0, 0
-	for oi, hi := range order {
-		h := &heads[hi]
-		if h.Kind != cassette.KindNotification || !s.m.selects(h) {
-			continue
-		}
-		matched++
-		if s.Nth != 0 && matched != s.Nth {
-			continue
-		}
+	applied, unpaired := 0, 0
+	matched := s.each(heads, order, cassette.KindNotification, func(oi int, h *timeline.Head) {
 		if p.notes[h.Seq].Action != None || !p.draws(i, h.Seq, 0, s.P) {
-			continue
+			return
 		}
 		f := NotificationFault{Action: s.Action, Spec: s.text}
 		switch s.Action {
@@ -157,7 +149,7 @@ func (p *Plan) planNotifications(i int, heads []timeline.Head, order, next []int
 		case Reorder:
 			if next[oi] < 0 || p.notes[heads[order[next[oi]]].Seq].Action != None {
 				unpaired++
-				continue
+				return
 			}
 			partner := heads[order[next[oi]]].Seq
 			f.Partner, f.Wait = partner, true
@@ -165,7 +157,7 @@ func (p *Plan) planNotifications(i int, heads []timeline.Head, order, next []int
 		}
 		p.notes[h.Seq] = f
 		applied++
-	}
+	})
 	switch {
 	case matched == 0:
 		return fmt.Sprintf("match=%s selects no notification; classes in the cassette: %s", s.Match, classesOf(heads, order))
@@ -175,6 +167,24 @@ func (p *Plan) planNotifications(i int, heads []timeline.Head, order, next []int
 		return "no selected notification has a later one of the same call to swap with"
 	}
 	return ""
+}
+
+// each calls fn, in recorded order, for each event of kind that s's match=
+// selects and its nth= keeps (the nth selected one, or all without nth=);
+// oi is the event's position in order. Both sides select this way, so it
+// returns how many events match= selected, for their warnings.
+func (s *Spec) each(heads []timeline.Head, order []int, kind cassette.Kind, fn func(oi int, h *timeline.Head)) (matched int) {
+	for oi, hi := range order {
+		h := &heads[hi]
+		if h.Kind != kind || !s.m.selects(h) {
+			continue
+		}
+		matched++
+		if s.Nth == 0 || matched == s.Nth {
+			fn(oi, h)
+		}
+	}
+	return matched
 }
 
 // nextOfCall returns, for each position in order that holds a
@@ -201,18 +211,9 @@ func nextOfCall(heads []timeline.Head, order []int) []int {
 // warning, or "".
 func (p *Plan) planRequests(i int, heads []timeline.Head, order []int) string {
 	s := &p.specs[i]
-	matched := 0
-	for _, hi := range order {
-		h := &heads[hi]
-		if h.Kind != cassette.KindGraph || !s.m.selects(h) {
-			continue
-		}
-		matched++
-		if s.Nth != 0 && matched != s.Nth {
-			continue
-		}
+	matched := s.each(heads, order, cassette.KindGraph, func(_ int, h *timeline.Head) {
 		p.reqs[h.Seq] = append(p.reqs[h.Seq], rule{spec: i, firstOnly: s.Nth != 0})
-	}
+	})
 	switch {
 	case matched == 0:
 		return fmt.Sprintf("match=%s selects no Graph request; requests in the cassette: %s", s.Match, requestsOf(heads, order))

@@ -143,41 +143,36 @@ func ErrorBody(status int, requestID string, now time.Time) []byte {
 	return b
 }
 
-// errorCode is the code Graph's error documentation gives for a status
-// (the "code" of its error resource); generalException when none fits.
+// graphErrors holds, per status, the code Graph's error documentation gives
+// (the "code" of its error resource) and, for the statuses a client is told
+// to retry, a message in the style of Graph's: one row per status keeps a
+// status's code and message side by side.
+var graphErrors = map[int]struct{ code, message string }{
+	http.StatusBadRequest:         {code: "invalidRequest"},
+	http.StatusUnauthorized:       {code: "unauthenticated"},
+	http.StatusForbidden:          {code: "accessDenied"},
+	http.StatusNotFound:           {code: "itemNotFound"},
+	http.StatusPreconditionFailed: {code: "resourceModified"},
+	http.StatusTooManyRequests:    {"activityLimitReached", "The request has been throttled. Retry after the number of seconds in Retry-After."},
+	http.StatusNotImplemented:     {code: "notSupported"},
+	http.StatusServiceUnavailable: {"serviceNotAvailable", "The service is temporarily unavailable. Retry the request after a delay."},
+	http.StatusGatewayTimeout:     {"gatewayTimeout", "The service did not answer in time. Retry the request after a delay."},
+}
+
+// errorCode is the code Graph's error documentation gives for a status;
+// generalException when none fits.
 func errorCode(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "invalidRequest"
-	case http.StatusUnauthorized:
-		return "unauthenticated"
-	case http.StatusForbidden:
-		return "accessDenied"
-	case http.StatusNotFound:
-		return "itemNotFound"
-	case http.StatusPreconditionFailed:
-		return "resourceModified"
-	case http.StatusTooManyRequests:
-		return "activityLimitReached"
-	case http.StatusNotImplemented:
-		return "notSupported"
-	case http.StatusServiceUnavailable:
-		return "serviceNotAvailable"
-	case http.StatusGatewayTimeout:
-		return "gatewayTimeout"
+	if e, ok := graphErrors[status]; ok {
+		return e.code
 	}
 	return "generalException"
 }
 
-// errorMessage is a message in the style of Graph's for status.
+// errorMessage is a message in the style of Graph's for status: the
+// table's, else HTTP's reason phrase.
 func errorMessage(status int) string {
-	switch status {
-	case http.StatusTooManyRequests:
-		return "The request has been throttled. Retry after the number of seconds in Retry-After."
-	case http.StatusServiceUnavailable:
-		return "The service is temporarily unavailable. Retry the request after a delay."
-	case http.StatusGatewayTimeout:
-		return "The service did not answer in time. Retry the request after a delay."
+	if m := graphErrors[status].message; m != "" {
+		return m
 	}
 	if t := http.StatusText(status); t != "" {
 		return t + "."

@@ -85,13 +85,13 @@ type Bot struct {
 	wg      sync.WaitGroup
 	keys    *keySet
 
-	mu       sync.Mutex // guards token, tokenExp, inbox, changed, seen, views
-	token    string
-	tokenExp time.Time
-	inbox    []inbound
-	changed  chan struct{}        // closed and replaced when inbox grows
-	seen     map[[32]byte]bool    // entryKey of every entry handled (not with Naive)
-	views    map[string]*callView // by canonical call id
+	tokens tokenCache
+
+	mu      sync.Mutex // guards inbox, changed, seen, views
+	inbox   []inbound
+	changed chan struct{}        // closed and replaced when inbox grows
+	seen    map[[32]byte]bool    // entryKey of every entry handled (not with Naive)
+	views   map[string]*callView // by canonical call id
 	// actionsFrom is the first inbox entry of the latest Run.
 	actionsFrom int
 }
@@ -113,11 +113,7 @@ type inbound struct {
 // NewBot starts the bot's webhook listener on 127.0.0.1. It panics only if
 // it cannot listen on the loopback interface; StartBot returns that error.
 func NewBot(opts BotOptions) *Bot {
-	b, err := StartBot(opts)
-	if err != nil {
-		panic("graphtest: " + err.Error())
-	}
-	return b
+	return mustStart(StartBot(opts))
 }
 
 // StartBot starts the bot's webhook listener on 127.0.0.1.
@@ -151,15 +147,7 @@ func StartBot(opts BotOptions) (*Bot, error) {
 // Close stops the webhook listener and waits for its goroutines; it closes
 // the idle connections of the bot's own HTTP client.
 func (b *Bot) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := b.srv.Shutdown(ctx); err != nil {
-		b.srv.Close()
-	}
-	b.wg.Wait()
-	if b.ownHTTP != nil {
-		b.ownHTTP.CloseIdleConnections()
-	}
+	stop(&b.wg, b.srv, b.ownHTTP)
 }
 
 // callbackURL is what goes into callbackUri.
@@ -210,23 +198,13 @@ func (b *Bot) handleNotification(w http.ResponseWriter, r *http.Request) {
 // accessToken returns a cached token or gets one with the client
 // credentials grant.
 func (b *Bot) accessToken(ctx context.Context, rs *runState) (string, error) {
-	b.mu.Lock()
-	tok, exp := b.token, b.tokenExp
-	b.mu.Unlock()
-	if tok != "" && time.Until(exp) > time.Minute {
+	if tok := b.tokens.get(); tok != "" {
 		return tok, nil
 	}
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {b.opts.ClientID},
-		"client_secret": {b.opts.ClientSecret},
-		"scope":         {"https://graph.microsoft.com/.default"},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.opts.TokenURL, strings.NewReader(form.Encode()))
+	req, err := clientCredentialsRequest(ctx, b.opts.TokenURL, b.opts.ClientID, b.opts.ClientSecret)
 	if err != nil {
-		return "", fmt.Errorf("build token request: %w", err)
+		return "", err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("client-request-id", rs.ids.guid())
 	status, _, body, err := rs.send(req, nil)
@@ -236,15 +214,56 @@ func (b *Bot) accessToken(ctx context.Context, rs *runState) (string, error) {
 	if status != http.StatusOK {
 		return "", fmt.Errorf("get token: status %d: %s", status, gjson.GetBytes(body, "error_description").String())
 	}
-	tok = gjson.GetBytes(body, "access_token").String()
+	tok := gjson.GetBytes(body, "access_token").String()
 	if tok == "" {
 		return "", errors.New("get token: no access_token in answer")
 	}
-	exp = time.Now().Add(time.Duration(gjson.GetBytes(body, "expires_in").Int()) * time.Second)
-	b.mu.Lock()
-	b.token, b.tokenExp = tok, exp
-	b.mu.Unlock()
+	b.tokens.set(tok, gjson.GetBytes(body, "expires_in").Int())
 	return tok, nil
+}
+
+// tokenCache holds the access token a client got, for reuse until a
+// minute before it expires. The zero value is empty.
+type tokenCache struct {
+	mu  sync.Mutex // guards tok and exp
+	tok string
+	exp time.Time
+}
+
+// get returns the cached token, or "" when there is none or it expires
+// within a minute.
+func (c *tokenCache) get() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tok != "" && time.Until(c.exp) > time.Minute {
+		return c.tok
+	}
+	return ""
+}
+
+// set caches tok for expiresIn seconds (a token answer's expires_in) from
+// now; an empty tok empties the cache.
+func (c *tokenCache) set(tok string, expiresIn int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tok, c.exp = tok, time.Now().Add(time.Duration(expiresIn)*time.Second)
+}
+
+// clientCredentialsRequest builds a client credentials token request for
+// Graph's scope, as the sample bot and the subscriber send it.
+func clientCredentialsRequest(ctx context.Context, tokenURL, clientID, clientSecret string) (*http.Request, error) {
+	form := url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {clientID},
+		"client_secret": {clientSecret},
+		"scope":         {"https://graph.microsoft.com/.default"},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("build token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req, nil
 }
 
 // graph sends a Graph request with the bot's token; body (if not nil) is

@@ -444,9 +444,7 @@ func TestBotReplaysTwice(t *testing.T) {
 	}
 	b.opts.GraphURL, b.opts.TokenURL = g2.URL, g2.TokenURL("")
 	// A fresh token, so that g2 sees the very requests g1 saw.
-	b.mu.Lock()
-	b.token = ""
-	b.mu.Unlock()
+	b.tokens.set("", 0)
 	res2 := runOK(t, b, SingleInvite)
 	if res1.CallID != res2.CallID {
 		t.Fatalf("call ids %s and %s: the two sessions differ", res1.CallID, res2.CallID)

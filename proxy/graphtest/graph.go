@@ -122,11 +122,7 @@ type Graph struct {
 // panics only if it cannot listen on the loopback interface or make its
 // keys; StartGraph returns that error instead.
 func NewGraph(opts GraphOptions) *Graph {
-	g, err := StartGraph(opts)
-	if err != nil {
-		panic("graphtest: " + err.Error())
-	}
-	return g
+	return mustStart(StartGraph(opts))
 }
 
 // StartGraph starts a simulator on 127.0.0.1 and returns once it accepts
@@ -210,17 +206,7 @@ func (g *Graph) Close() {
 	g.closed = true
 	g.mu.Unlock()
 	g.cancel()
-	// Shutdown lets handlers in flight finish (they never block long);
-	// Close is the fallback for a client that stalls mid-request.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := g.srv.Shutdown(ctx); err != nil {
-		g.srv.Close()
-	}
-	g.wg.Wait()
-	if g.ownHTTP != nil {
-		g.ownHTTP.CloseIdleConnections()
-	}
+	stop(&g.wg, g.srv, g.ownHTTP)
 }
 
 // TokenURL returns the client-credentials token endpoint for tenant

@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"cmp"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -21,47 +22,33 @@ const (
 // startGraph starts a simulator closed at the end of the test.
 func startGraph(t testing.TB, opts GraphOptions) *Graph {
 	t.Helper()
-	if opts.TenantID == "" {
-		opts.TenantID = testTenant
-	}
-	if opts.ClientID == "" {
-		opts.ClientID = testClient
-	}
-	if opts.ClientSecret == "" {
-		opts.ClientSecret = testSecret
-	}
-	if opts.SigningKey == nil {
-		opts.SigningKey = testKey
-	}
-	g, err := StartGraph(opts)
-	if err != nil {
-		t.Fatalf("start graph: %v", err)
-	}
-	t.Cleanup(g.Close)
-	return g
+	opts.TenantID = cmp.Or(opts.TenantID, testTenant)
+	opts.ClientID = cmp.Or(opts.ClientID, testClient)
+	opts.ClientSecret = cmp.Or(opts.ClientSecret, testSecret)
+	opts.SigningKey = cmp.Or(opts.SigningKey, testKey)
+	return startClosed(t, StartGraph, opts)
 }
 
 // startBot starts a bot wired to g, closed at the end of the test.
 func startBot(t testing.TB, g *Graph, opts BotOptions) *Bot {
 	t.Helper()
-	if opts.GraphURL == "" {
-		opts.GraphURL = g.URL
-	}
-	if opts.TokenURL == "" {
-		opts.TokenURL = g.TokenURL("")
-	}
-	if opts.ClientID == "" {
-		opts.ClientID = g.ClientID()
-	}
-	if opts.ClientSecret == "" {
-		opts.ClientSecret = testSecret
-	}
-	b, err := StartBot(opts)
+	opts.GraphURL = cmp.Or(opts.GraphURL, g.URL)
+	opts.TokenURL = cmp.Or(opts.TokenURL, g.TokenURL(""))
+	opts.ClientID = cmp.Or(opts.ClientID, g.ClientID())
+	opts.ClientSecret = cmp.Or(opts.ClientSecret, testSecret)
+	return startClosed(t, StartBot, opts)
+}
+
+// startClosed starts a double with start(opts), failing the test if it
+// cannot, and closes it when the test ends.
+func startClosed[O any, T interface{ Close() }](t testing.TB, start func(O) (T, error), opts O) T {
+	t.Helper()
+	v, err := start(opts)
 	if err != nil {
-		t.Fatalf("start bot: %v", err)
+		t.Fatalf("start %T: %v", v, err)
 	}
-	t.Cleanup(b.Close)
-	return b
+	t.Cleanup(v.Close)
+	return v
 }
 
 // client talks to a simulator directly, for what the sample bot never does.

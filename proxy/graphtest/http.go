@@ -3,6 +3,7 @@ package graphtest
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -122,4 +123,29 @@ func serve(wg *sync.WaitGroup, srv *http.Server, ln net.Listener, log *slog.Logg
 			log.Error(what, "err", err)
 		}
 	}()
+}
+
+// stop undoes serve: Shutdown lets handlers in flight finish (they never
+// block long), Close is the fallback for a client that stalls mid-request.
+// It then waits for wg and closes the idle connections of own, the
+// transport the double made for itself (nil when it was given a client).
+func stop(wg *sync.WaitGroup, srv *http.Server, own *http.Transport) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		srv.Close()
+	}
+	wg.Wait()
+	if own != nil {
+		own.CloseIdleConnections()
+	}
+}
+
+// mustStart is what the New* constructors add to their Start*: like
+// httptest.NewServer, they panic when the double cannot start.
+func mustStart[T any](v T, err error) T {
+	if err != nil {
+		panic("graphtest: " + err.Error())
+	}
+	return v
 }

@@ -223,15 +223,9 @@ func (rs *runState) play(ctx context.Context, s Scenario) error {
 	}
 	rs.order("operation completed before roster update", done, roster)
 	if s == ReplaceCall {
-		term, err := rs.waitCall(ctx, rs.id.ReplacedCallID, "updated", "terminated")
-		if err != nil {
+		if err := rs.waitEnded(ctx, rs.id.ReplacedCallID, "replaced call terminated, then deleted, after the roster update", roster); err != nil {
 			return err
 		}
-		del, err := rs.waitCall(ctx, rs.id.ReplacedCallID, "deleted", "")
-		if err != nil {
-			return err
-		}
-		rs.order("replaced call terminated, then deleted, after the roster update", roster, term, del)
 	}
 	if s == FullCall {
 		return rs.hangUp(ctx, base, location, inv)

@@ -141,6 +141,22 @@ func (rs *runState) waitCall(ctx context.Context, callID, changeType, state stri
 	return pos, err
 }
 
+// waitEnded waits for the notifications that end callID, its terminated
+// update and then its deletion, and checks under name that they came in
+// that order, after the positions in after.
+func (rs *runState) waitEnded(ctx context.Context, callID, name string, after ...[2]int) error {
+	term, err := rs.waitCall(ctx, callID, "updated", "terminated")
+	if err != nil {
+		return err
+	}
+	del, err := rs.waitCall(ctx, callID, "deleted", "")
+	if err != nil {
+		return err
+	}
+	rs.order(name, append(after, term, del)...)
+	return nil
+}
+
 // wait returns the first notification of this run not yet correlated that
 // satisfies match, waiting for it until ctx ends or WaitTimeout passes.
 func (rs *runState) wait(ctx context.Context, name string, match func(gjson.Result) bool) ([2]int, gjson.Result, error) {

@@ -201,14 +201,5 @@ func (rs *runState) hangUp(ctx context.Context, base, location string, inv invit
 	if !rs.res.check("delete call: 204 No Content", status == http.StatusNoContent, "status %d", status) {
 		return errStopped
 	}
-	term, err := rs.waitCall(ctx, rs.res.CallID, "updated", "terminated")
-	if err != nil {
-		return err
-	}
-	del, err := rs.waitCall(ctx, rs.res.CallID, "deleted", "")
-	if err != nil {
-		return err
-	}
-	rs.order("call terminated, then deleted", term, del)
-	return nil
+	return rs.waitEnded(ctx, rs.res.CallID, "call terminated, then deleted")
 }

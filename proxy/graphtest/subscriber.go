@@ -16,7 +16,6 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -90,11 +89,11 @@ type Subscriber struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // serve loop and follow-up work
 
-	mu       sync.Mutex // guards token, tokenExp, handled, changed
-	token    string
-	tokenExp time.Time
-	handled  []Handled
-	changed  chan struct{} // closed and replaced when handled grows
+	tokens tokenCache
+
+	mu      sync.Mutex // guards handled, changed
+	handled []Handled
+	changed chan struct{} // closed and replaced when handled grows
 }
 
 // Handled is one notification item the subscriber handled.
@@ -174,15 +173,7 @@ func selfSigned(key *rsa.PrivateKey, cn string) (*x509.Certificate, error) {
 // a reauthorization) and waits for them.
 func (s *Subscriber) Close() {
 	s.cancel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := s.srv.Shutdown(ctx); err != nil {
-		s.srv.Close()
-	}
-	s.wg.Wait()
-	if s.ownHTTP != nil {
-		s.ownHTTP.CloseIdleConnections()
-	}
+	stop(&s.wg, s.srv, s.ownHTTP)
 }
 
 // ClientState returns the clientState the subscriber sends.
@@ -446,23 +437,13 @@ func (s *Subscriber) verifyToken(keys map[string]*rsa.PublicKey, raw string) err
 
 // accessToken returns a cached token or gets one (client credentials).
 func (s *Subscriber) accessToken(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	tok, exp := s.token, s.tokenExp
-	s.mu.Unlock()
-	if tok != "" && time.Until(exp) > time.Minute {
+	if tok := s.tokens.get(); tok != "" {
 		return tok, nil
 	}
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {s.opts.ClientID},
-		"client_secret": {s.opts.ClientSecret},
-		"scope":         {"https://graph.microsoft.com/.default"},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.TokenURL, strings.NewReader(form.Encode()))
+	req, err := clientCredentialsRequest(ctx, s.opts.TokenURL, s.opts.ClientID, s.opts.ClientSecret)
 	if err != nil {
-		return "", fmt.Errorf("build token request: %w", err)
+		return "", err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("get token: %w", err)
@@ -472,10 +453,8 @@ func (s *Subscriber) accessToken(ctx context.Context) (string, error) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("get token: status %d: %s", resp.StatusCode, gjson.GetBytes(body, "error_description").String())
 	}
-	tok = gjson.GetBytes(body, "access_token").String()
-	s.mu.Lock()
-	s.token, s.tokenExp = tok, time.Now().Add(time.Duration(gjson.GetBytes(body, "expires_in").Int())*time.Second)
-	s.mu.Unlock()
+	tok := gjson.GetBytes(body, "access_token").String()
+	s.tokens.set(tok, gjson.GetBytes(body, "expires_in").Int())
 	return tok, nil
 }
 

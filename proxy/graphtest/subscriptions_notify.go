@@ -80,8 +80,7 @@ func (g *Graph) NotifyCallRecord(ctx context.Context, t *Tamper) (string, []Deli
 	subs := g.live(func(res string) bool {
 		return strings.EqualFold(strings.TrimPrefix(res, "/"), "communications/callRecords")
 	})
-	var out []Delivery
-	for _, s := range subs {
+	out, err := g.notifyEach(ctx, subs, func(s *subscription) ([]byte, error) {
 		item := obj{
 			{"subscriptionId", s.ID},
 			{"clientState", g.clientState(s, t)},
@@ -95,13 +94,9 @@ func (g *Graph) NotifyCallRecord(ctx context.Context, t *Tamper) (string, []Deli
 			}},
 			{"tenantId", g.tenantID},
 		}
-		d, err := g.post(ctx, &s.Subscription, s.NotificationURL, mustJSON(obj{{"value", []obj{item}}}))
-		if err != nil {
-			return id, out, err
-		}
-		out = append(out, d)
-	}
-	return id, out, nil
+		return mustJSON(obj{{"value", []obj{item}}}), nil
+	})
+	return id, out, err
 }
 
 // NotifyPresence posts an "updated" change notification of userID's
@@ -119,8 +114,7 @@ func (g *Graph) NotifyPresence(ctx context.Context, userID, availability, activi
 		{"availability", availability},
 		{"activity", activity},
 	})
-	var out []Delivery
-	for _, s := range subs {
+	return g.notifyEach(ctx, subs, func(s *subscription) ([]byte, error) {
 		item := obj{
 			{"subscriptionId", s.ID},
 			{"clientState", g.clientState(s, t)},
@@ -139,16 +133,29 @@ func (g *Graph) NotifyPresence(ctx context.Context, userID, availability, activi
 		if s.IncludeResourceData {
 			ec, err := encryptResource(s.cert, s.EncryptionCertificateID, presence)
 			if err != nil {
-				return out, fmt.Errorf("notify presence: %w", err)
+				return nil, fmt.Errorf("notify presence: %w", err)
 			}
 			body[0].v = []obj{append(item, field{"encryptedContent", ec})}
 			tok, err := g.validationToken(t)
 			if err != nil {
-				return out, err
+				return nil, err
 			}
 			body = append(body, field{"validationTokens", []string{tok}})
 		}
-		d, err := g.post(ctx, &s.Subscription, s.NotificationURL, mustJSON(body))
+		return mustJSON(body), nil
+	})
+}
+
+// notifyEach posts to each of subs, in order, the change notification body
+// makes for it, and returns the deliveries so far when body or a post fails.
+func (g *Graph) notifyEach(ctx context.Context, subs []*subscription, body func(*subscription) ([]byte, error)) ([]Delivery, error) {
+	var out []Delivery
+	for _, s := range subs {
+		b, err := body(s)
+		if err != nil {
+			return out, err
+		}
+		d, err := g.post(ctx, &s.Subscription, s.NotificationURL, b)
 		if err != nil {
 			return out, err
 		}

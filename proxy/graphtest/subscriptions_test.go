@@ -47,12 +47,7 @@ func startSubscriber(t *testing.T, g *Graph, opts SubscriberOptions) *Subscriber
 	opts.ClientSecret = testSecret
 	opts.TenantID = g.TenantID()
 	opts.KeysConfigURL = g.AuthorityURL("") + "/v2.0/.well-known/openid-configuration"
-	s, err := StartSubscriber(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return startClosed(t, StartSubscriber, opts)
 }
 
 // last returns the last handled item after waiting for n.

@@ -14,12 +14,6 @@ import (
 	"github.com/graphvcr/graphvcr/redact/benchtest"
 )
 
-// pseudoGUID returns the n-th GUID pseudonym, as the redactor issues them.
-func pseudoGUID(n int) string { return fmt.Sprintf("c0ffee00-0000-4000-8000-%012d", n) }
-
-// liveGUID returns a live-looking GUID for n.
-func liveGUID(n int) string { return fmt.Sprintf("5a1e%04x-1b2c-4d3e-8f40-%012x", n%0x10000, n) }
-
 // matchFixture builds, in memory, the matcher of a cassette of n Graph
 // exchanges: calls of five exchanges each (create, get, invite, poll the
 // operation, delete), with distinct pseudonyms per call. It returns the live
@@ -40,19 +34,19 @@ func matchFixture(n int) (*Matcher, []exchangeReq) {
 	for c := 0; len(live) < n; c++ {
 		call, op, user := 10+3*c, 11+3*c, 12+3*c
 		for _, id := range []int{call, op, user} {
-			ps[pseudoGUID(id)] = true
+			ps[benchtest.PseudoGUID(id)] = true
 		}
-		ps[pseudoGUID(1)] = true
+		ps[benchtest.PseudoGUID(1)] = true
 		create := `{"callbackUri":"https://bot1.example.invalid/api/calls","tenantId":"%s","targets":[{"identity":{"user":{"id":"%s"}}}]}`
-		add("POST", "/v1.0/communications/calls", fmt.Sprintf(create, pseudoGUID(1), pseudoGUID(user)),
-			"/v1.0/communications/calls", fmt.Sprintf(create, liveGUID(1), liveGUID(user)))
-		add("GET", "/v1.0/communications/calls/"+pseudoGUID(call), "", "/v1.0/communications/calls/"+liveGUID(call), "")
+		add("POST", "/v1.0/communications/calls", fmt.Sprintf(create, benchtest.PseudoGUID(1), benchtest.PseudoGUID(user)),
+			"/v1.0/communications/calls", fmt.Sprintf(create, benchtest.LiveGUID(1), benchtest.LiveGUID(user)))
+		add("GET", "/v1.0/communications/calls/"+benchtest.PseudoGUID(call), "", "/v1.0/communications/calls/"+benchtest.LiveGUID(call), "")
 		invite := `{"clientContext":"ctx-%d","participants":[{"identity":{"user":{"id":"%s"}}}]}`
-		add("POST", "/v1.0/communications/calls/"+pseudoGUID(call)+"/participants/invite", fmt.Sprintf(invite, c, pseudoGUID(user)),
-			"/v1.0/communications/calls/"+liveGUID(call)+"/participants/invite", fmt.Sprintf(invite, 1_000_000+c, liveGUID(user)))
-		add("GET", "/v1.0/communications/calls/"+pseudoGUID(call)+"/operations/"+pseudoGUID(op), "",
-			"/v1.0/communications/calls/"+liveGUID(call)+"/operations/"+liveGUID(op), "")
-		add("DELETE", "/v1.0/communications/calls/"+pseudoGUID(call), "", "/v1.0/communications/calls/"+liveGUID(call), "")
+		add("POST", "/v1.0/communications/calls/"+benchtest.PseudoGUID(call)+"/participants/invite", fmt.Sprintf(invite, c, benchtest.PseudoGUID(user)),
+			"/v1.0/communications/calls/"+benchtest.LiveGUID(call)+"/participants/invite", fmt.Sprintf(invite, 1_000_000+c, benchtest.LiveGUID(user)))
+		add("GET", "/v1.0/communications/calls/"+benchtest.PseudoGUID(call)+"/operations/"+benchtest.PseudoGUID(op), "",
+			"/v1.0/communications/calls/"+benchtest.LiveGUID(call)+"/operations/"+benchtest.LiveGUID(op), "")
+		add("DELETE", "/v1.0/communications/calls/"+benchtest.PseudoGUID(call), "", "/v1.0/communications/calls/"+benchtest.LiveGUID(call), "")
 	}
 	return m, live
 }

@@ -76,22 +76,21 @@ func (b *bindings) fits(rec, live []value, t *tentative) bool {
 
 // commit makes the tentative bindings session-wide and reports whether any was new.
 func (b *bindings) commit(t *tentative) bool {
+	ids := commitPairs(&b.ids, &b.idsRev, t.ids)
+	strs := commitPairs(&b.strs, &b.strRev, t.strs)
+	return ids || strs
+}
+
+// commitPairs adds the pairs (recorded, live) of one kind of binding to
+// fwd and rev, making the maps on first use, and reports whether any was new.
+func commitPairs(fwd, rev *map[string]string, pairs [][2]string) bool {
 	added := false
-	for _, e := range t.ids {
-		if _, ok := b.ids[e[0]]; !ok {
-			if b.ids == nil {
-				b.ids, b.idsRev = map[string]string{}, map[string]string{}
+	for _, e := range pairs {
+		if _, ok := (*fwd)[e[0]]; !ok {
+			if *fwd == nil {
+				*fwd, *rev = map[string]string{}, map[string]string{}
 			}
-			b.ids[e[0]], b.idsRev[e[1]] = e[1], e[0]
-			added = true
-		}
-	}
-	for _, e := range t.strs {
-		if _, ok := b.strs[e[0]]; !ok {
-			if b.strs == nil {
-				b.strs, b.strRev = map[string]string{}, map[string]string{}
-			}
-			b.strs[e[0]], b.strRev[e[1]] = e[1], e[0]
+			(*fwd)[e[0]], (*rev)[e[1]] = e[1], e[0]
 			added = true
 		}
 	}
