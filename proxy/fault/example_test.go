@@ -18,11 +18,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer r.Close()
-	var heads []timeline.Head
-	err = r.EachHead(func(e *cassette.Event) error {
-		heads = append(heads, timeline.HeadOf(e))
-		return nil
-	})
+	heads, err := timeline.Heads(r)
 	if err != nil {
 		log.Fatal(err)
 	}
