@@ -21,6 +21,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
 )
@@ -423,20 +424,11 @@ func recordValidated(t *testing.T, s graphtest.Scenario, seed int64) string {
 	}
 	assertNoOriginals(t, path, o)
 
-	rd, err := cassette.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
-	bearers := 0
-	err = rd.Each(func(ev *cassette.Event) error {
-		if ev.Kind == cassette.KindNotification && ev.Bearer != nil && !ev.Bearer.Malformed && ev.Bearer.Claims["iss"] == "https://graph.microsoft.com" {
-			bearers++
-		}
-		return nil
+	bearers := cassettetest.Count(t, path, func(ev *cassette.Event) bool {
+		return ev.Kind == cassette.KindNotification && ev.Bearer != nil && !ev.Bearer.Malformed && ev.Bearer.Claims["iss"] == "https://graph.microsoft.com"
 	})
-	if err != nil || bearers != len(sent) {
-		t.Fatalf("cassette holds %d notification bearers (%v), want %d", bearers, err, len(sent))
+	if bearers != len(sent) {
+		t.Fatalf("cassette holds %d notification bearers, want %d", bearers, len(sent))
 	}
 	return path
 }
