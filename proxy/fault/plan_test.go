@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/cassette/timeline"
 	"github.com/tidwall/gjson"
 )
@@ -605,11 +606,7 @@ func TestEmptyPlan(t *testing.T) {
 // event the class show prints, and specs select by it.
 func TestSampleCassettes(t *testing.T) {
 	path := filepath.Join("..", "..", "cassettes", "replace-call.bolt")
-	r, err := cassette.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := cassettetest.Open(t, path)
 	want, err := timeline.Heads(r)
 	if err != nil {
 		t.Fatal(err)
