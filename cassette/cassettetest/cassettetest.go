@@ -82,29 +82,6 @@ func Open(t testing.TB, path string) *cassette.Reader {
 	return r
 }
 
-// Count returns how many events of the cassette at path keep reports true
-// for. Each event is read whole (bodies and bearer included); the cassette
-// is closed before Count returns, so the test may write to it again.
-func Count(t testing.TB, path string, keep func(*cassette.Event) bool) int {
-	t.Helper()
-	r, err := cassette.Open(path)
-	if err != nil {
-		t.Fatalf("open cassette: %v", err)
-	}
-	defer r.Close()
-	n := 0
-	err = r.Each(func(e *cassette.Event) error {
-		if keep(e) {
-			n++
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read cassette %s: %v", path, err)
-	}
-	return n
-}
-
 // Golden compares got with the golden file at path. With update true (a
 // test package's -update flag) it writes got to the file instead, creating
 // its directory if needed, and passes: review the change with git diff. A

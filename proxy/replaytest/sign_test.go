@@ -17,7 +17,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/graphvcr/graphvcr/cassette"
-	"github.com/graphvcr/graphvcr/cassette/cassettetest"
 	"github.com/graphvcr/graphvcr/proxy"
 	"github.com/graphvcr/graphvcr/proxy/graphtest"
 	"github.com/graphvcr/graphvcr/proxy/replaytest"
@@ -294,5 +293,20 @@ func (p *lateProxy) set(t *testing.T, target string) {
 // countNotifications returns how many notifications the cassette at path holds.
 func countNotifications(t *testing.T, path string) int {
 	t.Helper()
-	return cassettetest.Count(t, path, func(e *cassette.Event) bool { return e.Kind == cassette.KindNotification })
+	r, err := cassette.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	n := 0
+	err = r.EachHead(func(e *cassette.Event) error {
+		if e.Kind == cassette.KindNotification {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
