@@ -23,8 +23,8 @@ type ReplaySubscriber struct {
 // StartReplaySubscriber starts a ReplaySubscriber with a key and
 // certificate of its own and a tenant, app id, secret and clientState that
 // derive from seed, so that another seed presents another app. Its
-// notification URLs have the scheme
-// and host of notificationBase, as an app behind its own tunnel would send.
+// notification URLs have the scheme and host of notificationBase, as an app
+// behind its own tunnel would send.
 func StartReplaySubscriber(seed int64, notificationBase string) (*ReplaySubscriber, error) {
 	ids := newIDSource(seed, 0x52504c59) // "RPLY": a stream of its own, apart from the subscriber's
 	tenant, appID := ids.guid(), ids.guid()
