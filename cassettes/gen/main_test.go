@@ -113,28 +113,15 @@ func TestRecordReplayChanges(t *testing.T) {
 	if code := run(t.Context(), []string{"-dir", dir, "-scenario", ChangeNotifications}, &stdout, &stderr); code != 0 {
 		t.Fatalf("record: exit %d: %s", code, stderr.String())
 	}
-	const (
-		tenant = "6e5d4c3b-2a1f-4e0d-9c8b-7a6f5e4d3c2b"
-		appID  = "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"
-		graph  = "http://graph.replay.invalid" // reaches the replayer through the dialer
-	)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	toGraph := &graphtest.LateDialer{}
-	defer toGraph.CloseIdleConnections()
-	app, err := graphtest.StartSubscriber(graphtest.SubscriberOptions{
-		GraphURL: graph, TokenURL: graph + "/" + tenant + "/oauth2/v2.0/token",
-		ClientID: appID, ClientSecret: "other", TenantID: tenant,
-		KeysConfigURL:    graph + "/" + tenant + "/v2.0/.well-known/openid-configuration",
-		NotificationBase: "https://other-app.example.org", Seed: seed + 100,
-		HTTPClient: toGraph.Client(30 * time.Second),
-	})
+	app, err := graphtest.StartReplaySubscriber(seed+100, "https://other-app.example.org")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer app.Close()
 	srv := replaytest.Start(t, filepath.Join(dir, ChangeNotifications+".bolt"), app.URL, replaytest.WithStrict(), replaytest.WithSignedNotifications())
-	toGraph.Set(srv.URL)
+	app.Graph.Set(srv.URL)
 	records, err := app.Subscribe(ctx, "/communications/callRecords", "created", false)
 	if err != nil {
 		t.Fatal(err)

@@ -15,14 +15,33 @@ func noArgs(c *cli.Context) error {
 	return nil
 }
 
-// checkFormat rejects a --format of command cmd that is not one of
-// formats, naming them all: --format "x": want text, json or html.
-func checkFormat(cmd, format string, formats ...string) error {
-	if slices.Contains(formats, format) {
+// formats are the values a command's --format accepts, written once for
+// both the flag's usage and the check of its value.
+type formats []string
+
+// flag returns the --format flag, whose usage lists f. def is its default,
+// "" for a flag the command requires.
+func (f formats) flag(def string) *cli.StringFlag {
+	usage := f.String()
+	if def == "" {
+		usage += " (required)"
+	}
+	return &cli.StringFlag{Name: "format", Value: def, Usage: usage, EnvVars: envVars("format")}
+}
+
+// check rejects a --format of command cmd that is not one of f, naming
+// them all: --format "x": want text, json or html.
+func (f formats) check(cmd, format string) error {
+	if slices.Contains(f, format) {
 		return nil
 	}
-	last := len(formats) - 1
-	return usagef(cmd, "--format %q: want %s or %s", format, strings.Join(formats[:last], ", "), formats[last])
+	return usagef(cmd, "--format %q: want %s", format, f)
+}
+
+// String lists f as a user reads it: "text, json or html".
+func (f formats) String() string {
+	last := len(f) - 1
+	return strings.Join(f[:last], ", ") + " or " + f[last]
 }
 
 // reorderArgs lets flags follow positional arguments, as the command-line

@@ -61,22 +61,9 @@ func TestShowChangeNotifications(t *testing.T) {
 // verifying its validation token against the keys graphvcr publishes; the
 // replay exits 0.
 func TestReplayChangeNotificationsCLI(t *testing.T) {
-	const (
-		tenant = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"
-		appID  = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
-		graph  = "http://graph.replay.invalid" // reaches graphvcr through the dialer
-	)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	toGraph := &graphtest.LateDialer{}
-	defer toGraph.CloseIdleConnections()
-	app, err := graphtest.StartSubscriber(graphtest.SubscriberOptions{
-		GraphURL: graph, TokenURL: graph + "/" + tenant + "/oauth2/v2.0/token",
-		ClientID: appID, ClientSecret: "any", TenantID: tenant,
-		KeysConfigURL:    graph + "/" + tenant + "/v2.0/.well-known/openid-configuration",
-		NotificationBase: "https://fresh-app.example.net", Seed: 21,
-		HTTPClient: toGraph.Client(30 * time.Second),
-	})
+	app, err := graphtest.StartReplaySubscriber(21, "https://fresh-app.example.net")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +71,7 @@ func TestReplayChangeNotificationsCLI(t *testing.T) {
 	path := filepath.Join("..", "..", "cassettes", "change-notifications.bolt")
 	rep := start(t, nil, "replay", "--cassette", path, "--listen", "127.0.0.1:0", "--bot", app.URL,
 		"--ca-dir", filepath.Join(t.TempDir(), "ca"), "--strict", "--exit-when-done")
-	toGraph.Set(rep.waitMatch(replayListener))
+	app.Graph.Set(rep.waitMatch(replayListener))
 	if _, err := app.Subscribe(ctx, "/communications/callRecords", "created", false); err != nil {
 		t.Fatal(err)
 	}

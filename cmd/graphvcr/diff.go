@@ -17,6 +17,9 @@ type diffOptions struct {
 	Diff         diff.Options
 }
 
+// diffFormats are the formats diff writes, in runDiff's switch.
+var diffFormats = formats{"text", "json", "html"}
+
 func diffCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "diff",
@@ -28,7 +31,7 @@ func diffCommand() *cli.Command {
 			"that moved by more than --tolerance. Pseudonyms compare by structure, so two recordings\n" +
 			"numbered differently are equal. Exit status 0 when equal, 1 when different, 2 on bad input.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json or html", EnvVars: envVars("format")},
+			diffFormats.flag("text"),
 			&cli.DurationFlag{Name: "tolerance", Value: diff.DefaultTolerance, Usage: "how far the gap before an event may move", EnvVars: envVars("tolerance")},
 			&cli.BoolFlag{Name: "ignore-timing", Usage: "do not compare timing", EnvVars: envVars("ignore-timing")},
 			&cli.StringSliceFlag{Name: "ignore", Usage: "leave out requests whose path matches this glob, e.g. '/v1.0/communications/calls/*/operations/*' (repeatable)", EnvVars: envVars("ignore")},
@@ -51,7 +54,7 @@ func diffCommand() *cli.Command {
 					Logger:       newLogger(c),
 				},
 			}
-			if err := checkFormat("diff", opts.Format, "text", "json", "html"); err != nil {
+			if err := diffFormats.check("diff", opts.Format); err != nil {
 				return err
 			}
 			if opts.Diff.Tolerance <= 0 && !opts.Diff.IgnoreTiming {

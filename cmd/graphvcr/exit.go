@@ -93,27 +93,30 @@ func helpHint(cmd string) string {
 // reason says, in words a user can act on, why a cassette or file could not be
 // used, instead of a library's raw error.
 func reason(err error) string {
-	switch {
-	case errors.Is(err, errZeroLength):
-		return "file is empty (0 bytes), not a cassette; record it again"
-	case errors.Is(err, cassette.ErrNotFound), errors.Is(err, fs.ErrNotExist):
-		return "no such file; check the path"
-	case errors.Is(err, cassette.ErrEmpty):
-		return "cassette is empty; record it again"
-	case errors.Is(err, cassette.ErrCorrupt):
-		return "not a graphvcr cassette, or damaged; record it again"
-	case errors.Is(err, cassette.ErrLocked):
-		return "cassette is locked by a running 'graphvcr record'; stop it (Ctrl-C) and retry"
-	case errors.Is(err, cassette.ErrNewerVersion):
-		return "cassette was written by a newer graphvcr; upgrade graphvcr"
-	case errors.Is(err, cassette.ErrExists):
-		return "file exists; pass --append to add to it or --force to replace it"
-	case errors.Is(err, fs.ErrPermission):
-		return "permission denied; check the file's permissions"
-	case errors.Is(err, fs.ErrExist):
-		return "file exists; remove it or choose another name"
+	for _, r := range reasons {
+		if errors.Is(err, r.err) {
+			return r.why
+		}
 	}
 	return err.Error()
+}
+
+// reasons are the words of reason, for the first error in the list that err
+// is: errZeroLength wraps cassette.ErrCorrupt, so it comes before it.
+var reasons = []struct {
+	err error
+	why string
+}{
+	{errZeroLength, "file is empty (0 bytes), not a cassette; record it again"},
+	{cassette.ErrNotFound, "no such file; check the path"},
+	{fs.ErrNotExist, "no such file; check the path"},
+	{cassette.ErrEmpty, "cassette is empty; record it again"},
+	{cassette.ErrCorrupt, "not a graphvcr cassette, or damaged; record it again"},
+	{cassette.ErrLocked, "cassette is locked by a running 'graphvcr record'; stop it (Ctrl-C) and retry"},
+	{cassette.ErrNewerVersion, "cassette was written by a newer graphvcr; upgrade graphvcr"},
+	{cassette.ErrExists, "file exists; pass --append to add to it or --force to replace it"},
+	{fs.ErrPermission, "permission denied; check the file's permissions"},
+	{fs.ErrExist, "file exists; remove it or choose another name"},
 }
 
 // oneLine keeps a message to a single line, whatever a library put in it.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -19,6 +20,9 @@ type exportOptions struct {
 	Output string // "" = stdout
 }
 
+// exportFormats are the formats export writes, in writeExport.
+var exportFormats = formats{"har", "jsonl"}
+
 func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
@@ -28,7 +32,7 @@ func exportCommand() *cli.Command {
 			"for browser dev tools and HAR viewers. --format jsonl writes one JSON object per event,\n" +
 			"the same objects as 'graphvcr show --format json'. Writes to stdout without --output.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Usage: "har or jsonl (required)", EnvVars: envVars("format")},
+			exportFormats.flag(""),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to this file instead of stdout", EnvVars: envVars("output")},
 		},
 		Action: func(c *cli.Context) error {
@@ -38,9 +42,9 @@ func exportCommand() *cli.Command {
 			}
 			opts := exportOptions{Path: path, Format: c.String("format"), Output: c.String("output")}
 			if opts.Format == "" {
-				return usagef("export", "missing --format har or --format jsonl")
+				return usagef("export", "missing --format %s", strings.Join(exportFormats, " or --format "))
 			}
-			if err := checkFormat("export", opts.Format, "har", "jsonl"); err != nil {
+			if err := exportFormats.check("export", opts.Format); err != nil {
 				return err
 			}
 			return export(c.App.Writer, opts)

@@ -23,19 +23,16 @@ import (
 
 // recordOptions is everything "graphvcr record" takes from its flags.
 type recordOptions struct {
-	Cassette      string
-	Listen        string
-	NotifyListen  string
-	Upstream      string
-	TokenUpstream string
-	Bot           string
-	TLS           bool
-	Append        bool
-	Force         bool
-	Quiet         bool
-	MaxBody       int64
-	Policy        string // redaction policy file; "" = the default policy
-	CADir         string // "" = the default CA directory
+	// Proxy is what the recorder takes as the flags give it: listeners,
+	// upstreams, bot, --tls and --max-body. record adds the parts it
+	// builds from the other options (CA, cassette, redactor, key, logger).
+	Proxy    proxy.RecordConfig
+	Cassette string
+	Append   bool
+	Force    bool
+	Quiet    bool
+	Policy   string // redaction policy file; "" = the default policy
+	CADir    string // "" = the default CA directory
 	// DecryptKey is the app's private key FILE (PEM or PKCS#12) that
 	// decrypts rich change notifications; "" stores them without their
 	// resource data. DecryptKeyPassword opens an encrypted PKCS#12 file.
@@ -72,19 +69,21 @@ func recordCommand() *cli.Command {
 				return err
 			}
 			opts := recordOptions{
-				Cassette:      c.String("cassette"),
-				Listen:        c.String("listen"),
-				NotifyListen:  c.String("notify-listen"),
-				Upstream:      c.String("upstream"),
-				TokenUpstream: c.String("token-upstream"),
-				Bot:           c.String("bot"),
-				TLS:           c.Bool("tls"),
-				Append:        c.Bool("append"),
-				Force:         c.Bool("force"),
-				Quiet:         c.Bool("quiet"),
-				MaxBody:       c.Int64("max-body"),
-				Policy:        c.String("policy"),
-				CADir:         c.String("ca-dir"),
+				Proxy: proxy.RecordConfig{
+					Listen:        c.String("listen"),
+					NotifyListen:  c.String("notify-listen"),
+					Upstream:      c.String("upstream"),
+					TokenUpstream: c.String("token-upstream"),
+					Bot:           c.String("bot"),
+					TLS:           c.Bool("tls"),
+					MaxBody:       c.Int64("max-body"),
+				},
+				Cassette: c.String("cassette"),
+				Append:   c.Bool("append"),
+				Force:    c.Bool("force"),
+				Quiet:    c.Bool("quiet"),
+				Policy:   c.String("policy"),
+				CADir:    c.String("ca-dir"),
 
 				DecryptKey:         c.String("decrypt-key"),
 				DecryptKeyPassword: c.String("decrypt-key-password"),
@@ -99,21 +98,22 @@ func recordCommand() *cli.Command {
 
 // check rejects options record cannot start with, before anything is created.
 func (o recordOptions) check() error {
-	if err := checkCassetteAndBot("record", o.Cassette, o.Bot); err != nil {
+	p := o.Proxy
+	if err := checkCassetteAndBot("record", o.Cassette, p.Bot); err != nil {
 		return err
 	}
 	switch {
 	case o.Append && o.Force:
 		return usagef("record", "--append and --force exclude each other")
-	case o.MaxBody < 0:
-		return usagef("record", "--max-body %d: want 0 or more bytes", o.MaxBody)
+	case p.MaxBody < 0:
+		return usagef("record", "--max-body %d: want 0 or more bytes", p.MaxBody)
 	}
-	for _, u := range []struct{ flag, val string }{{"upstream", o.Upstream}, {"token-upstream", o.TokenUpstream}, {"bot", o.Bot}} {
+	for _, u := range []struct{ flag, val string }{{"upstream", p.Upstream}, {"token-upstream", p.TokenUpstream}, {"bot", p.Bot}} {
 		if err := checkBaseURL("record", u.flag, u.val); err != nil {
 			return err
 		}
 	}
-	for _, a := range []struct{ flag, val string }{{"listen", o.Listen}, {"notify-listen", o.NotifyListen}} {
+	for _, a := range []struct{ flag, val string }{{"listen", p.Listen}, {"notify-listen", p.NotifyListen}} {
 		if err := checkListenAddr("record", a.flag, a.val); err != nil {
 			return err
 		}
@@ -193,7 +193,7 @@ func record(ctx context.Context, opts recordOptions, stdout, stderr io.Writer, l
 		return err
 	}
 	red := redact.New(policy)
-	meta := proxy.RecordMeta(opts.Upstream, opts.TokenUpstream, red)
+	meta := proxy.RecordMeta(opts.Proxy.Upstream, opts.Proxy.TokenUpstream, red)
 	meta.Version = version
 	w, err := cassette.Create(opts.Cassette, cassette.CreateOptions{Append: opts.Append, Force: opts.Force, Meta: meta})
 	if err != nil {
@@ -224,37 +224,24 @@ func record(ctx context.Context, opts recordOptions, stdout, stderr io.Writer, l
 		}
 	}()
 
-	var progress io.Writer
+	cfg := opts.Proxy
+	cfg.CA, cfg.Cassette, cfg.Redactor, cfg.DecryptKey, cfg.Logger = ca, w, red, decryptKey, log
 	if !opts.Quiet {
-		progress = stdout
+		cfg.Progress = stdout
 	}
-	rec, err := proxy.StartRecorder(ctx, proxy.RecordConfig{
-		Listen:        opts.Listen,
-		NotifyListen:  opts.NotifyListen,
-		Upstream:      opts.Upstream,
-		TokenUpstream: opts.TokenUpstream,
-		Bot:           opts.Bot,
-		TLS:           opts.TLS,
-		CA:            ca,
-		Cassette:      w,
-		Redactor:      red,
-		MaxBody:       opts.MaxBody,
-		DecryptKey:    decryptKey,
-		Logger:        log,
-		Progress:      progress,
-	})
+	rec, err := proxy.StartRecorder(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("record: start listeners: %w", err)
 	}
 	started = true
 	if !log.Enabled(ctx, slog.LevelWarn) { // else the recorder logs its own warning
-		warnExposed(stderr, "listen", opts.Listen)
-		warnExposed(stderr, "notify-listen", opts.NotifyListen)
+		warnExposed(stderr, "listen", cfg.Listen)
+		warnExposed(stderr, "notify-listen", cfg.NotifyListen)
 	}
 	if !opts.Quiet {
 		fmt.Fprintf(stdout, "recording to %s\n  graph listener:        %s  (the bot's Graph base URL or HTTPS_PROXY)\n"+
 			"  notification listener: %s  (your tunnel's target)\n  notifications go to:   %s\npress Ctrl-C to stop\n",
-			opts.Cassette, rec.URL(), rec.NotifyURL(), opts.Bot)
+			opts.Cassette, rec.URL(), rec.NotifyURL(), cfg.Bot)
 	}
 
 	<-ctx.Done()

@@ -16,14 +16,12 @@ import (
 
 // replayOptions is everything "graphvcr replay" takes from its flags.
 type replayOptions struct {
+	// Proxy is what the replayer takes as the flags give it: listener,
+	// bot, --speed, --strict, --tls and --app-id. replay adds the parts it
+	// builds from the other options (cassette, CA, signer, faults, logger).
+	Proxy        proxy.ReplayConfig
 	Cassette     string
-	Listen       string
-	Bot          string
-	Speed        float64
-	Strict       bool
 	ExitWhenDone bool
-	TLS          bool
-	AppID        string
 	CADir        string // "" = the default CA directory
 	RecordActual string // "" = none (actual.go)
 	Faults       faultOptions
@@ -56,14 +54,16 @@ func replayCommand() *cli.Command {
 				return err
 			}
 			opts := replayOptions{
+				Proxy: proxy.ReplayConfig{
+					Listen: c.String("listen"),
+					Bot:    c.String("bot"),
+					Speed:  c.Float64("speed"),
+					Strict: c.Bool("strict"),
+					TLS:    c.Bool("tls"),
+					AppID:  c.String("app-id"),
+				},
 				Cassette:     c.String("cassette"),
-				Listen:       c.String("listen"),
-				Bot:          c.String("bot"),
-				Speed:        c.Float64("speed"),
-				Strict:       c.Bool("strict"),
 				ExitWhenDone: c.Bool("exit-when-done"),
-				TLS:          c.Bool("tls"),
-				AppID:        c.String("app-id"),
 				CADir:        c.String("ca-dir"),
 				RecordActual: c.String("record-actual"),
 			}
@@ -82,16 +82,17 @@ func replayCommand() *cli.Command {
 
 // check rejects options replay cannot start with, before anything is opened.
 func (o replayOptions) check() error {
-	if err := checkCassetteAndBot("replay", o.Cassette, o.Bot); err != nil {
+	p := o.Proxy
+	if err := checkCassetteAndBot("replay", o.Cassette, p.Bot); err != nil {
 		return err
 	}
-	if o.Speed < 0 || math.IsNaN(o.Speed) || math.IsInf(o.Speed, 0) {
-		return usagef("replay", "--speed %v: want 0 or more (1 = recorded timing, 0 = no delays)", o.Speed)
+	if p.Speed < 0 || math.IsNaN(p.Speed) || math.IsInf(p.Speed, 0) {
+		return usagef("replay", "--speed %v: want 0 or more (1 = recorded timing, 0 = no delays)", p.Speed)
 	}
 	if err := checkRecordActual(o.Cassette, o.RecordActual); err != nil {
 		return err
 	}
-	return checkBaseURL("replay", "bot", o.Bot)
+	return checkBaseURL("replay", "bot", p.Bot)
 }
 
 // replay serves the cassette until ctx is cancelled or, with
@@ -105,9 +106,9 @@ func replay(ctx context.Context, opts replayOptions, stdout, stderr io.Writer, l
 	}
 	defer r.Close()
 
-	var ca *proxy.CA
-	if opts.TLS {
-		if ca, err = loadCA(opts.CADir); err != nil {
+	cfg := opts.Proxy
+	if cfg.TLS {
+		if cfg.CA, err = loadCA(opts.CADir); err != nil {
 			return err
 		}
 	}
@@ -123,27 +124,15 @@ func replay(ctx context.Context, opts replayOptions, stdout, stderr io.Writer, l
 	if actual != nil {
 		defer actual.Close() // on an early return; after closeActual's it does nothing
 	}
-	cfg := proxy.ReplayConfig{
-		Listen:   opts.Listen,
-		Bot:      opts.Bot,
-		Speed:    opts.Speed,
-		Strict:   opts.Strict,
-		TLS:      opts.TLS,
-		CA:       ca,
-		AppID:    opts.AppID,
-		Cassette: r,
-		Logger:   log,
-		Signer:   signer,
-		Actual:   actual,
-	}
+	cfg.Cassette, cfg.Logger, cfg.Signer, cfg.Actual = r, log, signer, actual
 	opts.Faults.config(&cfg)
 	rep, err := proxy.StartReplayer(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("replay: start listener: %w", err)
 	}
-	warnExposed(stderr, "listen", opts.Listen)
-	fmt.Fprintf(stdout, "replaying %s (%d events) on %s; notifications go to %s\n", opts.Cassette, r.Len(), rep.URL(), opts.Bot)
-	aud := opts.AppID
+	warnExposed(stderr, "listen", cfg.Listen)
+	fmt.Fprintf(stdout, "replaying %s (%d events) on %s; notifications go to %s\n", opts.Cassette, r.Len(), rep.URL(), cfg.Bot)
+	aud := cfg.AppID
 	if aud == "" {
 		aud = "the client_id of the bot's token request"
 	}

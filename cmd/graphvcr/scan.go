@@ -22,6 +22,9 @@ type scanOptions struct {
 	Format string // text or json
 }
 
+// scanFormats are the formats of scan's report.
+var scanFormats = formats{"text", "json"}
+
 func scanCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "scan",
@@ -33,14 +36,14 @@ func scanCommand() *cli.Command {
 			"one of the cassette's pseudonyms). Exit status 1 when anything is found, 0 when every\n" +
 			"cassette is clean, 2 when a file is not a readable cassette.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json", EnvVars: envVars("format")},
+			scanFormats.flag("text"),
 		},
 		Action: func(c *cli.Context) error {
 			opts := scanOptions{Paths: c.Args().Slice(), Format: c.String("format")}
 			if len(opts.Paths) == 0 {
 				return usagef("scan", "missing cassette FILE")
 			}
-			if err := checkFormat("scan", opts.Format, "text", "json"); err != nil {
+			if err := scanFormats.check("scan", opts.Format); err != nil {
 				return err
 			}
 			return scan(c.Context, c.App.Writer, opts)

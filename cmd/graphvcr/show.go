@@ -17,6 +17,9 @@ type showOptions struct {
 	Color  bool   // ANSI colours in text output
 }
 
+// showFormats are the formats show writes, in show's switch.
+var showFormats = formats{"text", "json", "mermaid", "html"}
+
 func showCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "show",
@@ -28,7 +31,7 @@ func showCommand() *cli.Command {
 			"--format json prints one JSON object per event; mermaid a sequence diagram for a\n" +
 			"GitHub issue; html a self-contained page.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json, mermaid or html", EnvVars: envVars("format")},
+			showFormats.flag("text"),
 		},
 		Action: func(c *cli.Context) error {
 			path, err := oneFile(c)
@@ -36,7 +39,7 @@ func showCommand() *cli.Command {
 				return err
 			}
 			opts := showOptions{Path: path, Format: c.String("format"), Color: colorFor(c.App.Writer)}
-			if err := checkFormat("show", opts.Format, "text", "json", "mermaid", "html"); err != nil {
+			if err := showFormats.check("show", opts.Format); err != nil {
 				return err
 			}
 			return show(c.App.Writer, opts)
