@@ -224,8 +224,12 @@ func record(ctx context.Context, opts recordOptions, stdout, stderr io.Writer, l
 		}
 	}()
 
-	cfg := opts.Proxy
-	cfg.CA, cfg.Cassette, cfg.Redactor, cfg.DecryptKey, cfg.Logger = ca, w, red, decryptKey, log
+	cfg := opts.Proxy // the flags filled the rest
+	cfg.CA = ca
+	cfg.Cassette = w
+	cfg.Redactor = red
+	cfg.DecryptKey = decryptKey
+	cfg.Logger = log
 	if !opts.Quiet {
 		cfg.Progress = stdout
 	}

@@ -124,7 +124,10 @@ func replay(ctx context.Context, opts replayOptions, stdout, stderr io.Writer, l
 	if actual != nil {
 		defer actual.Close() // on an early return; after closeActual's it does nothing
 	}
-	cfg.Cassette, cfg.Logger, cfg.Signer, cfg.Actual = r, log, signer, actual
+	cfg.Cassette = r
+	cfg.Logger = log
+	cfg.Signer = signer
+	cfg.Actual = actual
 	opts.Faults.config(&cfg)
 	rep, err := proxy.StartReplayer(ctx, cfg)
 	if err != nil {
