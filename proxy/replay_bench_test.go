@@ -20,13 +20,8 @@ import (
 	"time"
 
 	"github.com/graphvcr/graphvcr/cassette"
+	"github.com/graphvcr/graphvcr/redact/benchtest"
 )
-
-// pseudoGUID returns the n-th GUID pseudonym, as the redactor issues them.
-func pseudoGUID(n int) string { return fmt.Sprintf("c0ffee00-0000-4000-8000-%012d", n) }
-
-// liveGUID returns a live-looking GUID for n.
-func liveGUID(n int) string { return fmt.Sprintf("5a1e%04x-1b2c-4d3e-8f40-%012x", n%0x10000, n) }
 
 // writeEvents appends events to a new cassette at path with workers
 // concurrent appenders, so the writer's group commit batches them.
@@ -72,7 +67,7 @@ func writeEvents(tb testing.TB, path string, workers int, events []*cassette.Eve
 }
 
 // benchBody is a Graph-like JSON answer of about 1 KB.
-var benchBody = []byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#communications/calls/$entity","@odata.type":"#microsoft.graph.call","state":"established","direction":"outgoing","callbackUri":"https://bot1.example.invalid/api/calls","id":"` + pseudoGUID(2) + `","tenantId":"` + pseudoGUID(1) + `","myParticipantId":"` + pseudoGUID(3) + `","requestedModalities":["audio"],"mediaConfig":{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig"},"source":{"@odata.type":"#microsoft.graph.participantInfo","identity":{"@odata.type":"#microsoft.graph.identitySet","application":{"@odata.type":"#microsoft.graph.identity","displayName":"Person 1","id":"` + pseudoGUID(4) + `"}},"endpointType":"default","languageId":"languageId-value","region":"region-value"},"targets":[{"@odata.type":"#microsoft.graph.invitationParticipantInfo","identity":{"@odata.type":"#microsoft.graph.identitySet","user":{"@odata.type":"#microsoft.graph.identity","displayName":"Person 2","id":"` + pseudoGUID(5) + `"}}}],"chatInfo":null,"meetingInfo":null,"transcription":null,"toneInfo":null,"resultInfo":null,"answeredBy":null,"incomingContext":null,"routingPolicies":[],"activeModalities":[],"subject":null}`)
+var benchBody = []byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#communications/calls/$entity","@odata.type":"#microsoft.graph.call","state":"established","direction":"outgoing","callbackUri":"https://bot1.example.invalid/api/calls","id":"` + benchtest.PseudoGUID(2) + `","tenantId":"` + benchtest.PseudoGUID(1) + `","myParticipantId":"` + benchtest.PseudoGUID(3) + `","requestedModalities":["audio"],"mediaConfig":{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig"},"source":{"@odata.type":"#microsoft.graph.participantInfo","identity":{"@odata.type":"#microsoft.graph.identitySet","application":{"@odata.type":"#microsoft.graph.identity","displayName":"Person 1","id":"` + benchtest.PseudoGUID(4) + `"}},"endpointType":"default","languageId":"languageId-value","region":"region-value"},"targets":[{"@odata.type":"#microsoft.graph.invitationParticipantInfo","identity":{"@odata.type":"#microsoft.graph.identitySet","user":{"@odata.type":"#microsoft.graph.identity","displayName":"Person 2","id":"` + benchtest.PseudoGUID(5) + `"}}}],"chatInfo":null,"meetingInfo":null,"transcription":null,"toneInfo":null,"resultInfo":null,"answeredBy":null,"incomingContext":null,"routingPolicies":[],"activeModalities":[],"subject":null}`)
 
 // getCassette writes a cassette of one recorded GET of a call (benchBody)
 // at path and opens it until the benchmark ends.
@@ -80,12 +75,12 @@ func getCassette(b *testing.B, path string) *cassette.Reader {
 	b.Helper()
 	ev := &cassette.Event{
 		Kind: cassette.KindGraph, Offset: time.Millisecond, Latency: 20 * time.Millisecond,
-		Request: cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + pseudoGUID(2)},
+		Request: cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + benchtest.PseudoGUID(2)},
 		Response: cassette.Response{Status: 200, Header: http.Header{
-			"Content-Type": {"application/json"}, "Request-Id": {pseudoGUID(9)},
+			"Content-Type": {"application/json"}, "Request-Id": {benchtest.PseudoGUID(9)},
 		}, Body: benchBody},
 	}
-	writeEvents(b, path, 1, []*cassette.Event{ev}, []string{pseudoGUID(1), pseudoGUID(2), pseudoGUID(3), pseudoGUID(4), pseudoGUID(5), pseudoGUID(9), "Person 1", "Person 2"})
+	writeEvents(b, path, 1, []*cassette.Event{ev}, []string{benchtest.PseudoGUID(1), benchtest.PseudoGUID(2), benchtest.PseudoGUID(3), benchtest.PseudoGUID(4), benchtest.PseudoGUID(5), benchtest.PseudoGUID(9), "Person 1", "Person 2"})
 	rd, err := cassette.Open(path)
 	if err != nil {
 		b.Fatal(err)
@@ -154,11 +149,11 @@ func notificationCassette(b *testing.B, name string, count int) (*cassette.Reade
 			Kind: cassette.KindNotification, Offset: time.Duration(i+1) * 2 * time.Millisecond,
 			Request: cassette.Request{Method: "POST", URL: "https://bot1.example.invalid/api/calls",
 				Header: http.Header{"Content-Type": {"application/json"}},
-				Body:   []byte(`{"value":[{"changeType":"updated","resource":"/communications/calls/` + pseudoGUID(2) + `"}]}`)},
+				Body:   []byte(`{"value":[{"changeType":"updated","resource":"/communications/calls/` + benchtest.PseudoGUID(2) + `"}]}`)},
 			Response: cassette.Response{Status: 202},
 		})
 	}
-	writeEvents(b, path, 1, evs, []string{pseudoGUID(2)})
+	writeEvents(b, path, 1, evs, []string{benchtest.PseudoGUID(2)})
 	rd, err := cassette.Open(path)
 	if err != nil {
 		b.Fatal(err)
@@ -236,7 +231,7 @@ func BenchmarkReplayGET(b *testing.B) {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	liveURL := rep.URL() + "/v1.0/communications/calls/" + liveGUID(2)
+	liveURL := rep.URL() + "/v1.0/communications/calls/" + benchtest.LiveGUID(2)
 	resp, err := client.Get(liveURL)
 	if err != nil {
 		b.Fatal(err)
@@ -257,7 +252,7 @@ func BenchmarkReplayGET(b *testing.B) {
 	}
 	go bare.Serve(ln)
 	defer bare.Close()
-	bareURL := "http://" + ln.Addr().String() + "/v1.0/communications/calls/" + liveGUID(2)
+	bareURL := "http://" + ln.Addr().String() + "/v1.0/communications/calls/" + benchtest.LiveGUID(2)
 
 	b.SetBytes(int64(len(want)))
 	rps, bareRPS := getRates(b, client, liveURL, bareURL, 2000)
@@ -289,7 +284,7 @@ func BenchmarkReplayGETRecordActual(b *testing.B) {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	path := "/v1.0/communications/calls/" + liveGUID(2)
+	path := "/v1.0/communications/calls/" + benchtest.LiveGUID(2)
 	rps, bareRPS := getRates(b, client, with.URL()+path, without.URL()+path, 500)
 	b.ReportMetric(rps, "actual-req/s")
 	b.ReportMetric(bareRPS, "plain-req/s")
@@ -385,7 +380,7 @@ func BenchmarkReplayRSS(b *testing.B) {
 	for i := range n {
 		evs = append(evs, &cassette.Event{
 			Kind: cassette.KindGraph, Offset: time.Duration(i) * time.Millisecond,
-			Request:  cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + pseudoGUID(10+i) + "/big"},
+			Request:  cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + benchtest.PseudoGUID(10+i) + "/big"},
 			Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: body},
 		})
 	}
@@ -437,7 +432,7 @@ func TestReplayRSSChild(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
 	for i := 0; i < rd.Len(); i += 10 { // a tenth of the bodies: 100 MB served
-		resp, err := client.Get(rep.URL() + "/v1.0/communications/calls/" + pseudoGUID(10+i) + "/big")
+		resp, err := client.Get(rep.URL() + "/v1.0/communications/calls/" + benchtest.PseudoGUID(10+i) + "/big")
 		if err != nil {
 			t.Fatal(err)
 		}

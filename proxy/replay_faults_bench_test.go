@@ -11,6 +11,7 @@ import (
 
 	"github.com/graphvcr/graphvcr/cassette"
 	"github.com/graphvcr/graphvcr/proxy/fault"
+	"github.com/graphvcr/graphvcr/redact/benchtest"
 )
 
 // benchSpecs select every event but, with p=0, fault none: the replay
@@ -41,16 +42,16 @@ func BenchmarkFaultDecision(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "fault.bolt")
 	evs := []*cassette.Event{{
 		Kind: cassette.KindGraph, Offset: time.Millisecond, Latency: 20 * time.Millisecond,
-		Request:  cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + pseudoGUID(2)},
+		Request:  cassette.Request{Method: "GET", URL: "https://graph.microsoft.com/v1.0/communications/calls/" + benchtest.PseudoGUID(2)},
 		Response: cassette.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: benchBody},
 	}, {
 		Kind: cassette.KindNotification, Offset: 30 * time.Millisecond, Trigger: 1,
 		Request: cassette.Request{Method: "POST", URL: "https://bot1.example.invalid/api/calls",
 			Header: http.Header{"Content-Type": {"application/json"}},
-			Body:   []byte(`{"value":[{"changeType":"updated","resource":"/communications/calls/` + pseudoGUID(2) + `","resourceData":{"state":"established"}}]}`)},
+			Body:   []byte(`{"value":[{"changeType":"updated","resource":"/communications/calls/` + benchtest.PseudoGUID(2) + `","resourceData":{"state":"established"}}]}`)},
 		Response: cassette.Response{Status: 202},
 	}}
-	writeEvents(b, path, 1, evs, []string{pseudoGUID(2)})
+	writeEvents(b, path, 1, evs, []string{benchtest.PseudoGUID(2)})
 	rd, err := cassette.Open(path)
 	if err != nil {
 		b.Fatal(err)
@@ -70,7 +71,7 @@ func BenchmarkFaultDecision(b *testing.B) {
 	if faulted.faults.plan == nil {
 		b.Fatal("no plan")
 	}
-	uri := "/v1.0/communications/calls/" + liveGUID(2)
+	uri := "/v1.0/communications/calls/" + benchtest.LiveGUID(2)
 
 	b.Run("decide", func(b *testing.B) {
 		n := plain.sched.all[0]
