@@ -86,12 +86,8 @@ func (g *Graph) schedule(trigger time.Duration, c *call, ps []pending) {
 		// due waits until trigger + d, then until the call's earlier
 		// notifications are out; false when the simulator closes first.
 		due := func(d time.Duration) bool {
-			t := time.NewTimer(time.Until(g.start.Add(trigger + d)))
-			defer t.Stop()
-			select {
-			case <-g.ctx.Done():
+			if sleepCtx(g.ctx, time.Until(g.start.Add(trigger+d))) != nil {
 				return false
-			case <-t.C:
 			}
 			if prev != nil {
 				select {
@@ -136,12 +132,8 @@ func (g *Graph) schedule(trigger time.Duration, c *call, ps []pending) {
 				g.deliverLate(f.By, target, c, msgIDs[i], trigger, d, p.body)
 			case f != nil && f.Action == Duplicate:
 				g.deliver(g.ctx, target, c, msgIDs[i], trigger, d, p.body, "")
-				t := time.NewTimer(f.By)
-				select {
-				case <-g.ctx.Done():
-					t.Stop()
+				if sleepCtx(g.ctx, f.By) != nil {
 					return
-				case <-t.C:
 				}
 				g.deliver(g.ctx, target, c, msgIDs[i], trigger, d, p.body, "duplicate")
 			default:
@@ -174,12 +166,8 @@ func (g *Graph) deliverLate(by time.Duration, target string, c *call, msgID stri
 	go func() {
 		defer g.wg.Done()
 		defer g.finished()
-		t := time.NewTimer(by)
-		defer t.Stop()
-		select {
-		case <-g.ctx.Done():
+		if sleepCtx(g.ctx, by) != nil {
 			return
-		case <-t.C:
 		}
 		g.deliver(g.ctx, target, c, msgID, trigger, delay, body, "delay")
 	}()
