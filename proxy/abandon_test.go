@@ -527,7 +527,11 @@ func TestReplayNeverServesAbandonedAgain(t *testing.T) {
 		// after it share the connection and get their answers.
 		path := filepath.Join(t.TempDir(), "h2.bolt")
 		writeCassette(t, path, []cassette.Event{pollEvent(0, "running"), abandoned(pollEvent(time.Second, "completed"))})
-		statuses, _, rep := replayPollsWith(t, path, 3, pollOptions{timeout: retryTimeout, h2: true})
+		// The bot's patience is twice the retry test's: the held request
+		// must reach its handler before the bot gives up on it (else the
+		// next request, arriving first, takes the abandoned exchange), and
+		// stay under the hold's end, 200ms + 1s.
+		statuses, _, rep := replayPollsWith(t, path, 3, pollOptions{timeout: 2 * retryTimeout, h2: true})
 		if want := []int{200, 0, 200}; statuses[0] != want[0] || statuses[1] != want[1] || statuses[2] != want[2] {
 			t.Errorf("answers %v, want %v", statuses, want)
 		}
